@@ -1,0 +1,39 @@
+import type { LocalRunResult } from "../shared/local/run-pipeline-locally.ts";
+
+const n = (value: number): string => value.toLocaleString("en-US");
+
+/** One line a person can read at a glance, and paste into a ticket. */
+export function formatSummaryLine(result: LocalRunResult): string {
+  const { summary } = result;
+  const seconds = result.elapsedMs / 1000;
+  const rate = seconds > 0 ? Math.round(summary.rowsRead / seconds) : summary.rowsRead;
+  return [
+    `rows read ${n(summary.rowsRead)}`,
+    `requests ${n(summary.requests)}`,
+    `accepted ${n(summary.accepted)}`,
+    `rejected ${n(summary.rejected)}`,
+    `failed ${n(summary.failed)}`,
+    `dead-lettered ${n(summary.deadLettered)}`,
+    `elapsed ${seconds.toFixed(1)} s`,
+    `${n(rate)} rows/s`,
+  ].join(" · ");
+}
+
+/** Details worth seeing when not everything was accepted: never row contents, only positions and reasons. */
+export function formatProblems(result: LocalRunResult, limit = 10): string[] {
+  const lines: string[] = [];
+  const manifest = result.manifest;
+  if (manifest?.error) lines.push(`file rejected: ${manifest.error.code}: ${manifest.error.message}`);
+  for (const row of manifest?.rejectedRows.slice(0, limit) ?? []) {
+    lines.push(`row ${row.row} (line ${row.line})${row.field ? ` field ${row.field}` : ""}: ${row.reason}`);
+  }
+  if ((manifest?.rejectedRows.length ?? 0) > limit)
+    lines.push(`… ${manifest?.rejectedRows.length} rejected rows in all`);
+  for (const outcome of result.outcomes.filter((o) => o.status !== "accepted").slice(0, limit)) {
+    const rows = outcome.rows.map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`)).join(",");
+    lines.push(
+      `batch ${outcome.index} (rows ${rows}) ${outcome.status}: ${outcome.failure?.status ?? ""} ${outcome.failure?.code} ${outcome.failure?.message}`,
+    );
+  }
+  return lines;
+}

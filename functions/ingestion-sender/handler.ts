@@ -1,0 +1,82 @@
+import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { createS3Client, createSecretsClient, createSqsClient } from "../../shared/aws/clients.ts";
+import { S3ReportStore } from "../../shared/aws/s3-report-store.ts";
+import { loadMarketoSecret } from "../../shared/aws/secrets.ts";
+import { SqsQueueControl } from "../../shared/aws/sqs-queue-control.ts";
+import { readSettings, SenderSettingsSchema } from "../../shared/config/function-settings.ts";
+import { createLogger } from "../../shared/logging/logger.ts";
+import { resolveEndpoints } from "../../shared/marketo/endpoints.ts";
+import { createMarketoDispatcher } from "../../shared/marketo/http.ts";
+import { requestAccessToken } from "../../shared/marketo/identity-client.ts";
+import { IngestionClient } from "../../shared/marketo/ingestion-client.ts";
+import { TokenProvider } from "../../shared/marketo/token-provider.ts";
+import { processIngestionMessages, type SenderDeps } from "../../shared/pipeline/process-ingestion-messages.ts";
+import { systemClock } from "../../shared/time/clock.ts";
+
+const logger = createLogger("marketo-ingest-sender");
+
+function createRuntime(env: Record<string, string | undefined>): SenderDeps {
+  const settings = readSettings(SenderSettingsSchema, env);
+  const sqs = createSqsClient(env);
+  const secrets = createSecretsClient(env);
+  const dispatcher = createMarketoDispatcher({ timeoutMs: settings.REQUEST_TIMEOUT_MS });
+  let client: Promise<IngestionClient> | undefined;
+  const buildClient = async (): Promise<IngestionClient> => {
+    const secret = await loadMarketoSecret(secrets, settings.MARKETO_SECRET_ID);
+    const endpoints = resolveEndpoints(secret);
+    const tokens = new TokenProvider(() => requestAccessToken(endpoints, secret, dispatcher), { clock: systemClock });
+    return new IngestionClient({
+      endpoints,
+      tokens,
+      dispatcher,
+      clock: systemClock,
+      requestSource: settings.REQUEST_SOURCE,
+    });
+  };
+  return {
+    // One client (token cache, connection pool) per container; a failed secret read is retried on the next call.
+    client: () => {
+      client ??= buildClient().catch((error: unknown) => {
+        client = undefined;
+        throw error;
+      });
+      return client;
+    },
+    reports: new S3ReportStore(createS3Client(env), settings.WORK_BUCKET),
+    queue: new SqsQueueControl(sqs, settings.INGESTION_QUEUE_URL, settings.INGESTION_DLQ_URL),
+    clock: systemClock,
+    random: Math.random,
+    maxAttempts: settings.MAX_ATTEMPTS,
+    logger,
+    policy: {
+      inProcessAttempts: settings.IN_PROCESS_ATTEMPTS,
+      inProcessMaxDelayMs: settings.IN_PROCESS_MAX_DELAY_MS,
+      backoff: { baseMs: settings.RETRY_BASE_MS, capMs: settings.RETRY_CAP_MS },
+      quotaDelayMs: settings.QUOTA_DELAY_MS,
+      maxRequestBytes: settings.MAX_REQUEST_BYTES,
+    },
+  };
+}
+
+export type SenderHandler = (
+  event: SQSEvent,
+  context: Pick<Context, "getRemainingTimeInMillis" | "awsRequestId">,
+) => Promise<SQSBatchResponse>;
+
+/**
+ * Builds the handler from an environment; configuration is read and validated on the first event (cold start).
+ * The deployed `handler` uses the process environment; the local runner passes its own.
+ */
+export function createSenderHandler(env: Record<string, string | undefined>): SenderHandler {
+  let runtime: SenderDeps | undefined;
+  return async (event, context) => {
+    runtime ??= createRuntime(env);
+    logger.appendKeys({ awsRequestId: context.awsRequestId });
+    const response = await processIngestionMessages(event.Records, runtime, () => context.getRemainingTimeInMillis());
+    logger.info("batch processed", { messages: event.Records.length, retries: response.batchItemFailures.length });
+    return response;
+  };
+}
+
+/** SQS batch → one Data Ingestion request per message; only the messages to retry are returned. */
+export const handler: SenderHandler = createSenderHandler(process.env);

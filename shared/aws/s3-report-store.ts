@@ -1,0 +1,79 @@
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import type { FileRef } from "../pipeline/batch-message.ts";
+import type { BatchOutcome, ReportStore, SplitManifest } from "../report/file-report.ts";
+
+const isNotFound = (error: unknown): boolean => {
+  const name = (error as { name?: string }).name;
+  return name === "NoSuchKey" || name === "NotFound";
+};
+
+/** Report objects in the work bucket: `{reportPrefix}manifest.json` and `{reportPrefix}batches/{index}.json`. */
+export class S3ReportStore implements ReportStore {
+  constructor(
+    private readonly s3: S3Client,
+    private readonly bucket: string,
+  ) {}
+
+  putManifest(file: FileRef, manifest: SplitManifest): Promise<void> {
+    return this.putJson(`${file.reportPrefix}manifest.json`, manifest);
+  }
+
+  getManifest(file: FileRef): Promise<SplitManifest | undefined> {
+    return this.getJson<SplitManifest>(`${file.reportPrefix}manifest.json`);
+  }
+
+  putBatchOutcome(file: FileRef, outcome: BatchOutcome): Promise<void> {
+    return this.putJson(batchKey(file, outcome.index), outcome);
+  }
+
+  getBatchOutcome(file: FileRef, index: number): Promise<BatchOutcome | undefined> {
+    return this.getJson<BatchOutcome>(batchKey(file, index));
+  }
+
+  async listBatchOutcomes(file: FileRef): Promise<BatchOutcome[]> {
+    const keys: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.s3.send(
+        new ListObjectsV2Command({
+          Bucket: this.bucket,
+          Prefix: `${file.reportPrefix}batches/`,
+          ...(token ? { ContinuationToken: token } : {}),
+        }),
+      );
+      for (const object of page.Contents ?? []) if (object.Key) keys.push(object.Key);
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    const outcomes: BatchOutcome[] = [];
+    // Bounded parallel reads: a 10 GB file has ~50k batches.
+    for (let i = 0; i < keys.length; i += 32) {
+      const chunk = await Promise.all(keys.slice(i, i + 32).map((key) => this.getJson<BatchOutcome>(key)));
+      for (const outcome of chunk) if (outcome) outcomes.push(outcome);
+    }
+    return outcomes.sort((a, b) => a.index - b.index);
+  }
+
+  private async putJson(key: string, value: unknown): Promise<void> {
+    await this.s3.send(
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: key,
+        Body: JSON.stringify(value),
+        ContentType: "application/json",
+      }),
+    );
+  }
+
+  private async getJson<T>(key: string): Promise<T | undefined> {
+    try {
+      const response = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      return JSON.parse((await response.Body?.transformToString("utf-8")) ?? "null") as T;
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+}
+
+const batchKey = (file: FileRef, index: number): string =>
+  `${file.reportPrefix}batches/${String(index).padStart(6, "0")}.json`;

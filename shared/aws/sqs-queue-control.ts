@@ -1,0 +1,35 @@
+import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import type { DeadLetterReason, QueueControl } from "../pipeline/process-ingestion-messages.ts";
+
+/** SQS visibility timeouts top out at 12 hours. */
+const MAX_VISIBILITY_SECONDS = 43_200;
+
+export class SqsQueueControl implements QueueControl {
+  constructor(
+    private readonly sqs: SQSClient,
+    private readonly queueUrl: string,
+    private readonly deadLetterQueueUrl: string,
+  ) {}
+
+  async retryAfter(receiptHandle: string, seconds: number): Promise<void> {
+    await this.sqs.send(
+      new ChangeMessageVisibilityCommand({
+        QueueUrl: this.queueUrl,
+        ReceiptHandle: receiptHandle,
+        VisibilityTimeout: Math.max(0, Math.min(MAX_VISIBILITY_SECONDS, seconds)),
+      }),
+    );
+  }
+
+  async deadLetter(body: string, reason: DeadLetterReason): Promise<void> {
+    const attributes: Record<string, { DataType: string; StringValue: string }> = {};
+    for (const [name, value] of Object.entries(reason)) {
+      if (value === undefined) continue;
+      const numeric = typeof value === "number";
+      attributes[name] = { DataType: numeric ? "Number" : "String", StringValue: String(value).slice(0, 1024) };
+    }
+    await this.sqs.send(
+      new SendMessageCommand({ QueueUrl: this.deadLetterQueueUrl, MessageBody: body, MessageAttributes: attributes }),
+    );
+  }
+}

@@ -1,0 +1,116 @@
+import { type Dispatcher, request } from "undici";
+import type { Clock } from "../time/clock.ts";
+import type { MarketoEndpoints } from "./endpoints.ts";
+import { classifyIngestionFailure, MarketoRequestError, transportFailure } from "./errors.ts";
+import { headerValue, parseRetryAfter } from "./http.ts";
+import type { TokenProvider } from "./token-provider.ts";
+
+export interface IngestionRequest {
+  /** Resource under `/subscriptions/{munchkinId}/`, e.g. `persons` or `customobjects/car_c`. */
+  resource: string;
+  /** The exact JSON body, already within the 1 MB limit. */
+  body: string;
+  /** Traces the request in Marketo's Observability Data Stream (≤ 255 chars). */
+  correlationId?: string;
+}
+
+export interface IngestionAccepted {
+  requestId: string;
+}
+
+export interface IngestionClientDeps {
+  endpoints: Pick<MarketoEndpoints, "ingestionUrl" | "munchkinId">;
+  tokens: TokenProvider;
+  dispatcher: Dispatcher;
+  clock: Clock;
+  /** `X-Request-Source` (≤ 50 chars). */
+  requestSource?: string;
+}
+
+const MAX_CORRELATION_ID = 255;
+const MAX_REQUEST_SOURCE = 50;
+
+/** Data Ingestion API client: one call per `submit`, the token in `X-Mkto-User-Token`, errors typed. */
+export class IngestionClient {
+  constructor(private readonly deps: IngestionClientDeps) {}
+
+  async submit(req: IngestionRequest): Promise<IngestionAccepted> {
+    const token = await this.token();
+    try {
+      return await this.post(req, token);
+    } catch (error) {
+      if (!(error instanceof MarketoRequestError) || error.disposition !== "refresh-token") throw error;
+      // The token died between issue and use (or was revoked): one fresh token, one more try.
+      this.deps.tokens.invalidate(token);
+      return this.post(req, await this.token());
+    }
+  }
+
+  /** No token is never the batch's fault (bad or rotated credentials, identity outage): the batch waits. */
+  private async token(): Promise<string> {
+    try {
+      return await this.deps.tokens.getToken();
+    } catch (error) {
+      const failure = error instanceof MarketoRequestError ? error.failure : undefined;
+      throw new MarketoRequestError(
+        {
+          operation: "access token",
+          disposition: "retry",
+          code: failure?.code ?? "token_unavailable",
+          message: failure?.message ?? (error instanceof Error ? error.message : String(error)),
+          ...(failure?.status !== undefined ? { status: failure.status } : {}),
+        },
+        { cause: error },
+      );
+    }
+  }
+
+  private async post(req: IngestionRequest, token: string): Promise<IngestionAccepted> {
+    const { ingestionUrl, munchkinId } = this.deps.endpoints;
+    const url = `${ingestionUrl}/subscriptions/${encodeURIComponent(munchkinId)}/${req.resource}`;
+    const operation = `POST /${req.resource}`;
+    const headers: Record<string, string> = {
+      "content-type": "application/json",
+      "x-mkto-user-token": token,
+    };
+    if (req.correlationId) headers["x-correlation-id"] = req.correlationId.slice(0, MAX_CORRELATION_ID);
+    if (this.deps.requestSource) headers["x-request-source"] = this.deps.requestSource.slice(0, MAX_REQUEST_SOURCE);
+
+    let response: Dispatcher.ResponseData;
+    let text: string;
+    try {
+      response = await request(url, { method: "POST", headers, body: req.body, dispatcher: this.deps.dispatcher });
+      text = await response.body.text();
+    } catch (error) {
+      throw transportFailure(operation, error);
+    }
+    const requestId = headerValue(response.headers["x-request-id"]);
+    if (response.statusCode === 202) {
+      return { requestId: requestId ?? "" };
+    }
+    const { code, message } = parseErrorBody(text, response.statusCode);
+    const retryAfterMs = parseRetryAfter(response.headers["retry-after"], this.deps.clock.now());
+    throw new MarketoRequestError({
+      operation,
+      disposition: classifyIngestionFailure(response.statusCode, code),
+      status: response.statusCode,
+      code,
+      message,
+      ...(requestId ? { requestId } : {}),
+      ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+    });
+  }
+}
+
+function parseErrorBody(text: string, status: number): { code: string; message: string } {
+  try {
+    const parsed = JSON.parse(text) as { error_code?: unknown; message?: unknown };
+    return {
+      code: parsed.error_code !== undefined ? String(parsed.error_code) : `http_${status}`,
+      message: typeof parsed.message === "string" ? parsed.message : `HTTP ${status}`,
+    };
+  } catch {
+    // Gateways in front of Marketo can answer HTML; keep only a short, content-free description.
+    return { code: `http_${status}`, message: `HTTP ${status} with a non-JSON body` };
+  }
+}

@@ -1,0 +1,22 @@
+export type InputFileErrorCode =
+  | "EMPTY_FILE"
+  | "HEADER_ONLY"
+  | "NOT_UTF8"
+  | "MALFORMED_CSV"
+  | "BAD_HEADER"
+  | "WRONG_DELIMITER"
+  | "UNKNOWN_OBJECT_TYPE"
+  | "INVALID_OPTIONS";
+
+/** A problem with the file as a whole: it is rejected with this reason and nothing of it is sent. */
+export class InputFileError extends Error {
+  override readonly name = "InputFileError";
+
+  constructor(
+    readonly code: InputFileErrorCode,
+    message: string,
+    readonly location?: { line?: number; byte?: number },
+  ) {
+    super(message);
+  }
+}

@@ -1,0 +1,20 @@
+/** One data row of an input file, as field name → value, with where it came from. */
+export interface SourceRecord {
+  kind: "record";
+  /** 1-based data row number (the header is not counted). */
+  row: number;
+  /** 1-based physical line where the row starts (rows can span lines). */
+  line: number;
+  values: Record<string, string>;
+}
+
+/** A row that cannot be used, with a reason a person can act on. It is reported, never sent. */
+export interface RowRejection {
+  kind: "rejection";
+  row: number;
+  line: number;
+  field?: string;
+  reason: string;
+}
+
+export type SourceRow = SourceRecord | RowRejection;

@@ -1,0 +1,92 @@
+import { type MarketoFailure, MarketoRequestError } from "../marketo/errors.ts";
+import type { IngestionClient } from "../marketo/ingestion-client.ts";
+import { type BackoffPolicy, retryDelayMs } from "../retry/backoff.ts";
+import type { Clock } from "../time/clock.ts";
+import type { BatchMessage } from "./batch-message.ts";
+
+export interface DeliveryPolicy {
+  /** Tries within one invocation before handing the message back to the queue. */
+  inProcessAttempts: number;
+  /** Longest wait worth spending inside an invocation; longer waits go back to the queue. */
+  inProcessMaxDelayMs: number;
+  backoff: BackoffPolicy;
+  /** How long to park a batch when the daily quota is spent. */
+  quotaDelayMs: number;
+  /** Byte limit of one request body (a message over it is a bug upstream, and is failed, not sent). */
+  maxRequestBytes: number;
+}
+
+export type Delivery =
+  | { status: "accepted"; requestId: string; tries: number }
+  | { status: "failed"; failure: MarketoFailure; tries: number }
+  | { status: "retry-later"; failure: MarketoFailure; delayMs: number; tries: number };
+
+export interface DeliveryContext {
+  /** How many times the queue has delivered this message (1 on first delivery). */
+  receiveCount: number;
+  /** Milliseconds left in the invocation. */
+  remainingMs: () => number;
+}
+
+export interface DeliveryDeps {
+  client: IngestionClient;
+  clock: Clock;
+  random: () => number;
+  policy: DeliveryPolicy;
+}
+
+/** Time kept free at the end of an invocation for reporting. */
+const SAFETY_MS = 5_000;
+
+/**
+ * Sends one batch: short transient failures are retried in place, longer ones are handed back to the queue with a
+ * backoff delay, and permanent ones end as a failure to report. Never throws for Marketo's answers.
+ */
+export async function deliverBatch(message: BatchMessage, ctx: DeliveryContext, deps: DeliveryDeps): Promise<Delivery> {
+  const body = JSON.stringify(message.body);
+  const bytes = Buffer.byteLength(body);
+  if (bytes > deps.policy.maxRequestBytes) {
+    return {
+      status: "failed",
+      tries: 0,
+      failure: {
+        operation: `POST /${message.resource}`,
+        disposition: "permanent",
+        code: "request_too_large",
+        message: `batch body is ${bytes} bytes, over the ${deps.policy.maxRequestBytes}-byte limit`,
+      },
+    };
+  }
+  const correlationId = `${message.file.reportPrefix}${message.batch.index}`;
+  for (let tries = 1; ; tries++) {
+    try {
+      const accepted = await deps.client.submit({ resource: message.resource, body, correlationId });
+      return { status: "accepted", requestId: accepted.requestId, tries };
+    } catch (error) {
+      const failure = asFailure(error, message.resource);
+      if (failure.disposition === "permanent") return { status: "failed", failure, tries };
+      if (failure.disposition === "quota") {
+        return { status: "retry-later", failure, delayMs: deps.policy.quotaDelayMs, tries };
+      }
+      const attempt = (ctx.receiveCount - 1) * deps.policy.inProcessAttempts + tries;
+      const delayMs = retryDelayMs(attempt, deps.policy.backoff, deps.random, failure.retryAfterMs);
+      const canWaitHere =
+        tries < deps.policy.inProcessAttempts &&
+        delayMs <= deps.policy.inProcessMaxDelayMs &&
+        ctx.remainingMs() - delayMs > SAFETY_MS;
+      if (!canWaitHere) return { status: "retry-later", failure, delayMs, tries };
+      await deps.clock.sleep(delayMs);
+    }
+  }
+}
+
+function asFailure(error: unknown, resource: string): MarketoFailure {
+  if (error instanceof MarketoRequestError) return error.failure;
+  // An unexpected error is treated as transient: retrying can only cost time, dropping would lose rows.
+  return {
+    operation: `POST /${resource}`,
+    disposition: "retry",
+    code: "unexpected_error",
+    message: error instanceof Error ? error.message : String(error),
+  };
+}

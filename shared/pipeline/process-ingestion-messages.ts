@@ -1,0 +1,176 @@
+import type { SQSBatchResponse, SQSRecord } from "aws-lambda";
+import type { Logger } from "../logging/logger.ts";
+import type { MarketoFailure } from "../marketo/errors.ts";
+import type { BatchOutcome, OutcomeFailure, ReportStore } from "../report/file-report.ts";
+import type { Clock } from "../time/clock.ts";
+import { type BatchMessage, BatchMessageSchema } from "./batch-message.ts";
+import { type Delivery, type DeliveryDeps, deliverBatch } from "./deliver-batch.ts";
+
+/** The queue operations the sender needs beyond what the event source does for it. */
+export interface QueueControl {
+  /** Makes a failed message visible again after `seconds` (the retry backoff). */
+  retryAfter(receiptHandle: string, seconds: number): Promise<void>;
+  /** Moves a message to the dead-letter queue with the reason as attributes. */
+  deadLetter(body: string, reason: DeadLetterReason): Promise<void>;
+}
+
+export interface DeadLetterReason {
+  code: string;
+  message: string;
+  attempts: number;
+  firstAttemptAt?: string;
+  lastFailureAt: string;
+  reportPrefix?: string;
+  batchIndex?: number;
+}
+
+export interface SenderDeps extends Omit<DeliveryDeps, "client"> {
+  /** Resolved lazily so a missing secret makes messages wait instead of failing the cold start. */
+  client: () => Promise<DeliveryDeps["client"]>;
+  reports: ReportStore;
+  queue: QueueControl;
+  clock: Clock;
+  maxAttempts: number;
+  logger: Logger;
+}
+
+/** Keep this much of the invocation unused: messages not started by then go back to the queue untouched. */
+const START_CUTOFF_MS = 10_000;
+
+/**
+ * Sender core: one Data Ingestion request per message. Returns the messages to retry (partial batch failure);
+ * everything else has a final outcome in the file's report or sits in the DLQ with its reason.
+ */
+export async function processIngestionMessages(
+  records: SQSRecord[],
+  deps: SenderDeps,
+  remainingMs: () => number,
+): Promise<SQSBatchResponse> {
+  const results = await Promise.all(records.map((record) => processOne(record, deps, remainingMs)));
+  return {
+    batchItemFailures: records
+      .filter((_, i) => results[i] === "retry")
+      .map((record) => ({ itemIdentifier: record.messageId })),
+  };
+}
+
+async function processOne(record: SQSRecord, deps: SenderDeps, remainingMs: () => number): Promise<"done" | "retry"> {
+  const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? "1");
+  const firstAttemptAt = isoFromEpoch(record.attributes.ApproximateFirstReceiveTimestamp);
+  const message = parseMessage(record.body);
+  if (!message) {
+    // A poison message can never succeed: straight to the DLQ, said why, and off the queue.
+    await deps.queue.deadLetter(record.body, {
+      code: "invalid_message",
+      message: "message body is not a valid batch message (JSON with the expected shape)",
+      attempts: receiveCount,
+      ...(firstAttemptAt ? { firstAttemptAt } : {}),
+      lastFailureAt: now(deps),
+    });
+    deps.logger.error("invalid message dead-lettered", { messageId: record.messageId });
+    return "done";
+  }
+  const ids = { messageId: record.messageId, reportPrefix: message.file.reportPrefix, batch: message.batch.index };
+  if (remainingMs() < START_CUTOFF_MS) return "retry";
+
+  try {
+    // A redelivered message whose batch already has a final outcome was handled; sending again would duplicate.
+    if (receiveCount > 1 && (await deps.reports.getBatchOutcome(message.file, message.batch.index))) {
+      deps.logger.info("batch already final; skipping redelivery", ids);
+      return "done";
+    }
+    const client = await deps.client();
+    const delivery = await deliverBatch(message, { receiveCount, remainingMs }, { ...deps, client });
+    return await settle(message, delivery, record, { receiveCount, firstAttemptAt }, deps);
+  } catch (error) {
+    // Reporting or the queue failed: the message comes back; Marketo upserts make a resend harmless.
+    deps.logger.error("batch not settled; will be retried", { ...ids, error: (error as Error).name });
+    return "retry";
+  }
+}
+
+async function settle(
+  message: BatchMessage,
+  delivery: Delivery,
+  record: SQSRecord,
+  attempt: { receiveCount: number; firstAttemptAt: string | undefined },
+  deps: SenderDeps,
+): Promise<"done" | "retry"> {
+  const ids = { messageId: record.messageId, reportPrefix: message.file.reportPrefix, batch: message.batch.index };
+  const outcome = (status: BatchOutcome["status"], extra: Partial<BatchOutcome>): BatchOutcome => ({
+    v: 1,
+    index: message.batch.index,
+    rowCount: message.batch.rowCount,
+    rows: message.batch.rows,
+    status,
+    attempts: attempt.receiveCount,
+    ...(attempt.firstAttemptAt ? { firstAttemptAt: attempt.firstAttemptAt } : {}),
+    finishedAt: now(deps),
+    ...extra,
+  });
+
+  switch (delivery.status) {
+    case "accepted":
+      await deps.reports.putBatchOutcome(message.file, outcome("accepted", { requestId: delivery.requestId }));
+      deps.logger.info("batch accepted", { ...ids, requestId: delivery.requestId, rows: message.batch.rowCount });
+      return "done";
+    case "failed":
+      await deps.reports.putBatchOutcome(
+        message.file,
+        outcome("failed", { failure: toOutcomeFailure(delivery.failure) }),
+      );
+      deps.logger.warn("batch failed permanently", {
+        ...ids,
+        code: delivery.failure.code,
+        status: delivery.failure.status,
+      });
+      return "done";
+    case "retry-later": {
+      if (attempt.receiveCount >= deps.maxAttempts) {
+        await deps.queue.deadLetter(record.body, {
+          code: delivery.failure.code,
+          message: delivery.failure.message,
+          attempts: attempt.receiveCount,
+          ...(attempt.firstAttemptAt ? { firstAttemptAt: attempt.firstAttemptAt } : {}),
+          lastFailureAt: now(deps),
+          reportPrefix: message.file.reportPrefix,
+          batchIndex: message.batch.index,
+        });
+        await deps.reports.putBatchOutcome(
+          message.file,
+          outcome("dead-lettered", { failure: toOutcomeFailure(delivery.failure) }),
+        );
+        deps.logger.error("batch dead-lettered after retries", { ...ids, code: delivery.failure.code });
+        return "done";
+      }
+      await deps.queue.retryAfter(record.receiptHandle, Math.ceil(delivery.delayMs / 1000));
+      deps.logger.warn("batch will be retried", { ...ids, code: delivery.failure.code, delayMs: delivery.delayMs });
+      return "retry";
+    }
+  }
+}
+
+function parseMessage(body: string): BatchMessage | undefined {
+  try {
+    const parsed = BatchMessageSchema.safeParse(JSON.parse(body));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function toOutcomeFailure(failure: MarketoFailure): OutcomeFailure {
+  return {
+    code: failure.code,
+    message: failure.message,
+    ...(failure.status !== undefined ? { status: failure.status } : {}),
+    ...(failure.requestId ? { requestId: failure.requestId } : {}),
+  };
+}
+
+const now = (deps: { clock: Clock }): string => new Date(deps.clock.now()).toISOString();
+
+function isoFromEpoch(value: string | undefined): string | undefined {
+  const ms = Number(value);
+  return value && Number.isFinite(ms) ? new Date(ms).toISOString() : undefined;
+}

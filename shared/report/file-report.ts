@@ -1,0 +1,98 @@
+import type { FileRef, RowRanges } from "../pipeline/batch-message.ts";
+
+export interface RejectedRow {
+  row: number;
+  line: number;
+  field?: string;
+  reason: string;
+}
+
+/** Written by the splitter when it has finished with a file (queued or rejected it). */
+export interface SplitManifest {
+  v: 1;
+  file: FileRef;
+  objectType: string;
+  status: "queued" | "rejected";
+  rowsRead: number;
+  rowsQueued: number;
+  batches: number;
+  rejectedRows: RejectedRow[];
+  /** Why the whole file was rejected. */
+  error?: { code: string; message: string; line?: number };
+  startedAt: string;
+  finishedAt: string;
+}
+
+export interface OutcomeFailure {
+  code: string;
+  message: string;
+  status?: number;
+  requestId?: string;
+}
+
+/** Written by the sender when a batch reaches a final state; one object per batch, so writers never contend. */
+export interface BatchOutcome {
+  v: 1;
+  index: number;
+  rowCount: number;
+  rows: RowRanges;
+  status: "accepted" | "failed" | "dead-lettered";
+  requestId?: string;
+  attempts: number;
+  failure?: OutcomeFailure;
+  firstAttemptAt?: string;
+  finishedAt: string;
+}
+
+export interface ReportStore {
+  putManifest(file: FileRef, manifest: SplitManifest): Promise<void>;
+  getManifest(file: FileRef): Promise<SplitManifest | undefined>;
+  putBatchOutcome(file: FileRef, outcome: BatchOutcome): Promise<void>;
+  getBatchOutcome(file: FileRef, index: number): Promise<BatchOutcome | undefined>;
+  listBatchOutcomes(file: FileRef): Promise<BatchOutcome[]>;
+}
+
+export type FileStatus = "running" | "complete" | "complete with failures" | "rejected";
+
+export interface FileReportSummary {
+  status: FileStatus;
+  rowsRead: number;
+  accepted: number;
+  /** Rows refused before sending (validation, size), with reasons in the manifest. */
+  rejected: number;
+  /** Rows Marketo refused permanently. */
+  failed: number;
+  deadLettered: number;
+  /** Rows queued whose batch has no final outcome yet. */
+  pending: number;
+  requests: number;
+  requestIds: string[];
+}
+
+/** Folds the manifest and batch outcomes into the accounting identity rowsRead = accepted+rejected+failed+DLQ+pending. */
+export function summarizeReport(manifest: SplitManifest | undefined, outcomes: BatchOutcome[]): FileReportSummary {
+  const summary: FileReportSummary = {
+    status: "running",
+    rowsRead: manifest?.rowsRead ?? 0,
+    accepted: 0,
+    rejected: manifest?.rejectedRows.length ?? 0,
+    failed: 0,
+    deadLettered: 0,
+    pending: 0,
+    requests: outcomes.length,
+    requestIds: [],
+  };
+  for (const outcome of outcomes) {
+    if (outcome.status === "accepted") summary.accepted += outcome.rowCount;
+    else if (outcome.status === "failed") summary.failed += outcome.rowCount;
+    else summary.deadLettered += outcome.rowCount;
+    if (outcome.requestId) summary.requestIds.push(outcome.requestId);
+  }
+  if (!manifest) return summary;
+  if (manifest.status === "rejected") return { ...summary, status: "rejected" };
+  summary.pending = manifest.rowsQueued - summary.accepted - summary.failed - summary.deadLettered;
+  if (summary.pending > 0 || outcomes.length < manifest.batches) summary.status = "running";
+  else if (summary.rejected + summary.failed + summary.deadLettered > 0) summary.status = "complete with failures";
+  else summary.status = "complete";
+  return summary;
+}

@@ -1,0 +1,81 @@
+import { describe, expect, it } from "vitest";
+import { toQueueSafeJson } from "../../shared/batching/json-for-sqs.ts";
+import { InputFileError } from "../../shared/parsing/input-file-error.ts";
+import {
+  BatchMessageSchema,
+  countRows,
+  serializeBatchMessage,
+  toRowRanges,
+} from "../../shared/pipeline/batch-message.ts";
+import { routeForObjectKey } from "../../shared/pipeline/object-route.ts";
+import { droppedFiles, reportPrefixFor, UnrecognizedEventError } from "../../shared/pipeline/s3-event.ts";
+
+describe("droppedFiles", () => {
+  const record = (key: string, eventName = "ObjectCreated:Put") => ({
+    eventName,
+    s3: { bucket: { name: "drop" }, object: { key, size: 10, eTag: "abc", versionId: "v1" } },
+  });
+
+  it("decodes URL-encoded keys with + for spaces", () => {
+    expect(droppedFiles({ Records: [record("persons/my+file%C3%A9%2B1.csv")] })).toEqual([
+      { bucket: "drop", key: "persons/my fileé+1.csv", versionId: "v1", eTag: "abc", size: 10 },
+    ]);
+  });
+
+  it("acknowledges the s3:TestEvent with no files", () => {
+    expect(droppedFiles({ Service: "Amazon S3", Event: "s3:TestEvent", Bucket: "drop" })).toEqual([]);
+  });
+
+  it("ignores non-creation events and refuses what is not an S3 event", () => {
+    expect(droppedFiles({ Records: [record("persons/a.csv", "ObjectRemoved:Delete")] })).toEqual([]);
+    expect(() => droppedFiles({ hello: "world" })).toThrow(UnrecognizedEventError);
+  });
+
+  it("gives each object version its own report prefix", () => {
+    expect(reportPrefixFor({ bucket: "b", key: "persons/a.csv", versionId: "v9" })).toBe("reports/persons/a.csv/v9/");
+    expect(reportPrefixFor({ bucket: "b", key: "persons/a.csv", eTag: '"e1"' })).toBe("reports/persons/a.csv/etag-e1/");
+  });
+});
+
+describe("routeForObjectKey", () => {
+  it("routes persons/ and rejects unknown or missing prefixes with the list of known ones", () => {
+    expect(routeForObjectKey("persons/2026/a.csv").resource).toBe("persons");
+    expect(() => routeForObjectKey("leads/a.csv")).toThrow(/unknown object type "leads"; expected one of: persons/);
+    expect(() => routeForObjectKey("a.csv")).toThrow(InputFileError);
+  });
+});
+
+describe("batch messages", () => {
+  it("keeps row numbers as compact ranges", () => {
+    const ranges = toRowRanges([1, 2, 3, 5, 7, 8]);
+    expect(ranges).toEqual([
+      [1, 3],
+      [5, 5],
+      [7, 8],
+    ]);
+    expect(countRows(ranges)).toBe(6);
+  });
+
+  it("embeds the exact body bytes and parses back with the schema", () => {
+    const body = '{"persons":[{"email":"a@x.io","zip":"04906"}]}';
+    const text = serializeBatchMessage(
+      {
+        v: 1,
+        file: { bucket: "b", key: "persons/a.csv", reportPrefix: "reports/persons/a.csv/v1/" },
+        objectType: "persons",
+        resource: "persons",
+        batch: { index: 0, rowCount: 1, rows: [[1, 1]] },
+      },
+      body,
+    );
+    expect(text.endsWith(`"body":${body}}`)).toBe(true);
+    const parsed = BatchMessageSchema.parse(JSON.parse(text));
+    expect(JSON.stringify(parsed.body)).toBe(body);
+  });
+
+  it("escapes the two characters SQS refuses, keeping the JSON's meaning", () => {
+    const json = toQueueSafeJson({ name: "a\uFFFEb\uFFFF" });
+    expect(json).toBe('{"name":"a\\ufffeb\\uffff"}');
+    expect(JSON.parse(json)).toEqual({ name: "a\uFFFEb\uFFFF" });
+  });
+});
