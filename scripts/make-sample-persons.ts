@@ -61,32 +61,37 @@ function seededRandom(seed: number): () => number {
 
 const quote = (value: string): string => (/[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value);
 
-export function samplePersonsCsv(rows: number, seed = 42): string {
+const COLUMNS = ["email", "firstName", "lastName", "company", "title", "city", "postalCode", "phone", "notes"] as const;
+
+/** Deterministic persons as field → value (empty string = empty cell). */
+export function samplePersons(rows: number, seed = 42): Array<Record<string, string>> {
   const random = seededRandom(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
-  const lines = [
-    ["email", "firstName", "lastName", "company", "title", "city", "postalCode", "phone", "notes"].join(","),
-  ];
+  const persons: Array<Record<string, string>> = [];
   for (let i = 1; i <= rows; i++) {
     const notes =
       i % 7 === 0 ? `Met at booth ${i % 30}, asked for\na follow-up call` : i % 11 === 0 ? 'Said "call me, maybe"' : "";
-    const record = [
-      `person${String(i).padStart(5, "0")}@example.com`,
-      pick(FIRST),
-      pick(LAST),
-      pick(COMPANIES),
-      i % 5 === 0 ? "" : pick(["CTO", "VP, Marketing", "Engineer", "Directrice générale"]),
-      pick(CITIES),
-      pick(POSTAL),
-      i % 3 === 0 ? "" : `+1 555 ${String(1000 + (i % 9000)).padStart(4, "0")}`,
+    persons.push({
+      email: `person${String(i).padStart(5, "0")}@example.com`,
+      firstName: pick(FIRST),
+      lastName: pick(LAST),
+      company: pick(COMPANIES),
+      title: i % 5 === 0 ? "" : pick(["CTO", "VP, Marketing", "Engineer", "Directrice générale"]),
+      city: pick(CITIES),
+      postalCode: pick(POSTAL),
+      phone: i % 3 === 0 ? "" : `+1 555 ${String(1000 + (i % 9000)).padStart(4, "0")}`,
       notes,
-    ];
-    lines.push(record.map(quote).join(","));
+    });
   }
-  // Saved the way spreadsheet tools often do: with a UTF-8 byte order mark.
+  return persons;
+}
+
+/** RFC 4180 CSV with CRLF line ends and a UTF-8 BOM, the way spreadsheet tools often save it. */
+export function toCsv(rows: Array<Record<string, string>>, columns: readonly string[] = COLUMNS): string {
+  const lines = [columns.join(","), ...rows.map((row) => columns.map((c) => quote(row[c] ?? "")).join(","))];
   return `\uFEFF${lines.join("\r\n")}\r\n`;
 }
 
 if (process.argv[1]?.endsWith("make-sample-persons.ts")) {
-  writeFileSync(new URL("../samples/persons.csv", import.meta.url), samplePersonsCsv(5_000));
+  writeFileSync(new URL("../samples/persons.csv", import.meta.url), toCsv(samplePersons(5_000)));
 }

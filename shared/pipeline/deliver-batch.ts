@@ -29,7 +29,7 @@ export interface DeliveryContext {
 }
 
 export interface DeliveryDeps {
-  client: IngestionClient;
+  client: Pick<IngestionClient, "submit">;
   clock: Clock;
   random: () => number;
   policy: DeliveryPolicy;

@@ -1,0 +1,108 @@
+/**
+ * npm run bench — throughput, peak memory and requests per record, measured in one run (this machine is noisy:
+ * compare the ratios printed together, not numbers across runs).
+ */
+import { samplePersons, toCsv } from "../scripts/make-sample-persons.ts";
+import { startLocalAws } from "../shared/local/local-aws.ts";
+import { runPipelineLocally } from "../shared/local/run-pipeline-locally.ts";
+import { readCsvRows } from "../shared/parsing/csv-rows.ts";
+import { routeForObjectType } from "../shared/pipeline/object-route.ts";
+import { splitFile } from "../shared/pipeline/split-file.ts";
+import { startMarketoSimulator } from "../shared/simulator/index.ts";
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
+process.env.POWERTOOLS_LOG_LEVEL = "SILENT";
+
+const SPLIT_ROWS = Number(process.env.BENCH_SPLIT_ROWS ?? 200_000);
+const E2E_ROWS = Number(process.env.BENCH_E2E_ROWS ?? 50_000);
+
+let peakRss = 0;
+const sampler = setInterval(() => {
+  peakRss = Math.max(peakRss, process.memoryUsage().rss);
+}, 20);
+sampler.unref();
+
+async function* chunks(bytes: Buffer, size = 64 * 1024): AsyncGenerator<Uint8Array> {
+  for (let i = 0; i < bytes.length; i += size) yield bytes.subarray(i, i + size);
+}
+
+const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
+
+async function benchSplit(): Promise<void> {
+  const csv = Buffer.from(toCsv(samplePersons(SPLIT_ROWS, 1)));
+  // Parse only: the floor under everything the splitter does.
+  let t = performance.now();
+  let parsed = 0;
+  for await (const _ of readCsvRows(chunks(csv))) parsed++;
+  const parseMs = performance.now() - t;
+
+  // Full split: dry pass + packing pass, messages serialized, publishing to nowhere.
+  let messages = 0;
+  let messageBytes = 0;
+  t = performance.now();
+  const summary = await splitFile(
+    {
+      file: { bucket: "b", key: "persons/bench.csv", reportPrefix: "reports/persons/bench.csv/v/" },
+      route: routeForObjectType("persons"),
+      requestHeader: {},
+      openRows: () => readCsvRows(chunks(csv)),
+      limits: { maxObjects: 1000, maxBytes: 1_000_000 },
+    },
+    {
+      publish: async (m) => {
+        messages++;
+        messageBytes += m.body.length;
+      },
+      flush: async () => {},
+    },
+  );
+  const splitMs = performance.now() - t;
+  console.log(`split  ${SPLIT_ROWS.toLocaleString()} rows, ${mb(csv.length)} CSV`);
+  console.log(`  parse only             ${Math.round(parsed / (parseMs / 1000)).toLocaleString()} rows/s`);
+  console.log(
+    `  split (2 passes)       ${Math.round(summary.rowsRead / (splitMs / 1000)).toLocaleString()} rows/s · ${(splitMs / parseMs).toFixed(2)}× parse-only time`,
+  );
+  console.log(
+    `  requests per record    ${(messages / summary.rowsRead).toFixed(4)} (${messages} requests, ${Math.round(summary.rowsRead / messages)} rows and ${Math.round(messageBytes / messages / 1024)} KiB each on average)`,
+  );
+}
+
+async function benchEndToEnd(): Promise<void> {
+  const csv = Buffer.from(toCsv(samplePersons(E2E_ROWS, 2)));
+  const aws = await startLocalAws();
+  const sim = await startMarketoSimulator();
+  try {
+    const result = await runPipelineLocally({
+      aws,
+      source: { bytes: csv },
+      key: "persons/bench.csv",
+      marketo: {
+        clientId: sim.clientId,
+        clientSecret: sim.clientSecret,
+        munchkinId: sim.munchkinId,
+        identityUrl: sim.identityUrl,
+        ingestionUrl: sim.ingestionUrl,
+      },
+    });
+    const seconds = result.elapsedMs / 1000;
+    console.log(`end to end (emulator + simulator) ${E2E_ROWS.toLocaleString()} rows, ${mb(csv.length)} CSV`);
+    console.log(
+      `  throughput             ${Math.round(result.summary.rowsRead / seconds).toLocaleString()} rows/s (${seconds.toFixed(1)} s)`,
+    );
+    console.log(
+      `  accepted               ${result.summary.accepted.toLocaleString()} of ${result.summary.rowsRead.toLocaleString()}`,
+    );
+    console.log(
+      `  Marketo requests/record ${(sim.requests.length / result.summary.rowsRead).toFixed(4)} · identity calls ${sim.identityCalls}`,
+    );
+    console.log(`  sender invocations     ${result.eventSource.invocations}`);
+  } finally {
+    await aws.close();
+    await sim.close();
+  }
+}
+
+await benchSplit();
+await benchEndToEnd();
+clearInterval(sampler);
+console.log(`peak RSS                 ${mb(Math.max(peakRss, process.memoryUsage().rss))} (whole bench process)`);

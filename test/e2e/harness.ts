@@ -1,0 +1,64 @@
+import type { MarketoSecret } from "../../shared/config/marketo-secret.ts";
+import { type LocalAws, startLocalAws } from "../../shared/local/local-aws.ts";
+import {
+  type LocalRunOptions,
+  type LocalRunResult,
+  runPipelineLocally,
+} from "../../shared/local/run-pipeline-locally.ts";
+import { type MarketoSimulator, startMarketoSimulator } from "../../shared/simulator/index.ts";
+
+export interface Harness {
+  aws: LocalAws;
+  sim: MarketoSimulator;
+  secret: MarketoSecret;
+  /** Drops `csv` under `key` and runs it to completion through the real handlers. */
+  run(key: string, csv: string | Uint8Array, extra?: Partial<LocalRunOptions>): Promise<LocalRunResult>;
+  close(): Promise<void>;
+}
+
+/** Fast retry timings: the behaviour under test is the same, the waits are shorter. */
+export const FAST_RETRIES = {
+  RETRY_BASE_MS: "200",
+  RETRY_CAP_MS: "1000",
+  IN_PROCESS_MAX_DELAY_MS: "3000",
+  REQUEST_TIMEOUT_MS: "2000",
+};
+
+export async function startHarness(): Promise<Harness> {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
+  process.env.POWERTOOLS_LOG_LEVEL = "SILENT";
+  const aws = await startLocalAws({ visibilityTimeoutSeconds: 30 });
+  const sim = await startMarketoSimulator({ tokenTtlSeconds: 3600 });
+  const secret: MarketoSecret = {
+    clientId: sim.clientId,
+    clientSecret: sim.clientSecret,
+    munchkinId: sim.munchkinId,
+    identityUrl: sim.identityUrl,
+    ingestionUrl: sim.ingestionUrl,
+    restUrl: sim.restUrl,
+  };
+  return {
+    aws,
+    sim,
+    secret,
+    run: (key, csv, extra = {}) =>
+      runPipelineLocally({
+        aws,
+        source: { bytes: typeof csv === "string" ? Buffer.from(csv, "utf8") : csv },
+        key,
+        marketo: secret,
+        ...extra,
+        senderEnv: { ...FAST_RETRIES, ...extra.senderEnv },
+        eventSource: { deadlineMs: 60_000, ...extra.eventSource },
+      }),
+    close: async () => {
+      await aws.close();
+      await sim.close();
+    },
+  };
+}
+
+/** Parses the CSV we generated ourselves back into expected objects (empty cells left out). */
+export function expectedPersons(rows: Array<Record<string, string>>): Array<Record<string, string>> {
+  return rows.map((row) => Object.fromEntries(Object.entries(row).filter(([, value]) => value !== "")));
+}

@@ -1,0 +1,194 @@
+import { DeleteMessageBatchCommand, ReceiveMessageCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { samplePersons, toCsv } from "../../scripts/make-sample-persons.ts";
+import { expectedPersons, type Harness, startHarness } from "./harness.ts";
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(async () => {
+  await h?.close();
+});
+beforeEach(() => {
+  h.sim.reset();
+});
+
+const personsByEmail = () => new Map(h.sim.persons().map((p) => [p.fields.email as string, p]));
+const accepted = () => h.sim.requests.filter((r) => r.status === 202);
+
+describe("persons: S3 drop → splitter → queue → sender → Marketo", () => {
+  it("delivers every row of a messy file exactly once, with its values as the file has them", async () => {
+    const rows = samplePersons(2_500, 7);
+    rows.push(
+      { email: "edge1@example.com", firstName: 'Zoë "Z" O\'Hara', notes: "line1\r\nline2\nline3", postalCode: "00501" },
+      { email: "edge2@example.com", firstName: "山田 太郎", company: "Ünïcödé, Ltd.", notes: "emoji 🎉 and \uFFFF" },
+    );
+    const result = await h.run("persons/messy file.csv", toCsv(rows));
+
+    expect(result.summary).toMatchObject({
+      status: "complete",
+      rowsRead: rows.length,
+      accepted: rows.length,
+      rejected: 0,
+      failed: 0,
+      deadLettered: 0,
+      pending: 0,
+    });
+    const stored = personsByEmail();
+    expect(stored.size).toBe(rows.length);
+    for (const expected of expectedPersons(rows)) {
+      const person = stored.get(expected.email as string);
+      expect(person?.fields).toEqual(expected);
+      expect(person?.writes).toBe(1);
+    }
+    expect(stored.get("person00001@example.com")?.fields.postalCode).toBeTypeOf("string");
+  });
+
+  it("packs rows into the fewest requests within 1,000 objects and 1 MB, with the documented headers", async () => {
+    const rows = samplePersons(2_500, 8);
+    const result = await h.run("persons/packing.csv", toCsv(rows));
+
+    const requests = accepted();
+    expect(requests.map((r) => r.objectCount)).toEqual(expect.arrayContaining([1000, 1000, 500]));
+    expect(requests).toHaveLength(3);
+    for (const request of requests) {
+      expect(request.bodyBytes).toBeLessThanOrEqual(1_000_000);
+      expect(request.tokenPresent).toBe(true);
+      expect(request.requestSource).toBe("marketo-ingest");
+      expect(request.correlationId).toMatch(/^reports\/persons\/packing\.csv\/.+\/\d+$/);
+    }
+    expect(new Set(result.summary.requestIds)).toEqual(new Set(requests.map((r) => r.requestId)));
+  });
+
+  it("splits by bytes when rows are large: every request stays under 1 MB", async () => {
+    const rows = samplePersons(1_200, 9).map((row) => ({ ...row, notes: "ä".repeat(900) }));
+    const result = await h.run("persons/wide.csv", toCsv(rows));
+    expect(result.summary.accepted).toBe(rows.length);
+    const requests = accepted();
+    expect(requests.length).toBeGreaterThan(2);
+    for (const request of requests) expect(request.bodyBytes).toBeLessThanOrEqual(1_000_000);
+    // Greedy: all but the last request would have overflowed with one more ~1.9 kB row.
+    for (const request of requests.slice(0, -1)) expect(request.bodyBytes).toBeGreaterThan(1_000_000 - 2_000);
+  });
+});
+
+describe("faults", () => {
+  const rows = samplePersons(1_500, 11);
+  const csv = toCsv(rows);
+
+  it("401: the token is refreshed once and the batch is delivered", async () => {
+    h.sim.injectFault({ kind: "expireTokens" });
+    const identityBefore = h.sim.identityCalls;
+    const result = await h.run("persons/fault-401.csv", csv);
+    expect(result.summary).toMatchObject({ status: "complete", accepted: rows.length });
+    expect(h.sim.requests.filter((r) => r.status === 401)).toHaveLength(1);
+    expect(h.sim.identityCalls - identityBefore).toBe(2);
+    expect(personsByEmail().size).toBe(rows.length);
+  });
+
+  it.each([
+    ["429 with Retry-After", { kind: "status" as const, status: 429, retryAfterSeconds: 1, times: 2 }],
+    ["503", { kind: "status" as const, status: 503, times: 3 }],
+  ])("%s: retried with backoff and delivered", async (_name, fault) => {
+    h.sim.injectFault(fault);
+    const result = await h.run(`persons/fault-${fault.status}.csv`, csv);
+    expect(result.summary).toMatchObject({ status: "complete", accepted: rows.length, deadLettered: 0 });
+    expect(h.sim.requests.filter((r) => r.status === fault.status)).toHaveLength(fault.times);
+    const stored = personsByEmail();
+    expect(stored.size).toBe(rows.length);
+    for (const person of stored.values()) expect(person.writes).toBe(1);
+  });
+
+  it("400: the batch ends as a reported failure with Marketo's code, once, and the rest is delivered", async () => {
+    h.sim.injectFault({ kind: "status", status: 400, errorCode: "4000802", message: "Invalid data" });
+    const result = await h.run("persons/fault-400.csv", csv);
+
+    const failedRequests = h.sim.requests.filter((r) => r.status === 400);
+    expect(failedRequests).toHaveLength(1);
+    const failedBatch = result.outcomes.find((o) => o.status === "failed");
+    expect(failedBatch?.failure).toMatchObject({ status: 400, code: "4000802", message: "Invalid data" });
+    // Not retried: no other request carried that batch's correlation id.
+    const sameBatch = h.sim.requests.filter((r) => r.correlationId === failedRequests[0]?.correlationId);
+    expect(sameBatch).toHaveLength(1);
+    expect(result.summary).toMatchObject({
+      status: "complete with failures",
+      rowsRead: rows.length,
+      failed: failedBatch?.rowCount,
+      accepted: rows.length - (failedBatch?.rowCount ?? 0),
+      deadLettered: 0,
+      pending: 0,
+    });
+    expect(personsByEmail().size).toBe(rows.length - (failedBatch?.rowCount ?? 0));
+  });
+
+  it("a batch that never gets through ends in the DLQ with its reason after MAX_ATTEMPTS", async () => {
+    h.sim.injectFault({ kind: "status", status: 503, times: 1_000, path: "/persons" });
+    const small = toCsv(samplePersons(10, 12));
+    const result = await h.run("persons/fault-dlq.csv", small, {
+      senderEnv: { MAX_ATTEMPTS: "2", IN_PROCESS_ATTEMPTS: "1", RETRY_BASE_MS: "0", RETRY_CAP_MS: "0" },
+    });
+    expect(result.summary).toMatchObject({ rowsRead: 10, deadLettered: 10, accepted: 0, pending: 0 });
+    expect(result.deadLetterMessages).toBe(1);
+    const dead = await h.aws.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: h.aws.ingestionDlqUrl,
+        MaxNumberOfMessages: 10,
+        MessageAttributeNames: ["All"],
+      }),
+    );
+    const attributes = dead.Messages?.[0]?.MessageAttributes ?? {};
+    expect(attributes.code?.StringValue).toBe("5000801");
+    expect(attributes.attempts?.StringValue).toBe("2");
+    expect(attributes.lastFailureAt?.StringValue).toBeTruthy();
+    await h.aws.sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: h.aws.ingestionDlqUrl,
+        Entries: (dead.Messages ?? []).map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle as string })),
+      }),
+    );
+  });
+});
+
+describe("bad input", () => {
+  it.each([
+    ["a non-UTF-8 file", "persons/latin1.csv", Buffer.from("email,firstName\na@x.io,Jos\xe9\n", "latin1"), "NOT_UTF8"],
+    ["an empty file", "persons/empty.csv", Buffer.alloc(0), "EMPTY_FILE"],
+    ["a header-only file", "persons/header.csv", Buffer.from("email,firstName\r\n"), "HEADER_ONLY"],
+    ["a semicolon file", "persons/semi.csv", Buffer.from("email;firstName\na@x.io;A\n"), "WRONG_DELIMITER"],
+    ["an unknown object type", "leads/a.csv", Buffer.from("email\na@x.io\n"), "UNKNOWN_OBJECT_TYPE"],
+    ["broken quoting", "persons/quote.csv", Buffer.from('email,firstName\na@x.io,"A\nb@x.io,B\n'), "MALFORMED_CSV"],
+  ])("%s is rejected whole with a reason, and nothing is sent", async (_name, key, bytes, code) => {
+    const result = await h.run(key, bytes);
+    expect(result.summary.status).toBe("rejected");
+    expect(result.manifest?.error?.code).toBe(code);
+    expect(h.sim.requests).toHaveLength(0);
+  });
+
+  it("rows with the wrong field count are rejected alone, with row and line; the rest is delivered", async () => {
+    const csv = "email,firstName\r\na@x.io,A\r\nb@x.io\r\nc@x.io,C,extra\r\nd@x.io,D\r\n";
+    const result = await h.run("persons/ragged.csv", csv);
+    expect(result.summary).toMatchObject({ status: "complete with failures", rowsRead: 4, accepted: 2, rejected: 2 });
+    expect(result.manifest?.rejectedRows).toEqual([
+      { row: 2, line: 3, reason: "row has 1 fields but the header has 2" },
+      { row: 3, line: 4, reason: "row has 3 fields but the header has 2" },
+    ]);
+    expect([...personsByEmail().keys()].sort()).toEqual(["a@x.io", "d@x.io"]);
+  });
+
+  it("an invalid message on the queue goes to the DLQ with its reason instead of looping", async () => {
+    await h.aws.sqs.send(new SendMessageCommand({ QueueUrl: h.aws.ingestionQueueUrl, MessageBody: "{not json" }));
+    const result = await h.run("persons/after-poison.csv", "email\r\nz@x.io\r\n");
+    expect(result.summary.accepted).toBe(1);
+    const dead = await h.aws.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: h.aws.ingestionDlqUrl,
+        MaxNumberOfMessages: 10,
+        MessageAttributeNames: ["All"],
+      }),
+    );
+    expect(dead.Messages).toHaveLength(1);
+    expect(dead.Messages?.[0]?.Body).toBe("{not json");
+    expect(dead.Messages?.[0]?.MessageAttributes?.code?.StringValue).toBe("invalid_message");
+  });
+});
