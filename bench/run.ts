@@ -5,10 +5,10 @@
 import { samplePersons, toCsv } from "../scripts/make-sample-persons.ts";
 import { startLocalAws } from "../shared/local/local-aws.ts";
 import { runPipelineLocally } from "../shared/local/run-pipeline-locally.ts";
+import { startMarketoSimulator } from "../shared/marketo-simulator/index.ts";
 import { readCsvRows } from "../shared/parsing/csv-rows.ts";
 import { routeForObjectType } from "../shared/pipeline/object-route.ts";
 import { splitFile } from "../shared/pipeline/split-file.ts";
-import { startMarketoSimulator } from "../shared/simulator/index.ts";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 process.env.POWERTOOLS_LOG_LEVEL = "SILENT";

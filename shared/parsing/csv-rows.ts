@@ -97,7 +97,7 @@ function checkHeader(record: string[], delimiter: string): string[] {
       );
     }
   }
-  const blank = names.findIndex((name) => name === "");
+  const blank = names.indexOf("");
   if (blank >= 0) throw new InputFileError("BAD_HEADER", `header column ${blank + 1} has no name`, { line: 1 });
   const seen = new Set<string>();
   for (const name of names) {

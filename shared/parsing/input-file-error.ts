@@ -3,6 +3,8 @@ export type InputFileErrorCode =
   | "HEADER_ONLY"
   | "NOT_UTF8"
   | "MALFORMED_CSV"
+  | "MALFORMED_JSON"
+  | "NOT_GZIP"
   | "BAD_HEADER"
   | "WRONG_DELIMITER"
   | "UNKNOWN_OBJECT_TYPE"

@@ -5,7 +5,8 @@ export interface SourceRecord {
   row: number;
   /** 1-based physical line where the row starts (rows can span lines). */
   line: number;
-  values: Record<string, string>;
+  /** Field → value: text from CSV (until a declared type converts it), JSON types from JSON inputs. */
+  values: Record<string, unknown>;
 }
 
 /** A row that cannot be used, with a reason a person can act on. It is reported, never sent. */

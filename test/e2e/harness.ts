@@ -5,7 +5,7 @@ import {
   type LocalRunResult,
   runPipelineLocally,
 } from "../../shared/local/run-pipeline-locally.ts";
-import { type MarketoSimulator, startMarketoSimulator } from "../../shared/simulator/index.ts";
+import { type MarketoSimulator, startMarketoSimulator } from "../../shared/marketo-simulator/index.ts";
 
 export interface Harness {
   aws: LocalAws;

@@ -73,9 +73,10 @@ describe("batch messages", () => {
     expect(JSON.stringify(parsed.body)).toBe(body);
   });
 
-  it("escapes the two characters SQS refuses, keeping the JSON's meaning", () => {
-    const json = toQueueSafeJson({ name: "a\uFFFEb\uFFFF" });
-    expect(json).toBe('{"name":"a\\ufffeb\\uffff"}');
-    expect(JSON.parse(json)).toEqual({ name: "a\uFFFEb\uFFFF" });
+  it("escapes the characters SQS (or its emulator) refuses, keeping the JSON's meaning", () => {
+    const json = toQueueSafeJson({ name: "a\uFFFEb\uFFFF 🎉 ok" });
+    expect(json).toBe('{"name":"a\\ufffeb\\uffff \\ud83c\\udf89 ok"}');
+    expect(JSON.parse(json)).toEqual({ name: "a\uFFFEb\uFFFF 🎉 ok" });
+    expect(toQueueSafeJson({ name: "Zoë 山田" })).toBe('{"name":"Zoë 山田"}');
   });
 });

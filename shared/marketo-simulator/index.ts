@@ -1,0 +1,274 @@
+import { randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { setTimeout as delay } from "node:timers/promises";
+import { defaultError, type Fault, FaultQueue } from "./faults.ts";
+import {
+  type Limits,
+  objectCount,
+  RuleViolation,
+  type ValidRequest,
+  validateCompanies,
+  validateCustomObjects,
+  validatePersons,
+  validateProgramMembers,
+} from "./request-rules.ts";
+import { type AsyncRejection, SimState, type StoredObject, type StoredProgramMember } from "./sim-state.ts";
+import { TokenIssuer } from "./token-issuer.ts";
+
+export type { Fault } from "./faults.ts";
+export type { AsyncRejection, StoredObject, StoredProgramMember } from "./sim-state.ts";
+
+export interface SimulatorOptions {
+  port?: number;
+  munchkinId?: string;
+  clientId?: string;
+  clientSecret?: string;
+  tokenTtlSeconds?: number;
+  /** Data Ingestion: 1 MB per request. */
+  maxBodyBytes?: number;
+  /** Data Ingestion: 1,000 objects (program members: lead references) per request. */
+  maxObjectsPerRequest?: number;
+  customPersonDedupeFields?: string[];
+  /** The server closes itself after this long, so a forgotten simulator never outlives its test. */
+  maxLifetimeMs?: number;
+}
+
+/** One ingestion call as the simulator saw it (no token values are kept). */
+export interface IngestionRequestLog {
+  method: string;
+  path: string;
+  endpoint: string;
+  status: number;
+  errorCode?: string;
+  requestId: string;
+  correlationId?: string;
+  requestSource?: string;
+  tokenPresent: boolean;
+  bodyBytes: number;
+  objectCount: number;
+  fault?: Fault["kind"];
+  receivedAt: number;
+}
+
+export interface MarketoSimulator {
+  readonly url: string;
+  readonly identityUrl: string;
+  readonly ingestionUrl: string;
+  readonly restUrl: string;
+  readonly munchkinId: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly requests: readonly IngestionRequestLog[];
+  readonly identityCalls: number;
+  readonly asyncRejections: readonly AsyncRejection[];
+  persons(): StoredObject[];
+  customObjects(apiName: string): StoredObject[];
+  companies(): StoredObject[];
+  programMembers(): StoredProgramMember[];
+  injectFault(fault: Fault): void;
+  expireTokens(): void;
+  reset(): void;
+  close(): Promise<void>;
+}
+
+const INGESTION_PATH =
+  /^\/subscriptions\/([^/]+)\/(persons|customobjects\/([^/]+)|companies|programmembers|programmembers\/delete)$/;
+
+/** A Marketo identity endpoint and Data Ingestion API on 127.0.0.1, with state to assert on and faults to inject. */
+export async function startMarketoSimulator(options: SimulatorOptions = {}): Promise<MarketoSimulator> {
+  const munchkinId = options.munchkinId ?? "123-ABC-456";
+  const clientId = options.clientId ?? "sim-client-id";
+  const clientSecret = options.clientSecret ?? "sim-client-secret";
+  const maxBodyBytes = options.maxBodyBytes ?? 1_000_000;
+  const limits: Limits = {
+    maxObjects: options.maxObjectsPerRequest ?? 1000,
+    customPersonDedupeFields: new Set(options.customPersonDedupeFields ?? []),
+  };
+  const tokens = new TokenIssuer(options.tokenTtlSeconds ?? 3600);
+  const faults = new FaultQueue();
+  const state = new SimState();
+  const requests: IngestionRequestLog[] = [];
+  let identityCalls = 0;
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch(() => {
+      if (!res.headersSent) res.writeHead(500).end();
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://127.0.0.1");
+    if (url.pathname === "/identity/oauth/token") return identity(req, url, res);
+    const body = await readBody(req, maxBodyBytes);
+    const requestId = randomUUID();
+    const match = INGESTION_PATH.exec(url.pathname);
+    const header = (name: string) => {
+      const value = req.headers[name];
+      return Array.isArray(value) ? value[0] : value;
+    };
+    const entry: IngestionRequestLog = {
+      method: req.method ?? "",
+      path: url.pathname,
+      endpoint: match?.[2]?.startsWith("customobjects/") ? "customobjects" : (match?.[2] ?? "unknown"),
+      status: 0,
+      requestId,
+      tokenPresent: header("x-mkto-user-token") !== undefined,
+      bodyBytes: body.bytes,
+      objectCount: 0,
+      receivedAt: Date.now(),
+      ...(header("x-correlation-id") !== undefined ? { correlationId: header("x-correlation-id") } : {}),
+      ...(header("x-request-source") !== undefined ? { requestSource: header("x-request-source") } : {}),
+    };
+    requests.push(entry);
+    const answer = (
+      status: number,
+      error?: { code: string; message: string },
+      extraHeaders: Record<string, string> = {},
+    ) => {
+      entry.status = status;
+      if (error) entry.errorCode = error.code;
+      res.writeHead(status, {
+        "x-request-id": requestId,
+        ...(error ? { "content-type": "application/json" } : { "content-length": "0" }),
+        ...extraHeaders,
+      });
+      res.end(error ? JSON.stringify({ error_code: error.code, message: error.message }) : undefined);
+    };
+
+    if (!match || req.method !== "POST" || match[1] !== munchkinId) return answer(404, defaultError(404));
+    const fault = faults.take(url.pathname);
+    if (fault) {
+      entry.fault = fault.kind;
+      if (fault.kind === "reset") {
+        entry.status = -1;
+        req.socket.destroy();
+        return;
+      }
+      if (fault.kind === "delay") await delay(fault.ms, undefined, { ref: false });
+      if (fault.kind === "expireTokens") tokens.expireAll();
+      if (fault.kind === "status") {
+        const error = defaultError(fault.status);
+        return answer(
+          fault.status,
+          { code: fault.errorCode ?? error.code, message: fault.message ?? error.message },
+          fault.retryAfterSeconds !== undefined ? { "retry-after": String(fault.retryAfterSeconds) } : {},
+        );
+      }
+    }
+    const token = header("x-mkto-user-token");
+    if (token === undefined || token === "") return answer(403, defaultError(403));
+    if (!tokens.isValid(token)) return answer(401, defaultError(401));
+    if (!/^application\/json\b/i.test(header("content-type") ?? "")) {
+      return answer(400, { code: "4000801", message: "Content-Type must be application/json" });
+    }
+    if (body.bytes > maxBodyBytes) return answer(413, defaultError(413));
+    if ((header("x-correlation-id")?.length ?? 0) > 255 || (header("x-request-source")?.length ?? 0) > 50) {
+      return answer(400, { code: "4000801", message: "X-Correlation-Id ≤ 255 and X-Request-Source ≤ 50 characters" });
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body.text);
+    } catch {
+      return answer(400, { code: "4000801", message: "Request body is not valid JSON" });
+    }
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+      return answer(400, { code: "4000801", message: "Request body must be a JSON object" });
+    }
+    let valid: ValidRequest;
+    try {
+      valid = validate(match[2] as string, match[3], parsed as Record<string, unknown>, limits);
+    } catch (error) {
+      if (error instanceof RuleViolation) return answer(400, { code: "4000802", message: error.message });
+      throw error;
+    }
+    entry.objectCount = objectCount(valid);
+    state.apply(valid, requestId);
+    answer(202);
+  }
+
+  function identity(req: IncomingMessage, url: URL, res: ServerResponse) {
+    identityCalls++;
+    req.resume();
+    const reply = (status: number, body: unknown) => {
+      res.writeHead(status, { "content-type": "application/json" });
+      res.end(JSON.stringify(body));
+    };
+    if (req.method !== "GET" && req.method !== "POST") return reply(405, { error: "method_not_allowed" });
+    if (url.searchParams.get("grant_type") !== "client_credentials") {
+      return reply(400, {
+        error: "unsupported_grant_type",
+        error_description: "grant_type must be client_credentials",
+      });
+    }
+    if (url.searchParams.get("client_id") !== clientId || url.searchParams.get("client_secret") !== clientSecret) {
+      return reply(401, { error: "unauthorized", error_description: "Bad client credentials" });
+    }
+    reply(200, tokens.issue());
+  }
+
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, "127.0.0.1", resolve));
+  server.unref();
+  const lifetime = setTimeout(() => void close(), options.maxLifetimeMs ?? 15 * 60_000);
+  lifetime.unref();
+  const close = () =>
+    new Promise<void>((resolve) => {
+      clearTimeout(lifetime);
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  return {
+    url,
+    identityUrl: `${url}/identity`,
+    ingestionUrl: url,
+    restUrl: url,
+    munchkinId,
+    clientId,
+    clientSecret,
+    requests,
+    get identityCalls() {
+      return identityCalls;
+    },
+    asyncRejections: state.asyncRejections,
+    persons: () => [...state.persons.values()],
+    customObjects: (apiName) => [...(state.customObjects.get(apiName)?.values() ?? [])],
+    companies: () => [...state.companies.values()],
+    programMembers: () => [...state.programMembers.values()],
+    injectFault: (fault) => faults.push(fault),
+    expireTokens: () => tokens.expireAll(),
+    reset: () => {
+      state.clear();
+      faults.clear();
+      requests.length = 0;
+      identityCalls = 0;
+    },
+    close,
+  };
+}
+
+function validate(
+  route: string,
+  apiName: string | undefined,
+  body: Record<string, unknown>,
+  limits: Limits,
+): ValidRequest {
+  if (route === "persons") return validatePersons(body, limits);
+  if (route === "companies") return validateCompanies(body, limits);
+  if (route === "programmembers") return validateProgramMembers(body, limits, false);
+  if (route === "programmembers/delete") return validateProgramMembers(body, limits, true);
+  return validateCustomObjects(apiName as string, body, limits);
+}
+
+/** Reads a body, keeping at most `cap + 1` bytes (enough to know it is too large) while draining the rest. */
+async function readBody(req: IncomingMessage, cap: number): Promise<{ text: string; bytes: number }> {
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  for await (const chunk of req) {
+    const buffer = chunk as Buffer;
+    if (bytes <= cap) chunks.push(buffer);
+    bytes += buffer.length;
+  }
+  return { text: Buffer.concat(chunks).toString("utf8"), bytes };
+}

@@ -1,0 +1,201 @@
+/**
+ * The Data Ingestion request rules, written from adobe-data-ingestion.md and swagger-data-ingestion.json, on
+ * purpose independently of the client's own checks so each verifies the other.
+ */
+export class RuleViolation extends Error {
+  override readonly name = "RuleViolation";
+}
+
+type Json = Record<string, unknown>;
+
+const STANDARD_PERSON_DEDUPE = new Set([
+  "id",
+  "email",
+  "sfdcAccountId",
+  "sfdcContactId",
+  "sfdcLeadId",
+  "sfdcLeadOwnerId",
+]);
+
+export interface Limits {
+  maxObjects: number;
+  customPersonDedupeFields: ReadonlySet<string>;
+}
+
+export interface PersonsRequest {
+  kind: "persons";
+  dedupeFields: string[];
+  partitionName: string;
+  priority: string;
+  persons: Json[];
+}
+export interface CustomObjectsRequest {
+  kind: "customobjects";
+  apiName: string;
+  dedupeBy: "dedupeFields" | "marketoGUID";
+  customObjects: Json[];
+}
+export interface CompaniesRequest {
+  kind: "companies";
+  action: "createOnly" | "updateOnly" | "createOrUpdate";
+  dedupeBy: "dedupeFields" | "idField";
+  companies: Json[];
+}
+export interface ProgramMembersRequest {
+  kind: "programmembers" | "programmembers/delete";
+  programs: Array<{ programId: number; status?: string; members: Json[] }>;
+}
+export type ValidRequest = PersonsRequest | CustomObjectsRequest | CompaniesRequest | ProgramMembersRequest;
+
+const isObject = (value: unknown): value is Json =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+const isPositiveInteger = (value: unknown): value is number =>
+  typeof value === "number" && Number.isInteger(value) && value > 0;
+
+function objectArray(body: Json, keys: string[], what: string, limits: Limits): Json[] {
+  const key = keys.find((k) => body[k] !== undefined);
+  const value = key ? body[key] : undefined;
+  if (!Array.isArray(value) || value.length === 0)
+    throw new RuleViolation(`${keys.join(" or ")} must be a non-empty array`);
+  if (value.length > limits.maxObjects) {
+    throw new RuleViolation(`${what}: at most ${limits.maxObjects} objects per request, got ${value.length}`);
+  }
+  if (!value.every(isObject)) throw new RuleViolation(`every element of ${key} must be an object`);
+  return value;
+}
+
+function priority(body: Json): string {
+  const value = body.priority ?? "normal";
+  if (value !== "normal" && value !== "high") throw new RuleViolation("priority must be normal or high");
+  return value;
+}
+
+export function validatePersons(body: Json, limits: Limits): PersonsRequest {
+  const persons = objectArray(body, ["persons"], "persons", limits);
+  let dedupeFields = ["email"];
+  if (body.dedupeFields !== undefined) {
+    const d = body.dedupeFields;
+    if (!isObject(d)) throw new RuleViolation("dedupeFields must be an object with field1 and optional field2");
+    const extra = Object.keys(d).filter((k) => k !== "field1" && k !== "field2");
+    if (extra.length > 0)
+      throw new RuleViolation(`dedupeFields allows only field1 and field2, not ${extra.join(", ")}`);
+    if (typeof d.field1 !== "string" || d.field1 === "") throw new RuleViolation("dedupeFields.field1 is required");
+    if (d.field2 !== undefined && (typeof d.field2 !== "string" || d.field2 === "")) {
+      throw new RuleViolation("dedupeFields.field2 must be a non-empty string");
+    }
+    dedupeFields = d.field2 ? [d.field1, d.field2 as string] : [d.field1];
+    if (dedupeFields[0] === dedupeFields[1]) throw new RuleViolation("dedupeFields must name two different attributes");
+    for (const field of dedupeFields) {
+      if (!STANDARD_PERSON_DEDUPE.has(field) && !limits.customPersonDedupeFields.has(field)) {
+        throw new RuleViolation(`dedupeFields: ${field} is not a supported dedupe attribute`);
+      }
+    }
+  }
+  let partitionName = "Default";
+  if (body.partitionName !== undefined) {
+    if (typeof body.partitionName !== "string" || body.partitionName.trim() === "") {
+      throw new RuleViolation("partitionName must be a non-empty string");
+    }
+    partitionName = body.partitionName;
+  }
+  return { kind: "persons", dedupeFields, partitionName, priority: priority(body), persons };
+}
+
+export function validateCustomObjects(apiName: string, body: Json, limits: Limits): CustomObjectsRequest {
+  priority(body);
+  const dedupeBy = body.dedupeBy ?? "dedupeFields";
+  if (dedupeBy !== "dedupeFields" && dedupeBy !== "marketoGUID") {
+    throw new RuleViolation("dedupeBy must be dedupeFields or marketoGUID");
+  }
+  return {
+    kind: "customobjects",
+    apiName,
+    dedupeBy,
+    customObjects: objectArray(body, ["customObjects"], "customObjects", limits),
+  };
+}
+
+export function validateCompanies(body: Json, limits: Limits): CompaniesRequest {
+  const action = body.action ?? "createOrUpdate";
+  if (action !== "createOnly" && action !== "updateOnly" && action !== "createOrUpdate") {
+    throw new RuleViolation("action must be one of createOnly, updateOnly, createOrUpdate (case-sensitive)");
+  }
+  const rawDedupe = body.dedupeBy ?? "dedupeFields";
+  if (typeof rawDedupe !== "string") throw new RuleViolation("dedupeBy must be dedupeFields or idField");
+  const dedupeBy =
+    rawDedupe.toLowerCase() === "dedupefields"
+      ? "dedupeFields"
+      : rawDedupe.toLowerCase() === "idfield"
+        ? "idField"
+        : undefined;
+  if (!dedupeBy) throw new RuleViolation("dedupeBy must be dedupeFields or idField");
+  if (dedupeBy === "idField" && action !== "updateOnly") {
+    throw new RuleViolation(`${action} only allows dedupeBy dedupeFields`);
+  }
+  const companies = objectArray(body, ["input", "companies"], "companies", limits);
+  companies.forEach((company, i) => {
+    if (dedupeBy === "dedupeFields") {
+      if (company.externalCompanyId === undefined || company.externalCompanyId === "") {
+        throw new RuleViolation(`company ${i}: externalCompanyId is required when dedupeBy is dedupeFields`);
+      }
+      if (company.id !== undefined)
+        throw new RuleViolation(`company ${i}: id is not allowed when dedupeBy is dedupeFields`);
+    } else {
+      if (company.id === undefined) throw new RuleViolation(`company ${i}: id is required when dedupeBy is idField`);
+      if (company.externalCompanyId !== undefined) {
+        throw new RuleViolation(`company ${i}: externalCompanyId is not allowed when dedupeBy is idField`);
+      }
+    }
+  });
+  return { kind: "companies", action, dedupeBy, companies };
+}
+
+export function validateProgramMembers(body: Json, limits: Limits, remove: boolean): ProgramMembersRequest {
+  const programs = body.programs;
+  if (!Array.isArray(programs) || programs.length === 0) throw new RuleViolation("programs must be a non-empty array");
+  let leads = 0;
+  const parsed = programs.map((program, i) => {
+    if (!isObject(program)) throw new RuleViolation(`programs[${i}] must be an object`);
+    if (!isPositiveInteger(program.programId))
+      throw new RuleViolation(`programs[${i}].programId must be a positive integer`);
+    let status: string | undefined;
+    if (!remove) {
+      const raw = program.status ?? program.statusName;
+      if (typeof raw !== "string" || raw.trim() === "") throw new RuleViolation(`programs[${i}].status is required`);
+      if (raw.trim().toLowerCase() === "not in program") {
+        throw new RuleViolation(`programs[${i}].status must not be "Not in Program"; use the delete endpoint`);
+      }
+      status = raw;
+    }
+    const members = program.members ?? program.input;
+    if (!Array.isArray(members) || members.length === 0) {
+      throw new RuleViolation(`programs[${i}].members must be a non-empty array`);
+    }
+    members.forEach((member, j) => {
+      if (!isObject(member) || !isPositiveInteger(member.leadId)) {
+        throw new RuleViolation(`programs[${i}].members[${j}].leadId is required (a positive integer)`);
+      }
+    });
+    leads += members.length;
+    return { programId: program.programId, ...(status !== undefined ? { status } : {}), members: members as Json[] };
+  });
+  if (leads > limits.maxObjects) {
+    throw new RuleViolation(
+      `at most ${limits.maxObjects} lead references per request across all programs, got ${leads}`,
+    );
+  }
+  return { kind: remove ? "programmembers/delete" : "programmembers", programs: parsed };
+}
+
+export function objectCount(request: ValidRequest): number {
+  switch (request.kind) {
+    case "persons":
+      return request.persons.length;
+    case "customobjects":
+      return request.customObjects.length;
+    case "companies":
+      return request.companies.length;
+    default:
+      return request.programs.reduce((n, p) => n + p.members.length, 0);
+  }
+}

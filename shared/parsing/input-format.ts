@@ -1,0 +1,69 @@
+import { createGunzip } from "node:zlib";
+import { z } from "zod";
+import { readCsvRows } from "./csv-rows.ts";
+import { InputFileError } from "./input-file-error.ts";
+import { readJsonArrayRows, readNdjsonRows } from "./json-rows.ts";
+import type { SourceRow } from "./source-row.ts";
+
+export const InputFormatSchema = z.enum(["csv", "tsv", "ssv", "json", "ndjson"]);
+export type InputFormat = z.infer<typeof InputFormatSchema>;
+
+/** Delimiters as the Bulk Import docs name the formats: comma, tab, semicolon. */
+const DELIMITERS = { csv: ",", tsv: "\t", ssv: ";" } as const;
+
+const EXTENSIONS: Record<string, InputFormat> = {
+  csv: "csv",
+  tsv: "tsv",
+  tab: "tsv",
+  ssv: "ssv",
+  json: "json",
+  ndjson: "ndjson",
+  jsonl: "ndjson",
+};
+
+/** The format a key's extension implies (`.gz` looked through), or undefined when it says nothing. */
+export function formatFromKey(key: string): InputFormat | undefined {
+  const name = key.toLowerCase().replace(/\.gz$/, "");
+  const dot = name.lastIndexOf(".");
+  return dot >= 0 ? EXTENSIONS[name.slice(dot + 1)] : undefined;
+}
+
+export function isGzipped(key: string, contentEncoding: string | undefined): boolean {
+  return key.toLowerCase().endsWith(".gz") || /\bgzip\b/i.test(contentEncoding ?? "");
+}
+
+/** Inflates a gzip byte stream; a corrupt stream rejects the file. */
+export async function* gunzip(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const inflater = createGunzip();
+  const feed = (async () => {
+    try {
+      for await (const chunk of chunks) {
+        if (!inflater.write(chunk)) await new Promise((resolve) => inflater.once("drain", resolve));
+      }
+      inflater.end();
+    } catch (error) {
+      inflater.destroy(error as Error);
+    }
+  })();
+  try {
+    for await (const chunk of inflater) yield chunk as Uint8Array;
+  } catch (error) {
+    if (error instanceof InputFileError) throw error;
+    throw new InputFileError("NOT_GZIP", "file is marked as gzip but is not valid gzip data");
+  } finally {
+    inflater.destroy();
+    await feed;
+  }
+}
+
+/** Rows of a file in the given format. */
+export function readRows(chunks: AsyncIterable<Uint8Array>, format: InputFormat): AsyncIterable<SourceRow> {
+  switch (format) {
+    case "json":
+      return readJsonArrayRows(chunks);
+    case "ndjson":
+      return readNdjsonRows(chunks);
+    default:
+      return readCsvRows(chunks, { delimiter: DELIMITERS[format] });
+  }
+}
