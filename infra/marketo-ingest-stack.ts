@@ -1,0 +1,189 @@
+import { CfnOutput, Duration, Stack, type StackProps } from "aws-cdk-lib";
+import { PolicyStatement } from "aws-cdk-lib/aws-iam";
+import { Key } from "aws-cdk-lib/aws-kms";
+import { SqsDestination } from "aws-cdk-lib/aws-lambda-destinations";
+import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
+import type { IFunction } from "aws-cdk-lib/aws-lambda";
+import { EventType, type IBucket } from "aws-cdk-lib/aws-s3";
+import { LambdaDestination } from "aws-cdk-lib/aws-s3-notifications";
+import { type ISecret, Secret } from "aws-cdk-lib/aws-secretsmanager";
+import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
+import type { Construct } from "constructs";
+import { fileURLToPath } from "node:url";
+import { DEPLOYMENT_DEFAULTS } from "../shared/config/deployment-defaults.ts";
+import { PipelineAlarms } from "./constructs/dlq-alarms.ts";
+import { PipelineFunction } from "./constructs/pipeline-function.ts";
+import { QueueWithDlq } from "./constructs/queue-with-dlq.ts";
+import { SecureBucket } from "./constructs/secure-bucket.ts";
+import { acknowledgeFindings } from "./nag-acknowledgements.ts";
+
+/** Where the Marketo credentials live: a Secrets Manager secret by name (same account/region) or complete ARN. */
+export type MarketoSecretRef = { secretName: string } | { secretArn: string };
+
+export interface MarketoIngestStackProps extends StackProps {
+  marketoSecret: MarketoSecretRef;
+  /** ARN of the customer-managed KMS key that encrypts the secret, when it is not the AWS-managed key. */
+  marketoSecretKmsKeyArn?: string;
+  /** Concurrent sender invocations (2–1000): caps parallel Marketo requests at this × the batch size. */
+  senderMaxConcurrency?: number;
+  /** Stack-level request options, used when a file does not set its own. */
+  defaults?: { priority?: "normal" | "high"; partitionName?: string; dedupeFields?: string[] };
+  /** Days reports stay in the work bucket. */
+  reportRetentionDays?: number;
+}
+
+const functionEntry = (name: string) => fileURLToPath(new URL(`../functions/${name}/handler.ts`, import.meta.url));
+
+/**
+ * The whole pipeline: drop bucket → splitter → ingestion queue → sender → Marketo, with reports in a work bucket
+ * and every undeliverable message in a dead-letter queue with its reason.
+ */
+export class MarketoIngestStack extends Stack {
+  constructor(scope: Construct, id: string, props: MarketoIngestStackProps) {
+    super(scope, id, props);
+    const d = DEPLOYMENT_DEFAULTS;
+
+    const accessLogs = new SecureBucket(this, "AccessLogs", {
+      lifecycleRules: [{ id: "expire-access-logs", expiration: Duration.days(365) }],
+    }).bucket;
+    const dropBucket = new SecureBucket(this, "Drop", {
+      accessLogs: { bucket: accessLogs, prefix: "drop/" },
+    }).bucket;
+    const workBucket = new SecureBucket(this, "Work", {
+      accessLogs: { bucket: accessLogs, prefix: "work/" },
+      lifecycleRules: [
+        { id: "expire-reports", prefix: "reports/", expiration: Duration.days(props.reportRetentionDays ?? 90) },
+      ],
+    }).bucket;
+
+    const ingestion = new QueueWithDlq(this, "Ingestion", {
+      visibilityTimeout: Duration.seconds(d.ingestionQueueVisibilitySeconds),
+      retentionPeriod: Duration.days(d.ingestionQueueRetentionDays),
+      maxReceiveCount: d.redriveMaxReceiveCount,
+      deadLetterRetention: Duration.days(d.dlqRetentionDays),
+    });
+    // Async invocations of the splitter that fail after Lambda's own retries land here, event and error included.
+    const splitterDlq = new Queue(this, "SplitterDeadLetterQueue", {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(d.dlqRetentionDays),
+    });
+
+    const secret = resolveSecret(this, props.marketoSecret);
+
+    const splitterFunction = new PipelineFunction(this, "Splitter", {
+      entry: functionEntry("splitter"),
+      description: "Streams a dropped file, validates rows and queues request-sized batches",
+      memorySize: 1024,
+      timeout: Duration.seconds(d.splitterTimeoutSeconds),
+      environment: {
+        INGESTION_QUEUE_URL: ingestion.queue.queueUrl,
+        WORK_BUCKET: workBucket.bucketName,
+        POWERTOOLS_SERVICE_NAME: "marketo-ingest-splitter",
+        ...defaultsEnvironment(props.defaults),
+      },
+    });
+    const splitter = splitterFunction.fn;
+    splitter.configureAsyncInvoke({
+      retryAttempts: 2,
+      maxEventAge: Duration.hours(6),
+      onFailure: new SqsDestination(splitterDlq),
+    });
+    splitter.addToRolePolicy(
+      new PolicyStatement({
+        // Any key may be dropped; versions are read by id so a re-upload never changes what a run reads.
+        actions: ["s3:GetObject", "s3:GetObjectVersion"],
+        resources: [dropBucket.arnForObjects("*")],
+      }),
+    );
+    grantReportAccess(splitter, workBucket);
+    ingestion.queue.grantSendMessages(splitter);
+    dropBucket.addEventNotification(EventType.OBJECT_CREATED, new LambdaDestination(splitter));
+
+    const senderFunction = new PipelineFunction(this, "Sender", {
+      entry: functionEntry("ingestion-sender"),
+      description: "Sends each queued batch to the Marketo Data Ingestion API",
+      memorySize: 512,
+      timeout: Duration.seconds(d.senderTimeoutSeconds),
+      environment: {
+        MARKETO_SECRET_ID: "secretName" in props.marketoSecret ? props.marketoSecret.secretName : secret.secretArn,
+        INGESTION_QUEUE_URL: ingestion.queue.queueUrl,
+        INGESTION_DLQ_URL: ingestion.deadLetterQueue.queueUrl,
+        WORK_BUCKET: workBucket.bucketName,
+        MAX_ATTEMPTS: String(d.maxAttempts),
+        POWERTOOLS_SERVICE_NAME: "marketo-ingest-sender",
+      },
+    });
+    const sender = senderFunction.fn;
+    sender.addEventSource(
+      new SqsEventSource(ingestion.queue, {
+        batchSize: d.senderBatchSize,
+        reportBatchItemFailures: true,
+        maxConcurrency: props.senderMaxConcurrency ?? d.senderMaxConcurrency,
+      }),
+    );
+    secret.grantRead(sender);
+    if (props.marketoSecretKmsKeyArn) {
+      Key.fromKeyArn(this, "MarketoSecretKey", props.marketoSecretKmsKeyArn).grantDecrypt(sender);
+    }
+    grantReportAccess(sender, workBucket);
+    // The sender backs off by changing visibility and dead-letters with a reason itself.
+    sender.addToRolePolicy(
+      new PolicyStatement({ actions: ["sqs:ChangeMessageVisibility"], resources: [ingestion.queue.queueArn] }),
+    );
+    ingestion.deadLetterQueue.grantSendMessages(sender);
+
+    new PipelineAlarms(this, "Alarms", {
+      deadLetterQueues: { IngestionDLQ: ingestion.deadLetterQueue, SplitterDLQ: splitterDlq },
+      ingestionQueue: ingestion.queue,
+    });
+
+    acknowledgeFindings(this, {
+      splitter: splitterFunction,
+      sender: senderFunction,
+      splitterDeadLetterQueue: splitterDlq,
+      dropBucket,
+      workBucket,
+    });
+
+    new CfnOutput(this, "DropBucketName", { value: dropBucket.bucketName, description: "Drop files here" });
+    new CfnOutput(this, "WorkBucketName", { value: workBucket.bucketName, description: "Reports: reports/{key}/…" });
+    new CfnOutput(this, "IngestionQueueUrl", { value: ingestion.queue.queueUrl });
+    new CfnOutput(this, "IngestionDeadLetterQueueUrl", { value: ingestion.deadLetterQueue.queueUrl });
+    new CfnOutput(this, "SplitterDeadLetterQueueUrl", { value: splitterDlq.queueUrl });
+  }
+}
+
+/**
+ * Read and write reports under `reports/` only. ListBucket (limited to that prefix) makes a missing report
+ * answer 404 rather than 403, which is how a redelivered batch learns it was not sent yet.
+ */
+function grantReportAccess(fn: IFunction, workBucket: IBucket): void {
+  fn.addToRolePolicy(
+    new PolicyStatement({
+      actions: ["s3:GetObject", "s3:PutObject"],
+      resources: [workBucket.arnForObjects("reports/*")],
+    }),
+  );
+  fn.addToRolePolicy(
+    new PolicyStatement({
+      actions: ["s3:ListBucket"],
+      resources: [workBucket.bucketArn],
+      conditions: { StringLike: { "s3:prefix": ["reports/*"] } },
+    }),
+  );
+}
+
+function resolveSecret(scope: Construct, ref: MarketoSecretRef): ISecret {
+  return "secretName" in ref
+    ? Secret.fromSecretNameV2(scope, "MarketoSecret", ref.secretName)
+    : Secret.fromSecretCompleteArn(scope, "MarketoSecret", ref.secretArn);
+}
+
+function defaultsEnvironment(defaults: MarketoIngestStackProps["defaults"]): Record<string, string> {
+  return {
+    ...(defaults?.priority ? { DEFAULT_PRIORITY: defaults.priority } : {}),
+    ...(defaults?.partitionName ? { DEFAULT_PARTITION_NAME: defaults.partitionName } : {}),
+    ...(defaults?.dedupeFields?.length ? { DEFAULT_DEDUPE_FIELDS: defaults.dedupeFields.join(",") } : {}),
+  };
+}
