@@ -156,6 +156,13 @@ export async function startMarketoSimulator(options: SimulatorOptions = {}): Pro
         );
       }
     }
+    // The documented contract: the token travels in X-Mkto-User-Token only; a URL token would leak into logs.
+    if (url.searchParams.has("access_token")) {
+      return answer(403, {
+        code: "403010",
+        message: "Oauth token is missing: pass it in the X-Mkto-User-Token header, never as a query parameter",
+      });
+    }
     const token = header("x-mkto-user-token");
     if (token === undefined || token === "") return answer(403, defaultError(403));
     if (!tokens.isValid(token)) return answer(401, defaultError(401));
