@@ -2,6 +2,7 @@
  * npm run bench — throughput, peak memory and requests per record, measured in one run (this machine is noisy:
  * compare the ratios printed together, not numbers across runs).
  */
+import "./quiet-environment.ts";
 import { samplePersons, toCsv } from "../scripts/make-sample-persons.ts";
 import { startLocalAws } from "../shared/local/local-aws.ts";
 import { runPipelineLocally } from "../shared/local/run-pipeline-locally.ts";
@@ -9,9 +10,6 @@ import { startMarketoSimulator } from "../shared/marketo-simulator/index.ts";
 import { readCsvRows } from "../shared/parsing/csv-rows.ts";
 import { routeForObjectType } from "../shared/pipeline/object-route.ts";
 import { splitFile } from "../shared/pipeline/split-file.ts";
-
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
-process.env.POWERTOOLS_LOG_LEVEL = "SILENT";
 
 const SPLIT_ROWS = Number(process.env.BENCH_SPLIT_ROWS ?? 200_000);
 const E2E_ROWS = Number(process.env.BENCH_E2E_ROWS ?? 50_000);

@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { startLocalAws } from "../shared/local/local-aws.ts";
 import { type LocalRunProgress, runPipelineLocally } from "../shared/local/run-pipeline-locally.ts";
+import { OBJECT_TYPES } from "../shared/pipeline/object-route.ts";
 import { formatProblems, formatSummaryLine } from "./format-summary.ts";
 import { resolveMarketoTarget } from "./marketo-target.ts";
 
@@ -24,18 +25,15 @@ Exit status: 0 when every row was accepted, 1 otherwise, 2 on a usage error.`;
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
 async function main(argv: string[]): Promise<number> {
-  const { positionals, values } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      object: { type: "string" },
-      report: { type: "string" },
-      priority: { type: "string" },
-      partition: { type: "string" },
-      "dedupe-fields": { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
+  let parsed: ReturnType<typeof parseCliArgs>;
+  try {
+    parsed = parseCliArgs(argv);
+  } catch (error) {
+    console.error(`${error instanceof Error ? error.message : String(error)}\n`);
+    console.error(USAGE);
+    return 2;
+  }
+  const { positionals, values } = parsed;
   const [command, file] = positionals;
   if (values.help || !command || command === "help") {
     console.log(USAGE);
@@ -51,11 +49,30 @@ async function main(argv: string[]): Promise<number> {
       console.error(USAGE);
       return 2;
     }
+    if (!(OBJECT_TYPES as string[]).includes(values.object)) {
+      console.error(`unknown --object "${values.object}"; expected one of: ${OBJECT_TYPES.join(", ")}\n`);
+      return 2;
+    }
     return runFile(file, values.object, values);
   }
   console.error(`unknown command "${command}"\n`);
   console.error(USAGE);
   return 2;
+}
+
+function parseCliArgs(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      object: { type: "string" },
+      report: { type: "string" },
+      priority: { type: "string" },
+      partition: { type: "string" },
+      "dedupe-fields": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
 }
 
 interface RunFlags {
@@ -81,9 +98,9 @@ async function runFile(path: string, objectType: string, flags: RunFlags): Promi
         ...(flags.partition ? { DEFAULT_PARTITION_NAME: flags.partition } : {}),
         ...(flags["dedupe-fields"] ? { DEFAULT_DEDUPE_FIELDS: flags["dedupe-fields"] } : {}),
       },
-      onProgress: printProgress,
+      onProgress: createProgressPrinter(),
     });
-    process.stderr.write("\n");
+    if (process.stderr.isTTY) process.stderr.write("\n");
     for (const line of formatProblems(result)) console.error(`  ${line}`);
     console.log(formatSummaryLine(result));
     if (flags.report) {
@@ -104,10 +121,26 @@ async function runFile(path: string, objectType: string, flags: RunFlags): Promi
   }
 }
 
-function printProgress(progress: LocalRunProgress): void {
-  if (progress.phase === "send" && process.stderr.isTTY) {
-    process.stderr.write(`\r  sent ${progress.batchesDone}/${progress.batches} batches`);
-  }
+/** Progress on stderr: a live counter on a terminal, a line per quarter when piped (CI logs stay short). */
+function createProgressPrinter(): (progress: LocalRunProgress) => void {
+  let lastQuarter = -1;
+  return (progress) => {
+    if (progress.phase === "upload") {
+      console.error(`  uploaded ${(progress.bytes / 1024).toFixed(0)} KiB to the drop bucket`);
+    } else if (progress.phase === "split") {
+      console.error(
+        `  split: ${progress.rowsRead.toLocaleString("en-US")} rows read, ${progress.rowsRejected} rejected, ${progress.batches} batches queued (${progress.status})`,
+      );
+    } else if (process.stderr.isTTY) {
+      process.stderr.write(`\r  sent ${progress.batchesDone}/${progress.batches} batches`);
+    } else {
+      const quarter = progress.batches ? Math.floor((progress.batchesDone / progress.batches) * 4) : 4;
+      if (quarter > lastQuarter) {
+        lastQuarter = quarter;
+        console.error(`  sent ${progress.batchesDone}/${progress.batches} batches`);
+      }
+    }
+  };
 }
 
 main(process.argv.slice(2)).then(

@@ -33,7 +33,8 @@ export interface LocalRunOptions {
 }
 
 export type LocalRunProgress =
-  | { phase: "split"; rowsRead: number }
+  | { phase: "upload"; bytes: number }
+  | { phase: "split"; rowsRead: number; rowsRejected: number; batches: number; status: string }
   | { phase: "send"; batchesDone: number; batches: number; stats: EventSourceStats };
 
 export interface LocalRunResult {
@@ -76,12 +77,20 @@ export async function runPipelineLocally(options: LocalRunOptions): Promise<Loca
     ...options.senderEnv,
   });
 
+  options.onProgress?.({ phase: "upload", bytes: uploaded.size });
   const dropped = { bucket: aws.dropBucket, key: options.key, size: uploaded.size, eTag: uploaded.eTag };
   await splitter(objectCreatedEvent(dropped), { awsRequestId: "local-splitter" });
 
   const file: FileRef = { bucket: aws.dropBucket, key: options.key, reportPrefix: reportPrefixFor(dropped) };
   const reports = new S3ReportStore(aws.s3, aws.workBucket);
   const manifest = await reports.getManifest(file);
+  options.onProgress?.({
+    phase: "split",
+    rowsRead: manifest?.rowsRead ?? 0,
+    rowsRejected: manifest?.rejectedRows.length ?? 0,
+    batches: manifest?.batches ?? 0,
+    status: manifest?.status ?? "missing",
+  });
   const eventSource = await runSqsEventSource({
     sqs: aws.sqs,
     queueUrl: aws.ingestionQueueUrl,

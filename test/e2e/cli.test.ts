@@ -1,0 +1,99 @@
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type MarketoSimulator, startMarketoSimulator } from "../../shared/marketo-simulator/index.ts";
+
+const BIN = fileURLToPath(new URL("../../bin/marketo-ingest.mjs", import.meta.url));
+
+/** The CLI as a user runs it: a child process, its stdout/stderr and exit status. */
+function cli(args: string[], env: Record<string, string> = {}) {
+  const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("MARKETO_")));
+  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { env: { ...cleanEnv, ...env }, timeout: 60_000 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "marketo-ingest-cli-"));
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+describe("marketo-ingest CLI", () => {
+  it("demo: runs the bundled sample end to end and exits 0 with the summary", async () => {
+    const { code, stdout, stderr } = await cli(["demo"]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(
+      /^rows read 5,000 · requests \d+ · accepted 5,000 · rejected 0 · failed 0 · dead-lettered 0 · elapsed [\d.]+ s · [\d,]+ rows\/s$/m,
+    );
+    expect(stderr).toContain("split: 5,000 rows read");
+  });
+
+  it("run: sends any file, writes the JSON report, and exits 1 when a row was rejected", async () => {
+    const file = join(dir, "people.csv");
+    const report = join(dir, "report.json");
+    await writeFile(file, 'email,firstName\na@example.com,Ann\nb@example.com,"Bo, Jr."\nc@example.com,Cy,extra\n');
+    const { code, stdout } = await cli(["run", file, "--object", "persons", "--report", report]);
+    expect(code).toBe(1);
+    expect(stdout).toMatch(/rows read 3 · requests 1 · accepted 2 · rejected 1 ·/);
+    const written = JSON.parse(await readFile(report, "utf8")) as {
+      summary: { rowsRead: number; accepted: number };
+      manifest: { rejectedRows: { row: number; code: string }[] };
+    };
+    expect(written.summary).toMatchObject({ rowsRead: 3, accepted: 2 });
+    expect(written.manifest.rejectedRows).toEqual([expect.objectContaining({ row: 3 })]);
+  });
+
+  it("run: sends to the Marketo named by MARKETO_* variables instead of the simulator", async () => {
+    const marketo: MarketoSimulator = await startMarketoSimulator({
+      munchkinId: "999-XYZ-111",
+      clientId: "real-id",
+      clientSecret: "real-secret",
+      maxLifetimeMs: 60_000,
+    });
+    try {
+      const file = join(dir, "two.csv");
+      await writeFile(file, "email\nx@example.com\ny@example.com\n");
+      const { code, stderr } = await cli(["run", file, "--object", "persons"], {
+        MARKETO_CLIENT_ID: "real-id",
+        MARKETO_CLIENT_SECRET: "real-secret",
+        MARKETO_MUNCHKIN_ID: "999-XYZ-111",
+        MARKETO_IDENTITY_URL: marketo.identityUrl,
+        MARKETO_INGESTION_URL: marketo.ingestionUrl,
+        MARKETO_REST_URL: marketo.restUrl,
+      });
+      expect(code).toBe(0);
+      expect(stderr).toContain("Marketo 999-XYZ-111");
+      expect(stderr).not.toContain("real-secret");
+      expect(
+        marketo
+          .persons()
+          .map((p) => p.fields.email)
+          .sort(),
+      ).toEqual(["x@example.com", "y@example.com"]);
+      expect(marketo.identityCalls).toBe(1);
+    } finally {
+      await marketo.close();
+    }
+  });
+
+  it("usage errors exit 2 with the usage text", async () => {
+    const unknownObject = await cli(["run", "x.csv", "--object", "widgets"]);
+    expect(unknownObject.code).toBe(2);
+    expect(unknownObject.stderr).toContain('unknown --object "widgets"');
+    const unknownFlag = await cli(["run", "x.csv", "--objet", "persons"]);
+    expect(unknownFlag.code).toBe(2);
+    expect(unknownFlag.stderr).toContain("Usage:");
+  });
+});
