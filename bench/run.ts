@@ -8,7 +8,9 @@ import { startLocalAws } from "../shared/local/local-aws.ts";
 import { runPipelineLocally } from "../shared/local/run-pipeline-locally.ts";
 import { startMarketoSimulator } from "../shared/marketo-simulator/index.ts";
 import { readCsvRows } from "../shared/parsing/csv-rows.ts";
-import { routeForObjectType } from "../shared/pipeline/object-route.ts";
+import { resolveFileOptions } from "../shared/options/file-options.ts";
+import { routeForObjectName } from "../shared/pipeline/object-route.ts";
+import { planRequests } from "../shared/pipeline/request-plan.ts";
 import { splitFile } from "../shared/pipeline/split-file.ts";
 
 const SPLIT_ROWS = Number(process.env.BENCH_SPLIT_ROWS ?? 200_000);
@@ -41,8 +43,8 @@ async function benchSplit(): Promise<void> {
   const summary = await splitFile(
     {
       file: { bucket: "b", key: "persons/bench.csv", reportPrefix: "reports/persons/bench.csv/v/" },
-      route: routeForObjectType("persons"),
-      requestHeader: {},
+      route: routeForObjectName("persons"),
+      plan: planRequests(resolveFileOptions(routeForObjectName("persons"), {}), true),
       openRows: () => readCsvRows(chunks(csv)),
       limits: { maxObjects: 1000, maxBytes: 1_000_000 },
     },

@@ -1,10 +1,10 @@
-import { writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { basename } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { startLocalAws } from "../shared/local/local-aws.ts";
 import { type LocalRunProgress, runPipelineLocally } from "../shared/local/run-pipeline-locally.ts";
-import { OBJECT_TYPES } from "../shared/pipeline/object-route.ts";
+import { OBJECT_NAMES, routeForObjectName } from "../shared/pipeline/object-route.ts";
 import { formatProblems, formatSummaryLine } from "./format-summary.ts";
 import { resolveMarketoTarget } from "./marketo-target.ts";
 
@@ -12,9 +12,15 @@ const USAGE = `marketo-ingest — move person data into Adobe Marketo Engage
 
 Usage:
   marketo-ingest demo                          run the bundled 5,000-person sample end to end, locally
-  marketo-ingest run FILE --object persons     run any file through the same pipeline, locally
+  marketo-ingest run FILE --object TYPE        run any file through the same pipeline, locally
+      TYPE: persons | customobjects/{apiName} | companies | programmembers | programmembers/delete
       [--report FILE]                          write the JSON report there
-      [--priority normal|high] [--partition NAME] [--dedupe-fields email[,field2]]
+      [--format csv|tsv|ssv|json|ndjson]       default: from the file name (.csv, .tsv, .json, .ndjson[.gz])
+      [--priority normal|high] [--partition NAME] [--dedupe-fields email[,field2]]     persons
+      [--dedupe-by dedupeFields|marketoGUID|idField] [--action createOnly|updateOnly|createOrUpdate]
+      [--status STATUS]                        program member status when the file has no status column
+      [--field-types name:number,flag:boolean,day:date]
+      [--options FILE]                         a sidecar options JSON (flags above win over it)
 
 Locally means: an in-process S3/SQS emulator and the real Lambda handlers. Marketo is the bundled simulator
 unless MARKETO_CLIENT_ID, MARKETO_CLIENT_SECRET and MARKETO_MUNCHKIN_ID are set (then that instance;
@@ -45,12 +51,14 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === "run") {
     if (!file || !values.object) {
-      console.error("run needs a FILE and --object (persons)\n");
+      console.error(`run needs a FILE and --object (${OBJECT_NAMES})\n`);
       console.error(USAGE);
       return 2;
     }
-    if (!(OBJECT_TYPES as string[]).includes(values.object)) {
-      console.error(`unknown --object "${values.object}"; expected one of: ${OBJECT_TYPES.join(", ")}\n`);
+    try {
+      routeForObjectName(values.object);
+    } catch (error) {
+      console.error(`--object: ${(error as Error).message}\n`);
       return 2;
     }
     return runFile(file, values.object, values);
@@ -70,17 +78,44 @@ function parseCliArgs(argv: string[]) {
       priority: { type: "string" },
       partition: { type: "string" },
       "dedupe-fields": { type: "string" },
+      "dedupe-by": { type: "string" },
+      action: { type: "string" },
+      status: { type: "string" },
+      "field-types": { type: "string" },
+      format: { type: "string" },
+      options: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
 }
 
-interface RunFlags {
-  report?: string | undefined;
-  priority?: string | undefined;
-  partition?: string | undefined;
-  "dedupe-fields"?: string | undefined;
-}
+type RunFlags = Partial<
+  Record<
+    | "report"
+    | "priority"
+    | "partition"
+    | "dedupe-fields"
+    | "dedupe-by"
+    | "action"
+    | "status"
+    | "field-types"
+    | "format"
+    | "options",
+    string | undefined
+  >
+>;
+
+/** Option flags travel as S3 object metadata, as a data team's upload would carry them. */
+const METADATA_FLAGS = {
+  priority: "priority",
+  partition: "partition-name",
+  "dedupe-fields": "dedupe-fields",
+  "dedupe-by": "dedupe-by",
+  action: "action",
+  status: "status",
+  "field-types": "field-types",
+  format: "format",
+} as const;
 
 async function runFile(path: string, objectType: string, flags: RunFlags): Promise<number> {
   const marketo = await resolveMarketoTarget(process.env);
@@ -93,11 +128,13 @@ async function runFile(path: string, objectType: string, flags: RunFlags): Promi
       source: { path },
       key,
       marketo: marketo.secret,
-      splitterEnv: {
-        ...(flags.priority ? { DEFAULT_PRIORITY: flags.priority } : {}),
-        ...(flags.partition ? { DEFAULT_PARTITION_NAME: flags.partition } : {}),
-        ...(flags["dedupe-fields"] ? { DEFAULT_DEDUPE_FIELDS: flags["dedupe-fields"] } : {}),
-      },
+      metadata: Object.fromEntries(
+        Object.entries(METADATA_FLAGS).flatMap(([flag, key]) => {
+          const value = flags[flag as keyof typeof METADATA_FLAGS];
+          return value === undefined ? [] : [[key, value]];
+        }),
+      ),
+      ...(flags.options ? { sidecar: await readFile(flags.options, "utf8") } : {}),
       onProgress: createProgressPrinter(),
     });
     if (process.stderr.isTTY) process.stderr.write("\n");

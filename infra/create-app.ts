@@ -1,12 +1,13 @@
 import { type App, Validations } from "aws-cdk-lib";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { z } from "zod";
-import { DedupeFieldListSchema, PrioritySchema } from "../shared/pipeline/ingestion-options.ts";
+import { DefaultFileOptionsSchema, resolveFileOptions } from "../shared/options/file-options.ts";
+import { OBJECT_TYPES, routeForObjectName } from "../shared/pipeline/object-route.ts";
 import { MarketoIngestStack, type MarketoIngestStackProps } from "./marketo-ingest-stack.ts";
 
 /**
  * `npx cdk synth|deploy [-c marketoSecretName=…|-c marketoSecretArn=…] [-c senderMaxConcurrency=…]
- * [-c stackName=…] [-c defaultPriority=high] [-c defaultPartitionName=…] [-c defaultDedupeFields=email]`
+ * [-c stackName=…] [-c defaultFileOptions='{"persons":{"priority":"high"}}'] [-c reportRetentionDays=…]`
  */
 const ContextSchema = z.object({
   stackName: z.string().min(1).default("MarketoIngest"),
@@ -14,12 +15,20 @@ const ContextSchema = z.object({
   marketoSecretArn: z.string().startsWith("arn:").optional(),
   marketoSecretKmsKeyArn: z.string().startsWith("arn:").optional(),
   senderMaxConcurrency: z.coerce.number().int().min(2).max(1000).optional(),
-  defaultPriority: PrioritySchema.optional(),
-  defaultPartitionName: z.string().min(1).optional(),
-  defaultDedupeFields: z
-    .string()
-    .transform((text) => text.split(",").map((part) => part.trim()))
-    .pipe(DedupeFieldListSchema)
+  /** JSON, per object type: `{"persons":{"priority":"high"},"companies":{"action":"updateOnly"}}`. */
+  defaultFileOptions: z
+    .union([
+      z.string().transform((text, ctx) => {
+        try {
+          return JSON.parse(text) as unknown;
+        } catch {
+          ctx.addIssue({ code: "custom", message: "is not valid JSON" });
+          return z.NEVER;
+        }
+      }),
+      z.record(z.string(), z.unknown()),
+    ])
+    .pipe(DefaultFileOptionsSchema)
     .optional(),
   reportRetentionDays: z.coerce.number().int().min(1).optional(),
 });
@@ -35,6 +44,16 @@ export function createMarketoIngestApp(app: App): MarketoIngestStack {
     throw new Error(`invalid CDK context: ${problems.join("; ")}`);
   }
   const context = parsed.data;
+  // The splitter would reject every file of a type whose defaults break a rule: fail the synth instead.
+  for (const type of OBJECT_TYPES) {
+    if (!context.defaultFileOptions?.[type]) continue;
+    const route = routeForObjectName(type === "customobjects" ? "customobjects/any_c" : type);
+    try {
+      resolveFileOptions(route, { defaults: context.defaultFileOptions });
+    } catch (error) {
+      throw new Error(`invalid CDK context: -c defaultFileOptions: ${(error as Error).message}`, { cause: error });
+    }
+  }
 
   const props: MarketoIngestStackProps = {
     marketoSecret: context.marketoSecretArn
@@ -43,11 +62,7 @@ export function createMarketoIngestApp(app: App): MarketoIngestStack {
     ...(context.marketoSecretKmsKeyArn ? { marketoSecretKmsKeyArn: context.marketoSecretKmsKeyArn } : {}),
     ...(context.senderMaxConcurrency ? { senderMaxConcurrency: context.senderMaxConcurrency } : {}),
     ...(context.reportRetentionDays ? { reportRetentionDays: context.reportRetentionDays } : {}),
-    defaults: {
-      ...(context.defaultPriority ? { priority: context.defaultPriority } : {}),
-      ...(context.defaultPartitionName ? { partitionName: context.defaultPartitionName } : {}),
-      ...(context.defaultDedupeFields ? { dedupeFields: context.defaultDedupeFields } : {}),
-    },
+    ...(context.defaultFileOptions ? { defaultFileOptions: context.defaultFileOptions } : {}),
     env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
   };
 

@@ -11,6 +11,7 @@ import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
 import { fileURLToPath } from "node:url";
 import { DEPLOYMENT_DEFAULTS } from "../shared/config/deployment-defaults.ts";
+import type { DefaultFileOptions } from "../shared/options/file-options.ts";
 import { PipelineAlarms } from "./constructs/dlq-alarms.ts";
 import { PipelineFunction } from "./constructs/pipeline-function.ts";
 import { QueueWithDlq } from "./constructs/queue-with-dlq.ts";
@@ -26,8 +27,8 @@ export interface MarketoIngestStackProps extends StackProps {
   marketoSecretKmsKeyArn?: string;
   /** Concurrent sender invocations (2–1000): caps parallel Marketo requests at this × the batch size. */
   senderMaxConcurrency?: number;
-  /** Stack-level request options, used when a file does not set its own. */
-  defaults?: { priority?: "normal" | "high"; partitionName?: string; dedupeFields?: string[] };
+  /** Stack-level file options per object type, used where a file's metadata or sidecar does not say. */
+  defaultFileOptions?: DefaultFileOptions;
   /** Days reports stay in the work bucket. */
   reportRetentionDays?: number;
 }
@@ -80,7 +81,9 @@ export class MarketoIngestStack extends Stack {
         INGESTION_QUEUE_URL: ingestion.queue.queueUrl,
         WORK_BUCKET: workBucket.bucketName,
         POWERTOOLS_SERVICE_NAME: "marketo-ingest-splitter",
-        ...defaultsEnvironment(props.defaults),
+        ...(props.defaultFileOptions && Object.keys(props.defaultFileOptions).length
+          ? { DEFAULT_FILE_OPTIONS: JSON.stringify(props.defaultFileOptions) }
+          : {}),
       },
     });
     const splitter = splitterFunction.fn;
@@ -96,6 +99,8 @@ export class MarketoIngestStack extends Stack {
         resources: [dropBucket.arnForObjects("*")],
       }),
     );
+    // Whether a sidecar `{key}.options.json` exists: without ListBucket a missing object answers 403, not 404.
+    splitter.addToRolePolicy(new PolicyStatement({ actions: ["s3:ListBucket"], resources: [dropBucket.bucketArn] }));
     grantReportAccess(splitter, workBucket);
     ingestion.queue.grantSendMessages(splitter);
     dropBucket.addEventNotification(EventType.OBJECT_CREATED, new LambdaDestination(splitter));
@@ -178,12 +183,4 @@ function resolveSecret(scope: Construct, ref: MarketoSecretRef): ISecret {
   return "secretName" in ref
     ? Secret.fromSecretNameV2(scope, "MarketoSecret", ref.secretName)
     : Secret.fromSecretCompleteArn(scope, "MarketoSecret", ref.secretArn);
-}
-
-function defaultsEnvironment(defaults: MarketoIngestStackProps["defaults"]): Record<string, string> {
-  return {
-    ...(defaults?.priority ? { DEFAULT_PRIORITY: defaults.priority } : {}),
-    ...(defaults?.partitionName ? { DEFAULT_PARTITION_NAME: defaults.partitionName } : {}),
-    ...(defaults?.dedupeFields?.length ? { DEFAULT_DEDUPE_FIELDS: defaults.dedupeFields.join(",") } : {}),
-  };
 }

@@ -2,12 +2,12 @@ import type { S3Client } from "@aws-sdk/client-s3";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { Context } from "aws-lambda";
 import { createS3Client, createSqsClient } from "../../shared/aws/clients.ts";
-import { streamS3Object } from "../../shared/aws/s3-object-source.ts";
+import { headS3Object, readOptionalS3Text, streamS3Object } from "../../shared/aws/s3-object-source.ts";
 import { S3ReportStore } from "../../shared/aws/s3-report-store.ts";
 import { SqsBatchPublisher } from "../../shared/aws/sqs-batch-publisher.ts";
 import { readSettings, type SplitterSettings, SplitterSettingsSchema } from "../../shared/config/function-settings.ts";
 import { createLogger } from "../../shared/logging/logger.ts";
-import { processDroppedFile } from "../../shared/pipeline/process-dropped-file.ts";
+import { isSidecarKey, processDroppedFile, SIDECAR_SUFFIX } from "../../shared/pipeline/process-dropped-file.ts";
 import { droppedFiles } from "../../shared/pipeline/s3-event.ts";
 import { systemClock } from "../../shared/time/clock.ts";
 
@@ -42,17 +42,20 @@ async function splitEvent(
 ): Promise<void> {
   logger.appendKeys({ awsRequestId: context?.awsRequestId });
   for (const file of droppedFiles(event)) {
+    if (isSidecarKey(file.key)) {
+      // Options for a data file, read when that file arrives (upload the sidecar first).
+      logger.info("sidecar options file, not split", { key: file.key });
+      continue;
+    }
     const manifest = await processDroppedFile(file, {
+      describe: (dropped) => headS3Object(s3, dropped),
       open: (dropped) => streamS3Object(s3, dropped),
+      readSidecar: (dropped) => readOptionalS3Text(s3, dropped.bucket, `${dropped.key}${SIDECAR_SUFFIX}`),
       publisher: new SqsBatchPublisher(sqs, { queueUrl: settings.INGESTION_QUEUE_URL }),
       reports,
       clock: systemClock,
       limits: { maxObjects: settings.MAX_REQUEST_OBJECTS, maxBytes: settings.MAX_REQUEST_BYTES },
-      defaults: {
-        ...(settings.DEFAULT_PRIORITY ? { priority: settings.DEFAULT_PRIORITY } : {}),
-        ...(settings.DEFAULT_PARTITION_NAME ? { partitionName: settings.DEFAULT_PARTITION_NAME } : {}),
-        ...(settings.DEFAULT_DEDUPE_FIELDS ? { dedupeFields: settings.DEFAULT_DEDUPE_FIELDS } : {}),
-      },
+      defaults: settings.DEFAULT_FILE_OPTIONS,
     });
     logger.info("file processed", {
       key: file.key,

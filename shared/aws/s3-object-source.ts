@@ -1,5 +1,5 @@
 import type { Readable } from "node:stream";
-import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand, HeadObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 
 export interface ObjectLocation {
   bucket: string;
@@ -25,5 +25,35 @@ export async function* streamS3Object(s3: S3Client, location: ObjectLocation): A
     for await (const chunk of body) yield chunk as Uint8Array;
   } finally {
     body.destroy();
+  }
+}
+
+/** The announced version's user metadata and content encoding (HeadObject; needs s3:GetObject[Version]). */
+export async function headS3Object(
+  s3: S3Client,
+  location: ObjectLocation,
+): Promise<{ metadata: Record<string, string>; contentEncoding?: string }> {
+  const response = await s3.send(
+    new HeadObjectCommand({
+      Bucket: location.bucket,
+      Key: location.key,
+      ...(location.versionId ? { VersionId: location.versionId } : {}),
+    }),
+  );
+  return {
+    metadata: response.Metadata ?? {},
+    ...(response.ContentEncoding ? { contentEncoding: response.ContentEncoding } : {}),
+  };
+}
+
+/** The text of an optional object, or undefined when it does not exist (needs s3:ListBucket to tell). */
+export async function readOptionalS3Text(s3: S3Client, bucket: string, key: string): Promise<string | undefined> {
+  try {
+    const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return (await response.Body?.transformToString("utf-8")) ?? "";
+  } catch (error) {
+    const name = (error as { name?: string }).name;
+    if (name === "NoSuchKey" || name === "NotFound") return undefined;
+    throw error;
   }
 }

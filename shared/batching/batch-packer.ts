@@ -1,5 +1,5 @@
 export interface PackLimits {
-  /** Most objects in one request (Data Ingestion: 1,000). */
+  /** Most objects in one request (Data Ingestion: 1,000; program members: lead references across programs). */
   maxObjects: number;
   /** Most bytes of the serialized request body (Data Ingestion: 1 MB). */
   maxBytes: number;
@@ -16,7 +16,7 @@ export interface PackedBatch<M> {
   body: string;
   /** UTF-8 length of `body`. */
   bytes: number;
-  /** What each packed item came with (row numbers, for instance), in order. */
+  /** What each packed item came with (row numbers, for instance), in the order packed. */
   items: M[];
 }
 
@@ -24,6 +24,14 @@ export interface PackableItem<M> {
   /** The item's JSON, exactly as it will appear in the body. */
   json: string;
   meta: M;
+}
+
+/** An item inside a group of the body, e.g. a member inside `programs[i].members`. */
+export interface GroupedItem<M> extends PackableItem<M> {
+  /** Items with the same key share one group. */
+  groupKey: string;
+  /** The group's JSON up to its items, e.g. `{"programId":1,"status":"Member","members":[`, and after them. */
+  groupFrame: RequestFrame;
 }
 
 export class ItemTooLargeError extends Error {
@@ -36,15 +44,22 @@ export class ItemTooLargeError extends Error {
   }
 }
 
+interface OpenGroup {
+  frame: RequestFrame;
+  jsons: string[];
+}
+
+const utf8Length = (text: string) => Buffer.byteLength(text);
+
 /**
- * Packs serialized items into request bodies greedily, in input order, closing a batch only when the next item
- * would break a limit. Sizes are counted on the exact UTF-8 bytes sent, so the limits are never exceeded, and for
- * an order-preserving split greedy packing needs the fewest requests.
+ * Packs serialized items into request bodies of the shape `prefix + groups.join(",") + suffix`, each group being
+ * `groupFrame.prefix + items.join(",") + groupFrame.suffix`. Items go in input order, and a batch closes only
+ * when the next item would break a limit. Sizes are counted on the exact UTF-8 bytes sent, so limits are never
+ * exceeded; for an order-preserving split, greedy packing needs the fewest requests.
  */
-export class BatchPacker<M> {
-  private readonly prefixBytes: number;
-  private readonly suffixBytes: number;
-  private jsons: string[] = [];
+export class GroupedBatchPacker<M> {
+  private readonly frameBytes: number;
+  private groups = new Map<string, OpenGroup>();
   private metas: M[] = [];
   private bytes: number;
 
@@ -52,44 +67,76 @@ export class BatchPacker<M> {
     private readonly frame: RequestFrame,
     private readonly limits: PackLimits,
   ) {
-    this.prefixBytes = Buffer.byteLength(frame.prefix);
-    this.suffixBytes = Buffer.byteLength(frame.suffix);
-    this.bytes = this.prefixBytes + this.suffixBytes;
-    if (this.maxItemBytes <= 0) throw new Error("request frame alone exceeds the byte limit");
+    this.frameBytes = utf8Length(frame.prefix) + utf8Length(frame.suffix);
+    this.bytes = this.frameBytes;
+    if (this.frameBytes >= limits.maxBytes) throw new Error("request frame alone exceeds the byte limit");
   }
 
-  /** The largest single item that fits in a request. */
-  get maxItemBytes(): number {
-    return this.limits.maxBytes - this.prefixBytes - this.suffixBytes;
+  /** Bytes an item adds to the current batch: a separator, and its group's frame when the group is new. */
+  private costOf(item: GroupedItem<M>, itemBytes: number): number {
+    const group = this.groups.get(item.groupKey);
+    if (group) return 1 + itemBytes;
+    const separator = this.groups.size > 0 ? 1 : 0;
+    return separator + utf8Length(item.groupFrame.prefix) + utf8Length(item.groupFrame.suffix) + itemBytes;
   }
 
   /** Adds an item; returns the batch it closed, if adding it closed one. Throws ItemTooLargeError if it never fits. */
-  add(item: PackableItem<M>): PackedBatch<M> | undefined {
-    const itemBytes = Buffer.byteLength(item.json);
-    if (itemBytes > this.maxItemBytes) throw new ItemTooLargeError(itemBytes, this.maxItemBytes);
+  add(item: GroupedItem<M>): PackedBatch<M> | undefined {
+    const itemBytes = utf8Length(item.json);
+    const alone = this.frameBytes + utf8Length(item.groupFrame.prefix) + utf8Length(item.groupFrame.suffix) + itemBytes;
+    if (alone > this.limits.maxBytes) {
+      throw new ItemTooLargeError(itemBytes, itemBytes - (alone - this.limits.maxBytes));
+    }
     let closed: PackedBatch<M> | undefined;
-    const separator = this.jsons.length > 0 ? 1 : 0;
-    if (this.jsons.length >= this.limits.maxObjects || this.bytes + separator + itemBytes > this.limits.maxBytes) {
+    if (
+      this.metas.length >= this.limits.maxObjects ||
+      this.bytes + this.costOf(item, itemBytes) > this.limits.maxBytes
+    ) {
       closed = this.flush();
     }
-    this.bytes += (this.jsons.length > 0 ? 1 : 0) + itemBytes;
-    this.jsons.push(item.json);
+    this.bytes += this.costOf(item, itemBytes);
+    const group = this.groups.get(item.groupKey);
+    if (group) group.jsons.push(item.json);
+    else this.groups.set(item.groupKey, { frame: item.groupFrame, jsons: [item.json] });
     this.metas.push(item.meta);
     return closed;
   }
 
   /** Closes the open batch, if it holds anything. */
   flush(): PackedBatch<M> | undefined {
-    if (this.jsons.length === 0) return undefined;
+    if (this.metas.length === 0) return undefined;
+    const groups = [...this.groups.values()].map((g) => g.frame.prefix + g.jsons.join(",") + g.frame.suffix);
     const batch: PackedBatch<M> = {
-      body: this.frame.prefix + this.jsons.join(",") + this.frame.suffix,
+      body: this.frame.prefix + groups.join(",") + this.frame.suffix,
       bytes: this.bytes,
       items: this.metas,
     };
-    this.jsons = [];
+    this.groups = new Map();
     this.metas = [];
-    this.bytes = this.prefixBytes + this.suffixBytes;
+    this.bytes = this.frameBytes;
     return batch;
+  }
+}
+
+const NO_GROUP: RequestFrame = { prefix: "", suffix: "" };
+
+/** The flat case: `prefix + items.join(",") + suffix` (persons, custom objects, companies). */
+export class BatchPacker<M> {
+  private readonly packer: GroupedBatchPacker<M>;
+  /** The largest single item that fits in a request. */
+  readonly maxItemBytes: number;
+
+  constructor(frame: RequestFrame, limits: PackLimits) {
+    this.packer = new GroupedBatchPacker<M>(frame, limits);
+    this.maxItemBytes = limits.maxBytes - utf8Length(frame.prefix) - utf8Length(frame.suffix);
+  }
+
+  add(item: PackableItem<M>): PackedBatch<M> | undefined {
+    return this.packer.add({ ...item, groupKey: "", groupFrame: NO_GROUP });
+  }
+
+  flush(): PackedBatch<M> | undefined {
+    return this.packer.flush();
   }
 }
 

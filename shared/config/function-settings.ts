@@ -1,17 +1,21 @@
 import { z } from "zod";
-import { DedupeFieldListSchema, PrioritySchema } from "../pipeline/ingestion-options.ts";
+import { DefaultFileOptionsSchema } from "../options/file-options.ts";
 
 const int = (min: number, max: number, fallback: number) => z.coerce.number().int().min(min).max(max).default(fallback);
 
-const commaList = z
-  .string()
-  .transform((text) =>
-    text
-      .split(",")
-      .map((part) => part.trim())
-      .filter(Boolean),
-  )
-  .pipe(DedupeFieldListSchema);
+/** JSON in an environment variable, then checked by `schema`. */
+const jsonOf = <S extends z.ZodType>(schema: S) =>
+  z
+    .string()
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: "custom", message: "is not valid JSON" });
+        return z.NEVER;
+      }
+    })
+    .pipe(schema);
 
 /** Data Ingestion limits (1,000 objects, 1 MB per request); lower values are allowed, higher ones are not. */
 const requestLimits = {
@@ -22,9 +26,8 @@ const requestLimits = {
 export const SplitterSettingsSchema = z.object({
   INGESTION_QUEUE_URL: z.string().min(1),
   WORK_BUCKET: z.string().min(1),
-  DEFAULT_PRIORITY: PrioritySchema.optional(),
-  DEFAULT_PARTITION_NAME: z.string().trim().min(1).optional(),
-  DEFAULT_DEDUPE_FIELDS: commaList.optional(),
+  /** Stack-level file options per object type, e.g. `{"persons":{"priority":"high"}}` (see README). */
+  DEFAULT_FILE_OPTIONS: jsonOf(DefaultFileOptionsSchema).default({}),
   ...requestLimits,
 });
 export type SplitterSettings = z.infer<typeof SplitterSettingsSchema>;

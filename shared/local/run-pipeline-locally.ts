@@ -1,5 +1,6 @@
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
+import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import { Upload } from "@aws-sdk/lib-storage";
 import { createSenderHandler } from "../../functions/ingestion-sender/handler.ts";
@@ -8,6 +9,7 @@ import { S3ReportStore } from "../aws/s3-report-store.ts";
 import { DEPLOYMENT_DEFAULTS } from "../config/deployment-defaults.ts";
 import type { MarketoSecret } from "../config/marketo-secret.ts";
 import type { FileRef } from "../pipeline/batch-message.ts";
+import { SIDECAR_SUFFIX } from "../pipeline/process-dropped-file.ts";
 import { reportPrefixFor } from "../pipeline/s3-event.ts";
 import type { BatchOutcome, FileReportSummary, SplitManifest } from "../report/file-report.ts";
 import { summarizeReport } from "../report/file-report.ts";
@@ -20,8 +22,14 @@ export interface LocalRunOptions {
   aws: LocalAws;
   /** The file to drop: a path on disk or bytes. */
   source: { path: string } | { bytes: Uint8Array };
-  /** Key in the drop bucket; its first segment names the object type (`persons/…`). */
+  /** Key in the drop bucket; its prefix names the object type (`persons/…`, `customobjects/car_c/…`). */
   key: string;
+  /** S3 user metadata put on the object (per-file options such as `priority`, `dedupe-by`). */
+  metadata?: Record<string, string>;
+  /** `Content-Encoding` of the object (`gzip` marks a compressed file without a `.gz` name). */
+  contentEncoding?: string;
+  /** A sidecar options manifest, uploaded as `{key}.options.json` before the file. */
+  sidecar?: string;
   /** Where Marketo is: the simulator's secret or a real instance's. */
   marketo: MarketoSecret;
   /** Extra function configuration (retry timings, limits, defaults). */
@@ -60,6 +68,11 @@ export async function runPipelineLocally(options: LocalRunOptions): Promise<Loca
   const startedAt = clock.now();
   aws.secrets.putSecret(SECRET_ID, JSON.stringify(options.marketo));
 
+  if (options.sidecar !== undefined) {
+    await aws.s3.send(
+      new PutObjectCommand({ Bucket: aws.dropBucket, Key: `${options.key}${SIDECAR_SUFFIX}`, Body: options.sidecar }),
+    );
+  }
   const uploaded = await upload(aws, options);
   const splitter = createSplitterHandler({
     ...aws.awsEnv,
@@ -126,7 +139,13 @@ async function upload(aws: LocalAws, options: LocalRunOptions): Promise<{ size: 
   // Multipart above 8 MiB, as the S3 console and CLI do; the emulator refuses very large single PUTs.
   const result = await new Upload({
     client: aws.s3,
-    params: { Bucket: aws.dropBucket, Key: options.key, Body: body },
+    params: {
+      Bucket: aws.dropBucket,
+      Key: options.key,
+      Body: body,
+      ...(options.metadata ? { Metadata: options.metadata } : {}),
+      ...(options.contentEncoding ? { ContentEncoding: options.contentEncoding } : {}),
+    },
     partSize: 8 * 1024 * 1024,
   }).done();
   return { size, eTag: (result.ETag ?? "").replace(/"/g, "") };

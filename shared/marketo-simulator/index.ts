@@ -30,6 +30,8 @@ export interface SimulatorOptions {
   /** Data Ingestion: 1,000 objects (program members: lead references) per request. */
   maxObjectsPerRequest?: number;
   customPersonDedupeFields?: string[];
+  /** A custom object's dedupe fields (its schema); without them an object's whole content is its key. */
+  customObjectDedupeFields?: Record<string, string[]>;
   /** The server closes itself after this long, so a forgotten simulator never outlives its test. */
   maxLifetimeMs?: number;
 }
@@ -87,7 +89,7 @@ export async function startMarketoSimulator(options: SimulatorOptions = {}): Pro
   };
   const tokens = new TokenIssuer(options.tokenTtlSeconds ?? 3600);
   const faults = new FaultQueue();
-  const state = new SimState();
+  const state = new SimState(options.customObjectDedupeFields ?? {});
   const requests: IngestionRequestLog[] = [];
   let identityCalls = 0;
 

@@ -133,16 +133,22 @@ export function validateCompanies(body: Json, limits: Limits): CompaniesRequest 
     throw new RuleViolation(`${action} only allows dedupeBy dedupeFields`);
   }
   const companies = objectArray(body, ["input", "companies"], "companies", limits);
+  // Company field names are case-insensitive.
+  const field = (company: Json, name: string) =>
+    Object.entries(company).find(([key]) => key.toLowerCase() === name.toLowerCase())?.[1];
   companies.forEach((company, i) => {
+    const externalCompanyId = field(company, "externalCompanyId");
+    const id = field(company, "id");
     if (dedupeBy === "dedupeFields") {
-      if (company.externalCompanyId === undefined || company.externalCompanyId === "") {
+      if (externalCompanyId === undefined || externalCompanyId === "") {
         throw new RuleViolation(`company ${i}: externalCompanyId is required when dedupeBy is dedupeFields`);
       }
-      if (company.id !== undefined)
-        throw new RuleViolation(`company ${i}: id is not allowed when dedupeBy is dedupeFields`);
+      if (id !== undefined) throw new RuleViolation(`company ${i}: id is not allowed when dedupeBy is dedupeFields`);
     } else {
-      if (company.id === undefined) throw new RuleViolation(`company ${i}: id is required when dedupeBy is idField`);
-      if (company.externalCompanyId !== undefined) {
+      if (!isPositiveInteger(id)) {
+        throw new RuleViolation(`company ${i}: id (a positive integer) is required when dedupeBy is idField`);
+      }
+      if (externalCompanyId !== undefined) {
         throw new RuleViolation(`company ${i}: externalCompanyId is not allowed when dedupeBy is idField`);
       }
     }

@@ -33,6 +33,8 @@ export class SimState {
   readonly programMembers = new Map<string, StoredProgramMember>();
   readonly asyncRejections: AsyncRejection[] = [];
 
+  constructor(private readonly customObjectDedupeFields: Readonly<Record<string, string[]>> = {}) {}
+
   apply(request: ValidRequest, requestId: string): void {
     switch (request.kind) {
       case "persons":
@@ -64,8 +66,26 @@ export class SimState {
             });
             return;
           }
-          // Without the object's schema, its dedupe key is the record itself (sorted fields) or its marketoGUID.
-          const key = request.dedupeBy === "marketoGUID" ? String(object.marketoGUID) : sortedJson(object);
+          // The object's dedupe fields when its schema is configured; otherwise the record itself is its key.
+          const schemaFields = this.customObjectDedupeFields[request.apiName];
+          if (
+            request.dedupeBy === "dedupeFields" &&
+            schemaFields?.some((f) => object[f] === undefined || object[f] === "")
+          ) {
+            this.asyncRejections.push({
+              endpoint: `customobjects/${request.apiName}`,
+              requestId,
+              index,
+              reason: `missing dedupe field (${schemaFields.join(", ")})`,
+            });
+            return;
+          }
+          const key =
+            request.dedupeBy === "marketoGUID"
+              ? String(object.marketoGUID)
+              : schemaFields
+                ? JSON.stringify(schemaFields.map((f) => object[f]))
+                : sortedJson(object);
           upsert(store, key, object, requestId);
         });
         return;

@@ -18,25 +18,3 @@ export const DedupeFieldListSchema = z
   .min(1, "dedupeFields needs one or two attribute names")
   .max(2, "dedupeFields takes at most two attribute names")
   .refine((fields) => new Set(fields).size === fields.length, "dedupeFields must name two different attributes");
-
-export const PersonsOptionsSchema = z
-  .object({
-    priority: PrioritySchema.optional(),
-    partitionName: z.string().trim().min(1).optional(),
-    dedupeFields: DedupeFieldListSchema.optional(),
-  })
-  .strict();
-
-export type PersonsOptions = z.infer<typeof PersonsOptionsSchema>;
-
-/** The top-level request members other than the object array, in Marketo's wire shape. */
-export function personsRequestHeader(options: PersonsOptions): Record<string, unknown> {
-  const header: Record<string, unknown> = {};
-  if (options.priority) header.priority = options.priority;
-  if (options.partitionName) header.partitionName = options.partitionName;
-  if (options.dedupeFields) {
-    const [field1, field2] = options.dedupeFields;
-    header.dedupeFields = field2 ? { field1, field2 } : { field1 };
-  }
-  return header;
-}

@@ -1,41 +1,84 @@
 import { InputFileError } from "../parsing/input-file-error.ts";
 
 /** The Data Ingestion object types this deployment sends. */
-export type ObjectType = "persons";
+export const OBJECT_TYPES = [
+  "persons",
+  "customobjects",
+  "companies",
+  "programmembers",
+  "programmembers/delete",
+] as const;
+export type ObjectType = (typeof OBJECT_TYPES)[number];
 
 export interface ObjectRoute {
   objectType: ObjectType;
   /** Resource path under `/subscriptions/{munchkinId}/`. */
   resource: string;
-  /** Request member that holds the objects. */
-  arrayKey: string;
+  /** Custom object API name (custom objects only). */
+  apiName?: string;
 }
 
-const ROUTES: Record<ObjectType, ObjectRoute> = {
-  persons: { objectType: "persons", resource: "persons", arrayKey: "persons" },
-};
+/** What `--object` and key prefixes accept, for messages. */
+export const OBJECT_NAMES = "persons, customobjects/{apiName}, companies, programmembers, programmembers/delete";
 
-export const OBJECT_TYPES = Object.keys(ROUTES) as ObjectType[];
+// Custom object API names are Marketo identifiers (letters, digits, underscores; `_c` suffix by convention).
+const API_NAME = /^[A-Za-z][A-Za-z0-9_]{0,99}$/;
 
-export function routeForObjectType(name: string): ObjectRoute {
-  const route = ROUTES[name as ObjectType];
-  if (!route) {
-    throw new InputFileError(
-      "UNKNOWN_OBJECT_TYPE",
-      `unknown object type "${name}"; expected one of: ${OBJECT_TYPES.join(", ")}`,
-    );
+/**
+ * An object type by name, as `marketo-ingest run --object` takes it: `persons`, `customobjects/{apiName}`,
+ * `companies`, `programmembers`, `programmembers/delete`.
+ */
+export function routeForObjectName(name: string): ObjectRoute {
+  const route = matchRoute(name.split("/"));
+  if (!route || route.consumed !== name.split("/").length) {
+    throw new InputFileError("UNKNOWN_OBJECT_TYPE", `unknown object type "${name}"; expected one of: ${OBJECT_NAMES}`);
   }
-  return route;
+  return route.route;
 }
 
-/** A dropped file says what it holds by its first key segment: `persons/2026/leads.csv` holds persons. */
+/**
+ * A dropped file says what it holds by its key: `persons/2026/leads.csv`, `customobjects/car_c/cars.csv`,
+ * `companies/…`, `programmembers/…`, `programmembers/delete/…`.
+ */
 export function routeForObjectKey(key: string): ObjectRoute {
-  const slash = key.indexOf("/");
-  if (slash <= 0) {
+  const segments = key.split("/");
+  const match = matchRoute(segments);
+  // The key must name a file below the type's prefix, not just the prefix.
+  if (!match || segments.length <= match.consumed || segments.slice(match.consumed).join("/") === "") {
     throw new InputFileError(
       "UNKNOWN_OBJECT_TYPE",
-      `object key "${key}" has no type prefix; drop files under one of: ${OBJECT_TYPES.map((t) => `${t}/`).join(", ")}`,
+      `object key "${key}" does not start with an object type prefix; drop files under one of: ${OBJECT_NAMES.split(
+        ", ",
+      )
+        .map((name) => `${name}/`)
+        .join(", ")}`,
     );
   }
-  return routeForObjectType(key.slice(0, slash));
+  return match.route;
+}
+
+function matchRoute(segments: string[]): { route: ObjectRoute; consumed: number } | undefined {
+  const [first, second] = segments;
+  switch (first) {
+    case "persons":
+    case "companies":
+      return { route: { objectType: first, resource: first }, consumed: 1 };
+    case "programmembers":
+      return second === "delete"
+        ? { route: { objectType: "programmembers/delete", resource: "programmembers/delete" }, consumed: 2 }
+        : { route: { objectType: "programmembers", resource: "programmembers" }, consumed: 1 };
+    case "customobjects":
+      if (!second || !API_NAME.test(second)) {
+        throw new InputFileError(
+          "UNKNOWN_OBJECT_TYPE",
+          `custom objects go under customobjects/{apiName}/ with the object's API name (letters, digits, _); got "${second ?? ""}"`,
+        );
+      }
+      return {
+        route: { objectType: "customobjects", resource: `customobjects/${second}`, apiName: second },
+        consumed: 2,
+      };
+    default:
+      return undefined;
+  }
 }

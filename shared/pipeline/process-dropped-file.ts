@@ -1,30 +1,45 @@
 import type { PackLimits } from "../batching/batch-packer.ts";
-import { readCsvRows } from "../parsing/csv-rows.ts";
+import { type DefaultFileOptions, type FileOptions, resolveFileOptions } from "../options/file-options.ts";
 import { InputFileError } from "../parsing/input-file-error.ts";
+import { formatFromKey, gunzip, type InputFormat, isGzipped, readRows } from "../parsing/input-format.ts";
 import type { ReportStore, SplitManifest } from "../report/file-report.ts";
 import type { Clock } from "../time/clock.ts";
 import type { FileRef } from "./batch-message.ts";
-import { type PersonsOptions, personsRequestHeader } from "./ingestion-options.ts";
 import { routeForObjectKey } from "./object-route.ts";
+import { planRequests } from "./request-plan.ts";
 import type { DroppedFile } from "./s3-event.ts";
 import { reportPrefixFor } from "./s3-event.ts";
 import { type BatchPublisher, splitFile } from "./split-file.ts";
 
+/** A file's options may sit beside it as `{key}.options.json`; such sidecars are read, never split. */
+export const SIDECAR_SUFFIX = ".options.json";
+export const isSidecarKey = (key: string): boolean => key.endsWith(SIDECAR_SUFFIX);
+
+export interface DroppedObjectHead {
+  /** S3 user metadata (`x-amz-meta-*`, keys lower-cased). */
+  metadata: Record<string, string>;
+  contentEncoding?: string;
+}
+
 export interface DroppedFileDeps {
+  /** The object's metadata (HeadObject of the announced version). */
+  describe: (file: DroppedFile) => Promise<DroppedObjectHead>;
   /** Opens the file's bytes from the start. */
   open: (file: DroppedFile) => AsyncIterable<Uint8Array>;
+  /** The text of `{key}.options.json` in the same bucket, or undefined when there is none. */
+  readSidecar: (file: DroppedFile) => Promise<string | undefined>;
   publisher: BatchPublisher;
   reports: ReportStore;
   clock: Clock;
   limits: PackLimits;
-  defaults: PersonsOptions;
+  defaults: DefaultFileOptions;
   onProgress?: (rowsRead: number) => void;
 }
 
 /**
  * Splitter core: one dropped file → queued batches plus a manifest. A file that cannot be processed as a whole
- * (unknown type, bad encoding, broken CSV, no rows) gets a `rejected` manifest and nothing is sent; infrastructure
- * errors propagate so the invocation is retried.
+ * (unknown type, invalid options, bad encoding, broken CSV, no rows) gets a `rejected` manifest and nothing is
+ * sent; infrastructure errors propagate so the invocation is retried.
  */
 export async function processDroppedFile(dropped: DroppedFile, deps: DroppedFileDeps): Promise<SplitManifest> {
   const startedAt = new Date(deps.clock.now()).toISOString();
@@ -38,12 +53,20 @@ export async function processDroppedFile(dropped: DroppedFile, deps: DroppedFile
   let manifest: SplitManifest;
   try {
     const route = routeForObjectKey(dropped.key);
+    const head = await deps.describe(dropped);
+    const options = resolveFileOptions(route, {
+      defaults: deps.defaults,
+      sidecar: parseSidecar(await deps.readSidecar(dropped)),
+      metadata: head.metadata,
+    });
+    const format: InputFormat = options.format ?? formatFromKey(dropped.key) ?? "csv";
+    const gzipped = isGzipped(dropped.key, head.contentEncoding);
     const summary = await splitFile(
       {
         file,
         route,
-        requestHeader: personsRequestHeader(deps.defaults),
-        openRows: () => readCsvRows(deps.open(dropped)),
+        plan: planRequests(options, format !== "json" && format !== "ndjson"),
+        openRows: () => readRows(gzipped ? gunzip(deps.open(dropped)) : deps.open(dropped), format),
         limits: deps.limits,
         ...(deps.onProgress ? { onProgress: deps.onProgress } : {}),
       },
@@ -51,7 +74,9 @@ export async function processDroppedFile(dropped: DroppedFile, deps: DroppedFile
     );
     manifest = {
       ...base,
-      objectType: route.objectType,
+      objectType: route.resource,
+      input: { format, gzip: gzipped },
+      options: describeOptions(options),
       status: "queued",
       rowsRead: summary.rowsRead,
       rowsQueued: summary.rowsQueued,
@@ -79,4 +104,19 @@ export async function processDroppedFile(dropped: DroppedFile, deps: DroppedFile
   }
   await deps.reports.putManifest(file, manifest);
   return manifest;
+}
+
+function parseSidecar(text: string | undefined): unknown {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text.replace(/^\uFEFF/, ""));
+  } catch {
+    throw new InputFileError("INVALID_OPTIONS", `sidecar options file (${SIDECAR_SUFFIX}) is not valid JSON`);
+  }
+}
+
+/** The options that shaped the requests, for the report (option values are configuration, not personal data). */
+function describeOptions(options: FileOptions): Record<string, unknown> {
+  const { objectType: _objectType, ...request } = options.request;
+  return { ...request, ...(Object.keys(options.fieldTypes).length ? { fieldTypes: options.fieldTypes } : {}) };
 }

@@ -1,8 +1,8 @@
-import { BatchPacker, ItemTooLargeError, type PackedBatch, type PackLimits } from "../batching/batch-packer.ts";
-import { toQueueSafeJson } from "../batching/json-for-sqs.ts";
+import { ItemTooLargeError, type PackedBatch, type PackLimits } from "../batching/batch-packer.ts";
 import type { RowRejection, SourceRow } from "../parsing/source-row.ts";
 import { type FileRef, serializeBatchMessage, toRowRanges } from "./batch-message.ts";
 import type { ObjectRoute } from "./object-route.ts";
+import type { RequestPlan } from "./request-plan.ts";
 
 /** Where batch messages go (the ingestion queue in production). */
 export interface BatchPublisher {
@@ -14,8 +14,8 @@ export interface BatchPublisher {
 export interface SplitFileRequest {
   file: FileRef;
   route: ObjectRoute;
-  /** Request members other than the object array (priority, dedupeFields…). */
-  requestHeader: Record<string, unknown>;
+  /** Row rules and body shape of the route's endpoint, with the file's options applied. */
+  plan: RequestPlan;
   /** Opens the file from its start; called once per pass. */
   openRows: () => AsyncIterable<SourceRow>;
   limits: PackLimits;
@@ -43,11 +43,7 @@ export async function splitFile(request: SplitFileRequest, publisher: BatchPubli
 
 async function runPass(request: SplitFileRequest, publisher: BatchPublisher): Promise<SplitSummary> {
   const { route, file } = request;
-  const frameHead = JSON.stringify(request.requestHeader).slice(0, -1);
-  const packer = new BatchPacker<number>(
-    { prefix: `${frameHead}${frameHead.length > 1 ? "," : ""}${JSON.stringify(route.arrayKey)}:[`, suffix: "]}" },
-    request.limits,
-  );
+  const packer = request.plan.createPacker(request.limits);
   const summary: SplitSummary = { rowsRead: 0, rowsQueued: 0, batches: 0, rejections: [] };
 
   const emit = async (batch: PackedBatch<number> | undefined): Promise<void> => {
@@ -71,8 +67,19 @@ async function runPass(request: SplitFileRequest, publisher: BatchPublisher): Pr
       summary.rejections.push(row);
       continue;
     }
+    const prepared = request.plan.prepare(row.values);
+    if (!prepared.ok) {
+      summary.rejections.push({
+        kind: "rejection",
+        row: row.row,
+        line: row.line,
+        ...(prepared.field ? { field: prepared.field } : {}),
+        reason: prepared.reason,
+      });
+      continue;
+    }
     try {
-      await emit(packer.add({ json: toQueueSafeJson(row.values), meta: row.row }));
+      await emit(packer.add(prepared, row.row));
     } catch (error) {
       if (!(error instanceof ItemTooLargeError)) throw error;
       summary.rejections.push({

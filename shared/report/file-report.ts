@@ -11,7 +11,11 @@ export interface RejectedRow {
 export interface SplitManifest {
   v: 1;
   file: FileRef;
+  /** The endpoint the rows went to: persons, customobjects/{apiName}, companies, programmembers[/delete]. */
   objectType: string;
+  input?: { format: string; gzip: boolean };
+  /** The resolved request options (after metadata, sidecar and stack defaults). */
+  options?: Record<string, unknown>;
   status: "queued" | "rejected";
   rowsRead: number;
   rowsQueued: number;

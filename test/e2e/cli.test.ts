@@ -91,7 +91,7 @@ describe("marketo-ingest CLI", () => {
   it("usage errors exit 2 with the usage text", async () => {
     const unknownObject = await cli(["run", "x.csv", "--object", "widgets"]);
     expect(unknownObject.code).toBe(2);
-    expect(unknownObject.stderr).toContain('unknown --object "widgets"');
+    expect(unknownObject.stderr).toContain('--object: unknown object type "widgets"');
     const unknownFlag = await cli(["run", "x.csv", "--objet", "persons"]);
     expect(unknownFlag.code).toBe(2);
     expect(unknownFlag.stderr).toContain("Usage:");

@@ -215,8 +215,24 @@ describe("CDK context", () => {
     template.hasResourceProperties("AWS::Lambda::EventSourceMapping", { ScalingConfig: { MaximumConcurrency: 12 } });
   });
 
+  it("passes per-type default file options to the splitter as JSON", () => {
+    const defaults = { persons: { priority: "high" }, companies: { action: "updateOnly", dedupeBy: "idField" } };
+    const { template } = synth({ defaultFileOptions: JSON.stringify(defaults) });
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Environment: { Variables: Match.objectLike({ DEFAULT_FILE_OPTIONS: Match.serializedJson(defaults) }) },
+    });
+  });
+
   it("rejects invalid context with the key named", () => {
-    expect(() => synth({ defaultDedupeFields: "email,sfdcLeadId,id" })).toThrow(/-c defaultDedupeFields/);
+    expect(() => synth({ defaultFileOptions: '{"persons":{"dedupeFields":"email,sfdcLeadId,id"}}' })).toThrow(
+      /-c defaultFileOptions/,
+    );
+    expect(() => synth({ defaultFileOptions: '{"companies":{"action":"createOnly","dedupeBy":"idField"}}' })).toThrow(
+      /-c defaultFileOptions: .*idField needs action updateOnly/,
+    );
+    expect(() => synth({ defaultFileOptions: '{"persons":{"action":"createOnly"}}' })).toThrow(
+      /action is not an option of persons/,
+    );
     expect(() => synth({ senderMaxConcurrency: "1" })).toThrow(/-c senderMaxConcurrency/);
   });
 });

@@ -7,7 +7,7 @@ import {
   serializeBatchMessage,
   toRowRanges,
 } from "../../shared/pipeline/batch-message.ts";
-import { routeForObjectKey } from "../../shared/pipeline/object-route.ts";
+import { routeForObjectKey, routeForObjectName } from "../../shared/pipeline/object-route.ts";
 import { droppedFiles, reportPrefixFor, UnrecognizedEventError } from "../../shared/pipeline/s3-event.ts";
 
 describe("droppedFiles", () => {
@@ -38,10 +38,35 @@ describe("droppedFiles", () => {
 });
 
 describe("routeForObjectKey", () => {
-  it("routes persons/ and rejects unknown or missing prefixes with the list of known ones", () => {
-    expect(routeForObjectKey("persons/2026/a.csv").resource).toBe("persons");
-    expect(() => routeForObjectKey("leads/a.csv")).toThrow(/unknown object type "leads"; expected one of: persons/);
-    expect(() => routeForObjectKey("a.csv")).toThrow(InputFileError);
+  it.each([
+    ["persons/2026/a.csv", "persons", "persons"],
+    ["customobjects/car_c/cars.csv", "customobjects", "customobjects/car_c"],
+    ["companies/acme.json", "companies", "companies"],
+    ["programmembers/q3/webinar.csv", "programmembers", "programmembers"],
+    ["programmembers/delete/q3.csv", "programmembers/delete", "programmembers/delete"],
+  ])("routes %s to %s (POST /%s)", (key, objectType, resource) => {
+    expect(routeForObjectKey(key)).toMatchObject({ objectType, resource });
+  });
+
+  it.each([
+    ["leads/a.csv", /does not start with an object type prefix; drop files under one of: persons\/, customobjects/],
+    ["a.csv", /does not start with an object type prefix/],
+    ["persons/", /does not start with an object type prefix/],
+    ["customobjects/cars.csv", /customobjects\/\{apiName\}\//],
+    ["customobjects/car-c/cars.csv", /API name/],
+    ["programmembers/delete/", /does not start with an object type prefix/],
+  ])("rejects %s", (key, message) => {
+    expect(() => routeForObjectKey(key)).toThrow(InputFileError);
+    expect(() => routeForObjectKey(key)).toThrow(message);
+  });
+});
+
+describe("routeForObjectName", () => {
+  it("takes the same words as the key prefixes, and nothing after them", () => {
+    expect(routeForObjectName("customobjects/car_c")).toMatchObject({ apiName: "car_c" });
+    expect(routeForObjectName("programmembers/delete").resource).toBe("programmembers/delete");
+    expect(() => routeForObjectName("persons/extra")).toThrow(/unknown object type "persons\/extra"/);
+    expect(() => routeForObjectName("leads")).toThrow(/expected one of: persons, customobjects\/\{apiName\}/);
   });
 });
 

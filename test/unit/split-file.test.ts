@@ -2,7 +2,9 @@ import { describe, expect, it } from "vitest";
 import { readCsvRows } from "../../shared/parsing/csv-rows.ts";
 import { InputFileError } from "../../shared/parsing/input-file-error.ts";
 import { BatchMessageSchema } from "../../shared/pipeline/batch-message.ts";
-import { routeForObjectType } from "../../shared/pipeline/object-route.ts";
+import { resolveFileOptions } from "../../shared/options/file-options.ts";
+import { routeForObjectName } from "../../shared/pipeline/object-route.ts";
+import { planRequests } from "../../shared/pipeline/request-plan.ts";
 import { type BatchPublisher, splitFile } from "../../shared/pipeline/split-file.ts";
 import { summarizeReport } from "../../shared/report/file-report.ts";
 
@@ -24,8 +26,11 @@ const split = (csv: string, publisher: BatchPublisher, maxObjects = 2, maxBytes 
   splitFile(
     {
       file,
-      route: routeForObjectType("persons"),
-      requestHeader: { priority: "high", dedupeFields: { field1: "email" } },
+      route: routeForObjectName("persons"),
+      plan: planRequests(
+        resolveFileOptions(routeForObjectName("persons"), { sidecar: { priority: "high", dedupeFields: ["email"] } }),
+        true,
+      ),
       openRows: () => readCsvRows(bytes(csv)),
       limits: { maxObjects, maxBytes },
     },
