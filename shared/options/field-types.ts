@@ -11,34 +11,34 @@ export type FieldTypeMap = Readonly<Record<string, FieldType>>;
 const FieldTypeRecordSchema = z.record(z.string().trim().min(1), FieldTypeSchema);
 
 /** `{"age":"integer"}` as an object, or the compact text form `age:integer,active:boolean` (S3 metadata). */
-export const FieldTypeMapSchema = z.union([
-  FieldTypeRecordSchema,
-  z
-    .string()
-    .transform((text, ctx) => {
-      const trimmed = text.trim();
-      if (trimmed.startsWith("{")) {
-        try {
-          return JSON.parse(trimmed) as unknown;
-        } catch {
-          ctx.addIssue({ code: "custom", message: "fieldTypes is not valid JSON" });
-          return z.NEVER;
-        }
+export const FieldTypeMapSchema = z
+  .unknown()
+  .transform((value, ctx) => {
+    if (typeof value !== "string") return value;
+    const trimmed = value.trim();
+    if (trimmed.startsWith("{")) {
+      try {
+        return JSON.parse(trimmed) as unknown;
+      } catch {
+        ctx.addIssue({ code: "custom", message: "fieldTypes is not valid JSON" });
+        return z.NEVER;
       }
-      const entries = trimmed
-        .split(",")
-        .filter((part) => part.trim() !== "")
-        .map((part) => {
-          const colon = part.lastIndexOf(":");
-          return [part.slice(0, colon).trim(), part.slice(colon + 1).trim()] as const;
-        });
-      for (const [name, type] of entries) {
-        if (!name) ctx.addIssue({ code: "custom", message: `fieldTypes entry ":${type}" names no field` });
-      }
-      return Object.fromEntries(entries);
-    })
-    .pipe(FieldTypeRecordSchema),
-]);
+    }
+    const entries = trimmed
+      .split(",")
+      .filter((part) => part.trim() !== "")
+      .map((part) => {
+        const colon = part.lastIndexOf(":");
+        return [part.slice(0, colon).trim(), part.slice(colon + 1).trim()] as const;
+      });
+    const nameless = entries.find(([name]) => !name);
+    if (nameless) {
+      ctx.addIssue({ code: "custom", message: `fieldTypes entry ":${nameless[1]}" names no field` });
+      return z.NEVER;
+    }
+    return Object.fromEntries(entries);
+  })
+  .pipe(FieldTypeRecordSchema);
 
 export type Conversion = { ok: true; value: unknown } | { ok: false; reason: string };
 

@@ -56,6 +56,32 @@ export async function* gunzip(chunks: AsyncIterable<Uint8Array>): AsyncGenerator
   }
 }
 
+const GZIP_MAGIC = [0x1f, 0x8b];
+
+/**
+ * Inflates the stream when it is gzip: declared so (`.gz`, `Content-Encoding`) or starting with gzip's magic
+ * bytes, which no UTF-8 text can start with. A declared gzip file that is not gzip is rejected.
+ */
+export async function* inflateIfGzip(chunks: AsyncIterable<Uint8Array>, declared: boolean): AsyncGenerator<Uint8Array> {
+  const iterator = chunks[Symbol.asyncIterator]();
+  const head: Uint8Array[] = [];
+  let length = 0;
+  while (length < 2) {
+    const next = await iterator.next();
+    if (next.done) break;
+    head.push(next.value);
+    length += next.value.length;
+  }
+  const first = Buffer.concat(head);
+  async function* replay(): AsyncGenerator<Uint8Array> {
+    if (first.length) yield first;
+    for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
+  }
+  const magic = first.length >= 2 && first[0] === GZIP_MAGIC[0] && first[1] === GZIP_MAGIC[1];
+  if (magic || declared) yield* gunzip(replay());
+  else yield* replay();
+}
+
 /** Rows of a file in the given format. */
 export function readRows(chunks: AsyncIterable<Uint8Array>, format: InputFormat): AsyncIterable<SourceRow> {
   switch (format) {

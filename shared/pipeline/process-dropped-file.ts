@@ -1,7 +1,7 @@
 import type { PackLimits } from "../batching/batch-packer.ts";
 import { type DefaultFileOptions, type FileOptions, resolveFileOptions } from "../options/file-options.ts";
 import { InputFileError } from "../parsing/input-file-error.ts";
-import { formatFromKey, gunzip, type InputFormat, isGzipped, readRows } from "../parsing/input-format.ts";
+import { formatFromKey, type InputFormat, inflateIfGzip, isGzipped, readRows } from "../parsing/input-format.ts";
 import type { ReportStore, SplitManifest } from "../report/file-report.ts";
 import type { Clock } from "../time/clock.ts";
 import type { FileRef } from "./batch-message.ts";
@@ -66,7 +66,7 @@ export async function processDroppedFile(dropped: DroppedFile, deps: DroppedFile
         file,
         route,
         plan: planRequests(options, format !== "json" && format !== "ndjson"),
-        openRows: () => readRows(gzipped ? gunzip(deps.open(dropped)) : deps.open(dropped), format),
+        openRows: () => readRows(inflateIfGzip(deps.open(dropped), gzipped), format),
         limits: deps.limits,
         ...(deps.onProgress ? { onProgress: deps.onProgress } : {}),
       },
@@ -75,7 +75,7 @@ export async function processDroppedFile(dropped: DroppedFile, deps: DroppedFile
     manifest = {
       ...base,
       objectType: route.resource,
-      input: { format, gzip: gzipped },
+      input: { format, ...(gzipped ? { gzip: true } : {}) },
       options: describeOptions(options),
       status: "queued",
       rowsRead: summary.rowsRead,

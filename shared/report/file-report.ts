@@ -13,7 +13,8 @@ export interface SplitManifest {
   file: FileRef;
   /** The endpoint the rows went to: persons, customobjects/{apiName}, companies, programmembers[/delete]. */
   objectType: string;
-  input?: { format: string; gzip: boolean };
+  /** `gzip` when the name or Content-Encoding declared it (undeclared gzip is found by its magic bytes). */
+  input?: { format: string; gzip?: boolean };
   /** The resolved request options (after metadata, sidecar and stack defaults). */
   options?: Record<string, unknown>;
   status: "queued" | "rejected";

@@ -1,16 +1,22 @@
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { InputFileError } from "../../shared/parsing/input-file-error.ts";
-import { formatFromKey, gunzip, type InputFormat, isGzipped, readRows } from "../../shared/parsing/input-format.ts";
-import type { SourceRow } from "../../shared/parsing/source-row.ts";
+import {
+  formatFromKey,
+  gunzip,
+  type InputFormat,
+  inflateIfGzip,
+  isGzipped,
+  readRows,
+} from "../../shared/parsing/input-format.ts";
 
 async function* chunksOf(bytes: Uint8Array, size = 5): AsyncGenerator<Uint8Array> {
   for (let i = 0; i < bytes.length; i += size) yield bytes.subarray(i, i + size);
 }
 
-async function collect(rows: AsyncIterable<SourceRow>): Promise<SourceRow[]> {
-  const out: SourceRow[] = [];
-  for await (const row of rows) out.push(row);
+async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of items) out.push(item);
   return out;
 }
 
@@ -85,6 +91,17 @@ describe("input formats", () => {
     expect(isGzipped("persons/a.csv.gz", undefined)).toBe(true);
     expect(isGzipped("persons/a.csv", "gzip")).toBe(true);
     expect(isGzipped("persons/a.csv", undefined)).toBe(false);
+  });
+
+  it("inflates undeclared gzip by its magic bytes, passes text through, and holds declared gzip to its word", async () => {
+    const text = "email\na@x.io\n";
+    const inflated = async (bytes: Buffer, declared: boolean) =>
+      Buffer.concat(await collect(inflateIfGzip(chunksOf(bytes, 1), declared))).toString("utf8");
+    expect(await inflated(gzipSync(Buffer.from(text)), false)).toBe(text);
+    expect(await inflated(gzipSync(Buffer.from(text)), true)).toBe(text);
+    expect(await inflated(Buffer.from(text), false)).toBe(text);
+    expect(await inflated(Buffer.from(""), false)).toBe("");
+    expect(await errorCode(collect(inflateIfGzip(chunksOf(Buffer.from(text)), true)))).toBe("NOT_GZIP");
   });
 
   it("inflates gzip, and rejects data that only claims to be gzip", async () => {
