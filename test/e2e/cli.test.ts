@@ -88,6 +88,41 @@ describe("marketo-ingest CLI", () => {
     }
   });
 
+  it("run --object takes every type, with option flags sent as the object's S3 metadata", async () => {
+    const companies = join(dir, "companies.csv");
+    await writeFile(companies, "id,company\n42,Acme\n43,Globex\n");
+    const updated = await cli([
+      "run",
+      companies,
+      "--object",
+      "companies",
+      "--action",
+      "updateOnly",
+      "--dedupe-by",
+      "idField",
+    ]);
+    expect(updated.code).toBe(0);
+    expect(updated.stdout).toMatch(/rows read 2 · requests 1 · accepted 2 ·/);
+
+    const members = join(dir, "members.tsv");
+    await writeFile(members, "programId\tleadId\n1001\t7\n1001\t8\n");
+    const synced = await cli(["run", members, "--object", "programmembers", "--status", "Registered"]);
+    expect(synced.code).toBe(0);
+    expect(synced.stdout).toMatch(/accepted 2 ·/);
+
+    const cars = join(dir, "cars.ndjson");
+    await writeFile(cars, '{"vin":"V1","year":2003}\n{"vin":"V2","year":1989}\n');
+    const report = join(dir, "cars-report.json");
+    const custom = await cli(["run", cars, "--object", "customobjects/car_c", "--report", report]);
+    expect(custom.code).toBe(0);
+    const written = JSON.parse(await readFile(report, "utf8")) as { manifest: { objectType: string; input: unknown } };
+    expect(written.manifest).toMatchObject({ objectType: "customobjects/car_c", input: { format: "ndjson" } });
+
+    const wrongAction = await cli(["run", companies, "--object", "companies", "--action", "CreateOnly"]);
+    expect(wrongAction.code).toBe(1);
+    expect(wrongAction.stderr).toMatch(/INVALID_OPTIONS.*case-sensitive/);
+  });
+
   it("usage errors exit 2 with the usage text", async () => {
     const unknownObject = await cli(["run", "x.csv", "--object", "widgets"]);
     expect(unknownObject.code).toBe(2);
