@@ -38,9 +38,16 @@ export async function* gunzip(chunks: AsyncIterable<Uint8Array>): AsyncGenerator
   const feed = (async () => {
     try {
       for await (const chunk of chunks) {
-        if (!inflater.write(chunk)) await new Promise((resolve) => inflater.once("drain", resolve));
+        if (inflater.destroyed) break;
+        if (!inflater.write(chunk)) {
+          // A reader that stops early destroys the inflater: "drain" never comes, "close" does.
+          await new Promise((resolve) => {
+            inflater.once("drain", resolve);
+            inflater.once("close", resolve);
+          });
+        }
       }
-      inflater.end();
+      if (!inflater.destroyed) inflater.end();
     } catch (error) {
       inflater.destroy(error as Error);
     }
@@ -66,11 +73,16 @@ export async function* inflateIfGzip(chunks: AsyncIterable<Uint8Array>, declared
   const iterator = chunks[Symbol.asyncIterator]();
   const head: Uint8Array[] = [];
   let length = 0;
-  while (length < 2) {
-    const next = await iterator.next();
-    if (next.done) break;
-    head.push(next.value);
-    length += next.value.length;
+  try {
+    while (length < 2) {
+      const next = await iterator.next();
+      if (next.done) break;
+      head.push(next.value);
+      length += next.value.length;
+    }
+  } catch (error) {
+    await iterator.return?.();
+    throw error;
   }
   const first = Buffer.concat(head);
   async function* replay(): AsyncGenerator<Uint8Array> {
@@ -78,8 +90,13 @@ export async function* inflateIfGzip(chunks: AsyncIterable<Uint8Array>, declared
     for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
   }
   const magic = first.length >= 2 && first[0] === GZIP_MAGIC[0] && first[1] === GZIP_MAGIC[1];
-  if (magic || declared) yield* gunzip(replay());
-  else yield* replay();
+  try {
+    if (magic || declared) yield* gunzip(replay());
+    else yield* replay();
+  } finally {
+    // A consumer that stops early must still release the source (an unread S3 body holds a socket).
+    await iterator.return?.();
+  }
 }
 
 /** Rows of a file in the given format. */

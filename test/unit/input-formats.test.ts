@@ -104,6 +104,28 @@ describe("input formats", () => {
     expect(await errorCode(collect(inflateIfGzip(chunksOf(Buffer.from(text)), true)))).toBe("NOT_GZIP");
   });
 
+  it("rejects a large gzip file that turns bad midway, without waiting on the rest of it", async () => {
+    const rows = "a@x.io,Ann\n".repeat(200_000);
+    const bytes = Buffer.concat([Buffer.from(`email,firstName\n${rows}`), Buffer.from([0xff]), Buffer.from(rows)]);
+    const zipped = gzipSync(bytes);
+    expect(await errorCode(collect(readRows(inflateIfGzip(chunksOf(zipped, 16 * 1024), true), "csv")))).toBe(
+      "NOT_UTF8",
+    );
+  }, 10_000);
+
+  it("releases its source when the reader stops early", async () => {
+    let released = false;
+    async function* source(): AsyncGenerator<Uint8Array> {
+      try {
+        for (;;) yield Buffer.from("email\n");
+      } finally {
+        released = true;
+      }
+    }
+    for await (const _chunk of inflateIfGzip(source(), false)) break;
+    expect(released).toBe(true);
+  });
+
   it("inflates gzip, and rejects data that only claims to be gzip", async () => {
     const rows = await collect(readRows(gunzip(chunksOf(gzipSync(Buffer.from("email\na@x.io\n")), 3)), "csv"));
     expect(rows).toHaveLength(1);
