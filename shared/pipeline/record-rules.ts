@@ -23,7 +23,8 @@ function keyIgnoringCase(values: Values, name: string): string | undefined {
 
 /** Applies declared types to text values (CSV); typed sources (JSON) keep their types. */
 function applyFieldTypes(values: Values, fieldTypes: FieldTypeMap, text: boolean): Preparation {
-  if (!text) return { ok: true, object: values };
+  // JSON keeps its types; with nothing declared there is nothing to convert (and no copy to make per row).
+  if (!text || Object.keys(fieldTypes).length === 0) return { ok: true, object: values };
   const object: Values = { ...values };
   for (const [field, type] of Object.entries(fieldTypes)) {
     const value = object[field];
@@ -92,9 +93,10 @@ export function createRecordPreparer(
         }
         if (hasExternal)
           return reject("externalCompanyId", "externalCompanyId is not allowed when dedupeBy is idField");
-        const id = takeId(object, "id");
+        const rest = { ...object };
+        const id = takeId(rest, "id");
         if (!id.ok) return id.result;
-        return { ok: true, object: { id: id.value, ...object } };
+        return { ok: true, object: { id: id.value, ...rest } };
       };
     case "programmembers":
       return (values) => {
