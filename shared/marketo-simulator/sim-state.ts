@@ -92,7 +92,10 @@ export class SimState {
       }
       case "companies":
         for (const company of request.companies) {
-          const key = request.dedupeBy === "idField" ? `id:${company.id}` : `ext:${company.externalCompanyId}`;
+          // Company field names are case-insensitive, so the key is found whatever its spelling.
+          const field = (name: string) =>
+            Object.entries(company).find(([k]) => k.toLowerCase() === name.toLowerCase())?.[1];
+          const key = request.dedupeBy === "idField" ? `id:${field("id")}` : `ext:${field("externalCompanyId")}`;
           if (request.action === "createOnly" && this.companies.has(key)) continue;
           if (request.action === "updateOnly" && !this.companies.has(key)) continue;
           upsert(this.companies, key, company, requestId);

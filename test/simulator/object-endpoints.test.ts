@@ -85,6 +85,13 @@ describe("POST /companies: the validation rules table", () => {
     expect((await post("companies", body)).status).toBe(status);
   });
 
+  it("identifies a company by externalCompanyId whatever the case of the field name", async () => {
+    await post("companies", { input: [{ externalCompanyId: "ext-1" }] });
+    await post("companies", { input: [{ ExternalCompanyId: "ext-1" }] });
+    await post("companies", { input: [{ EXTERNALCOMPANYID: "ext-2" }] });
+    expect(sim.companies().map((c) => c.writes)).toEqual([2, 1]);
+  });
+
   it("createOnly never overwrites and updateOnly never creates", async () => {
     await post("companies", { action: "createOnly", input: [{ externalCompanyId: "e1", company: "Acme" }] });
     await post("companies", { action: "createOnly", input: [{ externalCompanyId: "e1", company: "Changed" }] });
