@@ -1,3 +1,4 @@
+import { afterAll, beforeAll, beforeEach } from "vitest";
 import type { MarketoSecret } from "../../shared/config/marketo-secret.ts";
 import { type LocalAws, startLocalAws } from "../../shared/local/local-aws.ts";
 import {
@@ -61,4 +62,22 @@ export async function startHarness(): Promise<Harness> {
 /** Parses the CSV we generated ourselves back into expected objects (empty cells left out). */
 export function expectedPersons(rows: Array<Record<string, string>>): Array<Record<string, string>> {
   return rows.map((row) => Object.fromEntries(Object.entries(row).filter(([, value]) => value !== "")));
+}
+
+/** One harness per test file: started before its tests, the simulator reset before each test, closed after. */
+export function useHarness(): () => Harness {
+  let current: Harness | undefined;
+  beforeAll(async () => {
+    current = await startHarness();
+  });
+  afterAll(async () => {
+    await current?.close();
+  });
+  beforeEach(() => {
+    current?.sim.reset();
+  });
+  return () => {
+    if (!current) throw new Error("the harness starts in beforeAll");
+    return current;
+  };
 }

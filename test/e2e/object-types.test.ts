@@ -1,22 +1,13 @@
 import { gzipSync } from "node:zlib";
 import { ListObjectsV2Command } from "@aws-sdk/client-s3";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createSplitterHandler } from "../../functions/splitter/handler.ts";
 import { objectCreatedEvent } from "../../shared/local/s3-notification.ts";
-import { type Harness, startHarness } from "./harness.ts";
+import { useHarness } from "./harness.ts";
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(async () => {
-  await h?.close();
-});
-beforeEach(() => {
-  h.sim.reset();
-});
+const h = useHarness();
 
-const accepted = () => h.sim.requests.filter((r) => r.status === 202);
+const accepted = () => h().sim.requests.filter((r) => r.status === 202);
 const csv = (header: string[], rows: (string | number)[][], delimiter = ",") =>
   `${[header, ...rows].map((row) => row.join(delimiter)).join("\n")}\n`;
 
@@ -28,15 +19,15 @@ describe("each object type, from a drop under its prefix to Marketo", () => {
       "BMW",
       1990 + (i % 30),
     ]);
-    const result = await h.run("customobjects/car_c/2026/cars.csv", csv(["email", "vin", "make", "year"], rows), {
+    const result = await h().run("customobjects/car_c/2026/cars.csv", csv(["email", "vin", "make", "year"], rows), {
       metadata: { "field-types": "year:integer", priority: "high" },
     });
 
     expect(result.summary).toMatchObject({ status: "complete", rowsRead: 1_200, accepted: 1_200, requests: 2 });
     expect(accepted().map((r) => r.path)).toEqual(
-      Array(2).fill(`/subscriptions/${h.sim.munchkinId}/customobjects/car_c`),
+      Array(2).fill(`/subscriptions/${h().sim.munchkinId}/customobjects/car_c`),
     );
-    const cars = h.sim.customObjects("car_c");
+    const cars = h().sim.customObjects("car_c");
     expect(cars).toHaveLength(1_200);
     expect(cars.find((c) => c.fields.vin === "VIN000007")?.fields).toEqual({
       email: "a7@example.com",
@@ -61,7 +52,7 @@ describe("each object type, from a drop under its prefix to Marketo", () => {
         ["ext-3", "Globex", "1200"],
       ],
     );
-    const result = await h.run("companies/accounts.csv", file, {
+    const result = await h().run("companies/accounts.csv", file, {
       sidecar: JSON.stringify({ action: "createOrUpdate", fieldTypes: { numberOfEmployees: "integer" } }),
     });
 
@@ -75,8 +66,8 @@ describe("each object type, from a drop under its prefix to Marketo", () => {
       },
     ]);
     expect(
-      h.sim
-        .companies()
+      h()
+        .sim.companies()
         .map((c) => c.fields)
         .sort((a, b) => String(a.company).localeCompare(String(b.company))),
     ).toEqual([
@@ -86,7 +77,7 @@ describe("each object type, from a drop under its prefix to Marketo", () => {
   });
 
   it("companies: updateOnly by idField sends integer ids", async () => {
-    const result = await h.run("companies/renames.csv", csv(["id", "company"], [["12345", "Acme (Renamed)"]]), {
+    const result = await h().run("companies/renames.csv", csv(["id", "company"], [["12345", "Acme (Renamed)"]]), {
       metadata: { action: "updateOnly", "dedupe-by": "idField" },
     });
     expect(result.summary).toMatchObject({ status: "complete", accepted: 1 });
@@ -96,7 +87,7 @@ describe("each object type, from a drop under its prefix to Marketo", () => {
   it("program members: rows are grouped per program and status, ≤ 1,000 leads per request across programs", async () => {
     const rows = Array.from({ length: 1_500 }, (_, i) => [1001 + (i % 2), 10_000 + i, i % 3 ? "Member" : "Influenced"]);
     rows.push([1001, 99_999, "Not in Program"]);
-    const result = await h.run("programmembers/webinar.csv", csv(["programId", "leadId", "status"], rows));
+    const result = await h().run("programmembers/webinar.csv", csv(["programId", "leadId", "status"], rows));
 
     expect(result.summary).toMatchObject({
       status: "complete with failures",
@@ -107,7 +98,7 @@ describe("each object type, from a drop under its prefix to Marketo", () => {
     expect(result.manifest?.rejectedRows[0]).toMatchObject({ row: 1_501, field: "status" });
     expect(result.manifest?.rejectedRows[0]?.reason).toMatch(/programmembers\/delete/);
     expect(accepted().map((r) => r.objectCount)).toEqual([1000, 500]);
-    const members = h.sim.programMembers();
+    const members = h().sim.programMembers();
     expect(members).toHaveLength(1_500);
     expect(members.find((m) => m.leadId === 10_003)).toMatchObject({
       programId: 1002,
@@ -117,7 +108,7 @@ describe("each object type, from a drop under its prefix to Marketo", () => {
   });
 
   it("program members delete: programmembers/delete/ removes exactly the listed members", async () => {
-    await h.run(
+    await h().run(
       "programmembers/seed.csv",
       csv(
         ["programId", "leadId", "statusName"],
@@ -128,8 +119,8 @@ describe("each object type, from a drop under its prefix to Marketo", () => {
         ],
       ),
     );
-    expect(h.sim.programMembers()).toHaveLength(3);
-    const result = await h.run(
+    expect(h().sim.programMembers()).toHaveLength(3);
+    const result = await h().run(
       "programmembers/delete/cleanup.csv",
       csv(
         ["programId", "leadId"],
@@ -141,7 +132,11 @@ describe("each object type, from a drop under its prefix to Marketo", () => {
     );
 
     expect(result.summary).toMatchObject({ status: "complete", accepted: 2 });
-    expect(h.sim.programMembers().map((m) => m.key)).toEqual(["7:1"]);
+    expect(
+      h()
+        .sim.programMembers()
+        .map((m) => m.key),
+    ).toEqual(["7:1"]);
     expect(accepted().at(-1)).toMatchObject({ endpoint: "programmembers/delete", objectCount: 2 });
   });
 });
@@ -150,7 +145,7 @@ describe("formats and encodings", () => {
   const people = (n: number) => Array.from({ length: n }, (_, i) => [`p${i}@example.com`, `Name ${i}`, "04906"]);
   const header = ["email", "firstName", "postalCode"];
   const expectAllPersons = (n: number) => {
-    const stored = h.sim.persons();
+    const stored = h().sim.persons();
     expect(stored).toHaveLength(n);
     expect(stored.find((p) => p.fields.email === "p1@example.com")?.fields).toEqual({
       email: "p1@example.com",
@@ -178,7 +173,7 @@ describe("formats and encodings", () => {
       {},
     ],
   ])("%s", async (_name, key, content, extra) => {
-    const result = await h.run(key, content, extra);
+    const result = await h().run(key, content, extra);
     expect(result.summary).toMatchObject({ status: "complete", rowsRead: 30, accepted: 30 });
     expectAllPersons(30);
   });
@@ -186,11 +181,11 @@ describe("formats and encodings", () => {
   // Content-Encoding itself is covered by a unit test: the local emulator does not store it.
   it("gzip, by .gz name or by its content when nothing declares it", async () => {
     const zipped = gzipSync(Buffer.from(csv(header, people(20))));
-    const byName = await h.run("persons/a.csv.gz", zipped);
+    const byName = await h().run("persons/a.csv.gz", zipped);
     expect(byName.manifest?.error).toBeUndefined();
     expect(byName.summary).toMatchObject({ accepted: 20 });
-    h.sim.reset();
-    const byEncoding = await h.run("persons/b.csv", zipped);
+    h().sim.reset();
+    const byEncoding = await h().run("persons/b.csv", zipped);
     expect(byEncoding.manifest?.error).toBeUndefined();
     expect(byEncoding.summary).toMatchObject({ accepted: 20 });
     expectAllPersons(20);
@@ -198,9 +193,9 @@ describe("formats and encodings", () => {
 
   it("JSON inputs keep their types; CSV ids are converted to integers", async () => {
     const members = [{ programId: 5, leadId: 6, status: "Member", attended: true, score: 7.5 }];
-    const result = await h.run("programmembers/a.json", JSON.stringify(members));
+    const result = await h().run("programmembers/a.json", JSON.stringify(members));
     expect(result.summary).toMatchObject({ accepted: 1 });
-    expect(h.sim.programMembers()[0]?.fields).toEqual({ leadId: 6, attended: true, score: 7.5 });
+    expect(h().sim.programMembers()[0]?.fields).toEqual({ leadId: 6, attended: true, score: 7.5 });
   });
 
   it.each([
@@ -235,35 +230,39 @@ describe("formats and encodings", () => {
     ],
     ["an unknown custom object path", "customobjects/a.csv", Buffer.from("vin\n1\n"), {}, "UNKNOWN_OBJECT_TYPE"],
   ])("%s is rejected whole with a report, and nothing is sent", async (_name, key, bytes, extra, code) => {
-    const result = await h.run(key, bytes, extra);
+    const result = await h().run(key, bytes, extra);
     expect(result.manifest).toMatchObject({ status: "rejected", error: { code } });
     expect(result.summary).toMatchObject({ status: "rejected", accepted: 0 });
-    expect(h.sim.requests).toHaveLength(0);
+    expect(h().sim.requests).toHaveLength(0);
   });
 });
 
 describe("per-file options", () => {
   it("metadata wins over the sidecar, which wins over stack defaults", async () => {
-    const result = await h.run("persons/partitioned.csv", "email\na@example.com\n", {
+    const result = await h().run("persons/partitioned.csv", "email\na@example.com\n", {
       splitterEnv: { DEFAULT_FILE_OPTIONS: JSON.stringify({ persons: { partitionName: "Stack", priority: "high" } }) },
       sidecar: JSON.stringify({ partitionName: "Sidecar", dedupeFields: ["email"] }),
       metadata: { "partition-name": "Metadata" },
     });
     expect(result.manifest?.options).toEqual({ priority: "high", partitionName: "Metadata", dedupeFields: ["email"] });
-    expect(h.sim.persons().map((p) => p.key)).toEqual(["Metadata|a@example.com"]);
+    expect(
+      h()
+        .sim.persons()
+        .map((p) => p.key),
+    ).toEqual(["Metadata|a@example.com"]);
   });
 
   it("a sidecar's own arrival is not split", async () => {
     const splitter = createSplitterHandler({
-      ...h.aws.awsEnv,
-      INGESTION_QUEUE_URL: h.aws.ingestionQueueUrl,
-      WORK_BUCKET: h.aws.workBucket,
+      ...h().aws.awsEnv,
+      INGESTION_QUEUE_URL: h().aws.ingestionQueueUrl,
+      WORK_BUCKET: h().aws.workBucket,
     });
-    await splitter(objectCreatedEvent({ bucket: h.aws.dropBucket, key: "persons/x.csv.options.json", size: 2 }), {
+    await splitter(objectCreatedEvent({ bucket: h().aws.dropBucket, key: "persons/x.csv.options.json", size: 2 }), {
       awsRequestId: "test",
     });
-    const reports = await h.aws.s3.send(
-      new ListObjectsV2Command({ Bucket: h.aws.workBucket, Prefix: "reports/persons/x.csv.options.json" }),
+    const reports = await h().aws.s3.send(
+      new ListObjectsV2Command({ Bucket: h().aws.workBucket, Prefix: "reports/persons/x.csv.options.json" }),
     );
     expect(reports.KeyCount ?? 0).toBe(0);
   });

@@ -1,21 +1,17 @@
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { samplePersons, toCsv } from "../../scripts/make-sample-persons.ts";
-import { expectedPersons, type Harness, startHarness } from "./harness.ts";
+import { expectedPersons, useHarness } from "./harness.ts";
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(async () => {
-  await h?.close();
-});
-beforeEach(() => {
-  h.sim.reset();
-});
+const h = useHarness();
 
-const personsByEmail = () => new Map(h.sim.persons().map((p) => [p.fields.email as string, p]));
-const accepted = () => h.sim.requests.filter((r) => r.status === 202);
+const personsByEmail = () =>
+  new Map(
+    h()
+      .sim.persons()
+      .map((p) => [p.fields.email as string, p]),
+  );
+const accepted = () => h().sim.requests.filter((r) => r.status === 202);
 
 describe("persons: S3 drop → splitter → queue → sender → Marketo", () => {
   it("delivers every row of a messy file exactly once, with its values as the file has them", async () => {
@@ -24,7 +20,7 @@ describe("persons: S3 drop → splitter → queue → sender → Marketo", () =>
       { email: "edge1@example.com", firstName: 'Zoë "Z" O\'Hara', notes: "line1\r\nline2\nline3", postalCode: "00501" },
       { email: "edge2@example.com", firstName: "山田 太郎", company: "Ünïcödé, Ltd.", notes: "emoji 🎉 and \uFFFF" },
     );
-    const result = await h.run("persons/messy file.csv", toCsv(rows));
+    const result = await h().run("persons/messy file.csv", toCsv(rows));
 
     expect(result.summary).toMatchObject({
       status: "complete",
@@ -49,7 +45,7 @@ describe("persons: S3 drop → splitter → queue → sender → Marketo", () =>
 
   it("packs rows into the fewest requests within 1,000 objects and 1 MB, with the documented headers", async () => {
     const rows = samplePersons(2_500, 8);
-    const result = await h.run("persons/packing.csv", toCsv(rows));
+    const result = await h().run("persons/packing.csv", toCsv(rows));
 
     const requests = accepted();
     expect(requests.map((r) => r.objectCount)).toEqual(expect.arrayContaining([1000, 1000, 500]));
@@ -65,7 +61,7 @@ describe("persons: S3 drop → splitter → queue → sender → Marketo", () =>
 
   it("splits by bytes when rows are large: every request stays under 1 MB", async () => {
     const rows = samplePersons(1_200, 9).map((row) => ({ ...row, notes: "ä".repeat(900) }));
-    const result = await h.run("persons/wide.csv", toCsv(rows));
+    const result = await h().run("persons/wide.csv", toCsv(rows));
     expect(result.summary.accepted).toBe(rows.length);
     const requests = accepted();
     expect(requests.length).toBeGreaterThan(2);
@@ -81,18 +77,18 @@ describe("faults", () => {
   const csv = toCsv(rows);
 
   it("401: the token is refreshed (once for all senders in flight) and every batch is delivered", async () => {
-    h.sim.injectFault({ kind: "expireTokens" });
-    const result = await h.run("persons/fault-401.csv", csv);
+    h().sim.injectFault({ kind: "expireTokens" });
+    const result = await h().run("persons/fault-401.csv", csv);
     expect(result.summary).toMatchObject({ status: "complete", accepted: rows.length, deadLettered: 0 });
-    const unauthorized = h.sim.requests.filter((r) => r.status === 401);
+    const unauthorized = h().sim.requests.filter((r) => r.status === 401);
     expect(unauthorized.length).toBeGreaterThanOrEqual(1);
     // Each batch that met the dead token was retried once with the new one, and delivered.
     for (const rejected of unauthorized) {
-      const sameBatch = h.sim.requests.filter((r) => r.correlationId === rejected.correlationId);
+      const sameBatch = h().sim.requests.filter((r) => r.correlationId === rejected.correlationId);
       expect(sameBatch.map((r) => r.status)).toEqual([401, 202]);
     }
     // One identity call for the first token, one for its replacement: the refresh is shared.
-    expect(h.sim.identityCalls).toBe(2);
+    expect(h().sim.identityCalls).toBe(2);
     expect(personsByEmail().size).toBe(rows.length);
   });
 
@@ -100,25 +96,25 @@ describe("faults", () => {
     ["429 with Retry-After", { kind: "status" as const, status: 429, retryAfterSeconds: 1, times: 2 }],
     ["503", { kind: "status" as const, status: 503, times: 3 }],
   ])("%s: retried with backoff and delivered", async (_name, fault) => {
-    h.sim.injectFault(fault);
-    const result = await h.run(`persons/fault-${fault.status}.csv`, csv);
+    h().sim.injectFault(fault);
+    const result = await h().run(`persons/fault-${fault.status}.csv`, csv);
     expect(result.summary).toMatchObject({ status: "complete", accepted: rows.length, deadLettered: 0 });
-    expect(h.sim.requests.filter((r) => r.status === fault.status)).toHaveLength(fault.times);
+    expect(h().sim.requests.filter((r) => r.status === fault.status)).toHaveLength(fault.times);
     const stored = personsByEmail();
     expect(stored.size).toBe(rows.length);
     for (const person of stored.values()) expect(person.writes).toBe(1);
   });
 
   it("400: the batch ends as a reported failure with Marketo's code, once, and the rest is delivered", async () => {
-    h.sim.injectFault({ kind: "status", status: 400, errorCode: "4000802", message: "Invalid data" });
-    const result = await h.run("persons/fault-400.csv", csv);
+    h().sim.injectFault({ kind: "status", status: 400, errorCode: "4000802", message: "Invalid data" });
+    const result = await h().run("persons/fault-400.csv", csv);
 
-    const failedRequests = h.sim.requests.filter((r) => r.status === 400);
+    const failedRequests = h().sim.requests.filter((r) => r.status === 400);
     expect(failedRequests).toHaveLength(1);
     const failedBatch = result.outcomes.find((o) => o.status === "failed");
     expect(failedBatch?.failure).toMatchObject({ status: 400, code: "4000802", message: "Invalid data" });
     // Not retried: no other request carried that batch's correlation id.
-    const sameBatch = h.sim.requests.filter((r) => r.correlationId === failedRequests[0]?.correlationId);
+    const sameBatch = h().sim.requests.filter((r) => r.correlationId === failedRequests[0]?.correlationId);
     expect(sameBatch).toHaveLength(1);
     expect(result.summary).toMatchObject({
       status: "complete with failures",
@@ -132,16 +128,16 @@ describe("faults", () => {
   });
 
   it("a batch that never gets through ends in the DLQ with its reason after MAX_ATTEMPTS", async () => {
-    h.sim.injectFault({ kind: "status", status: 503, times: 1_000, path: "/persons" });
+    h().sim.injectFault({ kind: "status", status: 503, times: 1_000, path: "/persons" });
     const small = toCsv(samplePersons(10, 12));
-    const result = await h.run("persons/fault-dlq.csv", small, {
+    const result = await h().run("persons/fault-dlq.csv", small, {
       senderEnv: { MAX_ATTEMPTS: "2", IN_PROCESS_ATTEMPTS: "1", RETRY_BASE_MS: "0", RETRY_CAP_MS: "0" },
     });
     expect(result.summary).toMatchObject({ rowsRead: 10, deadLettered: 10, accepted: 0, pending: 0 });
     expect(result.deadLetterMessages).toBe(1);
-    const dead = await h.aws.sqs.send(
+    const dead = await h().aws.sqs.send(
       new ReceiveMessageCommand({
-        QueueUrl: h.aws.ingestionDlqUrl,
+        QueueUrl: h().aws.ingestionDlqUrl,
         MaxNumberOfMessages: 10,
         MessageAttributeNames: ["All"],
       }),
@@ -150,9 +146,9 @@ describe("faults", () => {
     expect(attributes.code?.StringValue).toBe("5000801");
     expect(attributes.attempts?.StringValue).toBe("2");
     expect(attributes.lastFailureAt?.StringValue).toBeTruthy();
-    await h.aws.sqs.send(
+    await h().aws.sqs.send(
       new DeleteMessageBatchCommand({
-        QueueUrl: h.aws.ingestionDlqUrl,
+        QueueUrl: h().aws.ingestionDlqUrl,
         Entries: (dead.Messages ?? []).map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle as string })),
       }),
     );
@@ -168,15 +164,15 @@ describe("bad input", () => {
     ["an unknown object type", "leads/a.csv", Buffer.from("email\na@x.io\n"), "UNKNOWN_OBJECT_TYPE"],
     ["broken quoting", "persons/quote.csv", Buffer.from('email,firstName\na@x.io,"A\nb@x.io,B\n'), "MALFORMED_CSV"],
   ])("%s is rejected whole with a reason, and nothing is sent", async (_name, key, bytes, code) => {
-    const result = await h.run(key, bytes);
+    const result = await h().run(key, bytes);
     expect(result.summary.status).toBe("rejected");
     expect(result.manifest?.error?.code).toBe(code);
-    expect(h.sim.requests).toHaveLength(0);
+    expect(h().sim.requests).toHaveLength(0);
   });
 
   it("rows with the wrong field count are rejected alone, with row and line; the rest is delivered", async () => {
     const csv = "email,firstName\r\na@x.io,A\r\nb@x.io\r\nc@x.io,C,extra\r\nd@x.io,D\r\n";
-    const result = await h.run("persons/ragged.csv", csv);
+    const result = await h().run("persons/ragged.csv", csv);
     expect(result.summary).toMatchObject({ status: "complete with failures", rowsRead: 4, accepted: 2, rejected: 2 });
     expect(result.manifest?.rejectedRows).toEqual([
       { row: 2, line: 3, reason: "row has 1 fields but the header has 2" },
@@ -186,12 +182,12 @@ describe("bad input", () => {
   });
 
   it("an invalid message on the queue goes to the DLQ with its reason instead of looping", async () => {
-    await h.aws.sqs.send(new SendMessageCommand({ QueueUrl: h.aws.ingestionQueueUrl, MessageBody: "{not json" }));
-    const result = await h.run("persons/after-poison.csv", "email\r\nz@x.io\r\n");
+    await h().aws.sqs.send(new SendMessageCommand({ QueueUrl: h().aws.ingestionQueueUrl, MessageBody: "{not json" }));
+    const result = await h().run("persons/after-poison.csv", "email\r\nz@x.io\r\n");
     expect(result.summary.accepted).toBe(1);
-    const dead = await h.aws.sqs.send(
+    const dead = await h().aws.sqs.send(
       new ReceiveMessageCommand({
-        QueueUrl: h.aws.ingestionDlqUrl,
+        QueueUrl: h().aws.ingestionDlqUrl,
         MaxNumberOfMessages: 10,
         MessageAttributeNames: ["All"],
       }),
