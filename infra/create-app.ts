@@ -1,6 +1,7 @@
 import { type App, Validations } from "aws-cdk-lib";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { z } from "zod";
+import { jsonOf } from "../shared/config/json-text.ts";
 import { DefaultFileOptionsSchema, resolveFileOptions } from "../shared/options/file-options.ts";
 import { OBJECT_TYPES, routeForObjectName } from "../shared/pipeline/object-route.ts";
 import { MarketoIngestStack, type MarketoIngestStackProps } from "./marketo-ingest-stack.ts";
@@ -16,20 +17,7 @@ const ContextSchema = z.object({
   marketoSecretKmsKeyArn: z.string().startsWith("arn:").optional(),
   senderMaxConcurrency: z.coerce.number().int().min(2).max(1000).optional(),
   /** JSON, per object type: `{"persons":{"priority":"high"},"companies":{"action":"updateOnly"}}`. */
-  defaultFileOptions: z
-    .union([
-      z.string().transform((text, ctx) => {
-        try {
-          return JSON.parse(text) as unknown;
-        } catch {
-          ctx.addIssue({ code: "custom", message: "is not valid JSON" });
-          return z.NEVER;
-        }
-      }),
-      z.record(z.string(), z.unknown()),
-    ])
-    .pipe(DefaultFileOptionsSchema)
-    .optional(),
+  defaultFileOptions: jsonOf(DefaultFileOptionsSchema).optional(),
   reportRetentionDays: z.coerce.number().int().min(1).optional(),
 });
 

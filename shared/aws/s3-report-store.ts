@@ -1,11 +1,7 @@
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { readOptionalS3Text } from "./s3-object-source.ts";
 import type { FileRef } from "../pipeline/batch-message.ts";
 import type { BatchOutcome, ReportStore, SplitManifest } from "../report/file-report.ts";
-
-const isNotFound = (error: unknown): boolean => {
-  const name = (error as { name?: string }).name;
-  return name === "NoSuchKey" || name === "NotFound";
-};
 
 /** Report objects in the work bucket: `{reportPrefix}manifest.json` and `{reportPrefix}batches/{index}.json`. */
 export class S3ReportStore implements ReportStore {
@@ -65,13 +61,8 @@ export class S3ReportStore implements ReportStore {
   }
 
   private async getJson<T>(key: string): Promise<T | undefined> {
-    try {
-      const response = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-      return JSON.parse((await response.Body?.transformToString("utf-8")) ?? "null") as T;
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
+    const text = await readOptionalS3Text(this.s3, this.bucket, key);
+    return text === undefined ? undefined : (JSON.parse(text) as T);
   }
 }
 

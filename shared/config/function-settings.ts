@@ -1,21 +1,8 @@
 import { z } from "zod";
 import { DefaultFileOptionsSchema } from "../options/file-options.ts";
+import { jsonOf } from "./json-text.ts";
 
 const int = (min: number, max: number, fallback: number) => z.coerce.number().int().min(min).max(max).default(fallback);
-
-/** JSON in an environment variable, then checked by `schema`. */
-const jsonOf = <S extends z.ZodType>(schema: S) =>
-  z
-    .string()
-    .transform((text, ctx) => {
-      try {
-        return JSON.parse(text) as unknown;
-      } catch {
-        ctx.addIssue({ code: "custom", message: "is not valid JSON" });
-        return z.NEVER;
-      }
-    })
-    .pipe(schema);
 
 /** Data Ingestion limits (1,000 objects, 1 MB per request); lower values are allowed, higher ones are not. */
 const requestLimits = {

@@ -1,0 +1,19 @@
+import { z } from "zod";
+
+/**
+ * A value that arrives as JSON text (an environment variable, a `-c key=value`) or already parsed (cdk.json),
+ * then checked by `schema`.
+ */
+export const jsonOf = <S extends z.ZodType>(schema: S) =>
+  z
+    .unknown()
+    .transform((value, ctx) => {
+      if (typeof value !== "string") return value;
+      try {
+        return JSON.parse(value) as unknown;
+      } catch {
+        ctx.addIssue({ code: "custom", message: "is not valid JSON" });
+        return z.NEVER;
+      }
+    })
+    .pipe(schema);
