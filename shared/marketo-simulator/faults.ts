@@ -1,4 +1,4 @@
-/** Scripted misbehaviour for ingestion calls, consumed in FIFO order by matching requests. */
+/** Scripted misbehaviour for simulator calls, consumed in FIFO order by matching requests. */
 export type Fault =
   | {
       kind: "status";
@@ -11,7 +11,28 @@ export type Fault =
     }
   | { kind: "delay"; ms: number; path?: string; times?: number }
   | { kind: "reset"; path?: string; times?: number }
-  | { kind: "expireTokens"; path?: string; times?: number };
+  | { kind: "expireTokens"; path?: string; times?: number }
+  /** Bulk API only: HTTP 200 with a Marketo REST error envelope carrying `code`. */
+  | { kind: "restError"; code: string; message?: string; path?: string; times?: number }
+  /** Bulk API only: the next job created on a matching submit path ends `Failed` when it finishes importing. */
+  | { kind: "failJob"; message?: string; path?: string; times?: number };
+
+/** The kinds a request itself consumes on the Data Ingestion API (which has no REST envelope and no jobs). */
+export const INGESTION_FAULT_KINDS: readonly Fault["kind"][] = ["status", "delay", "reset", "expireTokens"];
+
+const REST_ERROR_MESSAGES: Record<string, string> = {
+  "601": "Access token invalid",
+  "602": "Access token expired",
+  "606": "Max rate limit '100' exceeded with in '20' secs",
+  "611": "System error",
+  "615": "Concurrent access limit reached",
+  "1016": "Too many imports",
+  "1029": "Too many jobs in queue",
+};
+
+export function restErrorMessage(code: string): string {
+  return REST_ERROR_MESSAGES[code] ?? `Error ${code}`;
+}
 
 const DEFAULT_CODES: Record<number, [string, string]> = {
   400: ["4000801", "Bad request"],
@@ -38,9 +59,9 @@ export class FaultQueue {
     this.faults.push({ ...fault, remaining: fault.times ?? 1 });
   }
 
-  /** The fault that applies to a request on `path`, consuming one of its uses. */
-  take(path: string): Fault | undefined {
-    const index = this.faults.findIndex((f) => !f.path || path.includes(f.path));
+  /** The first fault of one of `kinds` that applies to a request on `path`, consuming one of its uses. */
+  take(path: string, kinds: readonly Fault["kind"][] = INGESTION_FAULT_KINDS): Fault | undefined {
+    const index = this.faults.findIndex((f) => kinds.includes(f.kind) && (!f.path || path.includes(f.path)));
     if (index < 0) return undefined;
     const fault = this.faults[index] as Fault & { remaining: number };
     fault.remaining--;

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { setTimeout as delay } from "node:timers/promises";
+import { BULK_DEFAULTS, type BulkLogEntry, BulkImportSim, type BulkStats, type SimBulkJob } from "./bulk-import.ts";
 import { defaultError, type Fault, FaultQueue } from "./faults.ts";
 import {
   type Limits,
@@ -13,11 +14,18 @@ import {
   validatePersons,
   validateProgramMembers,
 } from "./request-rules.ts";
-import { type AsyncRejection, SimState, type StoredObject, type StoredProgramMember } from "./sim-state.ts";
+import {
+  type AsyncRejection,
+  SimState,
+  type StoredBulkProgramMember,
+  type StoredObject,
+  type StoredProgramMember,
+} from "./sim-state.ts";
 import { TokenIssuer } from "./token-issuer.ts";
 
 export type { Fault } from "./faults.ts";
-export type { AsyncRejection, StoredObject, StoredProgramMember } from "./sim-state.ts";
+export type { AsyncRejection, StoredBulkProgramMember, StoredObject, StoredProgramMember } from "./sim-state.ts";
+export type { BulkJobStatus, BulkLogEntry, BulkObjectType, BulkStats, SimBulkJob } from "./bulk-import.ts";
 
 export interface SimulatorOptions {
   port?: number;
@@ -32,6 +40,16 @@ export interface SimulatorOptions {
   customPersonDedupeFields?: string[];
   /** A custom object's dedupe fields (its schema); without them an object's whole content is its key. */
   customObjectDedupeFields?: Record<string, string[]>;
+  /** Bulk Import: 10 MB per file. */
+  maxBulkFileBytes?: number;
+  /** Bulk Import: 10 jobs Queued or Importing (every integration's), a submit beyond answers 1016. */
+  maxQueuedBulkJobs?: number;
+  /** Bulk Import: 2 jobs Importing at once. */
+  maxImportingBulkJobs?: number;
+  /** Bulk Import: how long a job stays Importing (default 150 ms). */
+  bulkImportMs?: number;
+  /** Bulk Import: columns whose non-blank values must be integers (default leadScore, numberOfEmployees). */
+  bulkIntegerFields?: string[];
   /** The server closes itself after this long, so a forgotten simulator never outlives its test. */
   maxLifetimeMs?: number;
 }
@@ -68,6 +86,15 @@ export interface MarketoSimulator {
   customObjects(apiName: string): StoredObject[];
   companies(): StoredObject[];
   programMembers(): StoredProgramMember[];
+  /** Bulk Import: every job created (including other integrations'), in submission order. */
+  readonly bulkJobs: readonly SimBulkJob[];
+  /** Bulk Import: submits, rejections, status/failures/warnings calls and job transitions, in order. */
+  readonly bulkLog: readonly BulkLogEntry[];
+  bulkStats(): BulkStats;
+  bulkProgramMembers(): StoredBulkProgramMember[];
+  /** Adds up to n open jobs of "another integration" that hold queue and import slots until releaseBulkQueue(). */
+  occupyBulkQueue(n: number): void;
+  releaseBulkQueue(): void;
   injectFault(fault: Fault): void;
   expireTokens(): void;
   reset(): void;
@@ -91,6 +118,18 @@ export async function startMarketoSimulator(options: SimulatorOptions = {}): Pro
   const faults = new FaultQueue();
   const state = new SimState(options.customObjectDedupeFields ?? {});
   const requests: IngestionRequestLog[] = [];
+  const bulk = new BulkImportSim(
+    {
+      maxBulkFileBytes: options.maxBulkFileBytes ?? BULK_DEFAULTS.maxBulkFileBytes,
+      maxQueuedBulkJobs: options.maxQueuedBulkJobs ?? BULK_DEFAULTS.maxQueuedBulkJobs,
+      maxImportingBulkJobs: options.maxImportingBulkJobs ?? BULK_DEFAULTS.maxImportingBulkJobs,
+      bulkImportMs: options.bulkImportMs ?? BULK_DEFAULTS.bulkImportMs,
+      bulkIntegerFields: options.bulkIntegerFields ?? BULK_DEFAULTS.bulkIntegerFields,
+    },
+    tokens,
+    faults,
+    state,
+  );
   let identityCalls = 0;
 
   const server = createServer((req, res) => {
@@ -102,6 +141,7 @@ export async function startMarketoSimulator(options: SimulatorOptions = {}): Pro
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
     if (url.pathname === "/identity/oauth/token") return identity(req, url, res);
+    if (url.pathname.startsWith("/bulk/v1/")) return bulk.handle(req, res, url);
     const body = await readBody(req, maxBodyBytes);
     const requestId = randomUUID();
     const match = INGESTION_PATH.exec(url.pathname);
@@ -223,6 +263,7 @@ export async function startMarketoSimulator(options: SimulatorOptions = {}): Pro
   const close = () =>
     new Promise<void>((resolve) => {
       clearTimeout(lifetime);
+      bulk.close();
       server.closeAllConnections();
       server.close(() => resolve());
     });
@@ -245,11 +286,18 @@ export async function startMarketoSimulator(options: SimulatorOptions = {}): Pro
     customObjects: (apiName) => [...(state.customObjects.get(apiName)?.values() ?? [])],
     companies: () => [...state.companies.values()],
     programMembers: () => [...state.programMembers.values()],
+    bulkJobs: bulk.jobs,
+    bulkLog: bulk.log,
+    bulkStats: () => bulk.stats(),
+    bulkProgramMembers: () => [...state.bulkProgramMembers.values()],
+    occupyBulkQueue: (n) => bulk.occupy(n),
+    releaseBulkQueue: () => bulk.release(),
     injectFault: (fault) => faults.push(fault),
     expireTokens: () => tokens.expireAll(),
     reset: () => {
       state.clear();
       faults.clear();
+      bulk.reset();
       requests.length = 0;
       identityCalls = 0;
     },

@@ -14,6 +14,18 @@ export interface StoredProgramMember extends StoredObject {
   status: string;
 }
 
+/** A program member written by a Bulk Import job: Bulk identifies the lead by e-mail, not by lead id. */
+export interface StoredBulkProgramMember {
+  key: string;
+  programId: number;
+  email: string;
+  status: string;
+  fields: Record<string, unknown>;
+  writes: number;
+  /** The batchId (as a string) of the job that last wrote it. */
+  lastRequestId: string;
+}
+
 /** An object Marketo accepted in a 202 request but fails asynchronously (as it does for a missing dedupe value). */
 export interface AsyncRejection {
   endpoint: string;
@@ -31,6 +43,7 @@ export class SimState {
   readonly customObjects = new Map<string, Map<string, StoredObject>>();
   readonly companies = new Map<string, StoredObject>();
   readonly programMembers = new Map<string, StoredProgramMember>();
+  readonly bulkProgramMembers = new Map<string, StoredBulkProgramMember>();
   readonly asyncRejections: AsyncRejection[] = [];
 
   constructor(private readonly customObjectDedupeFields: Readonly<Record<string, string[]>> = {}) {}
@@ -83,9 +96,7 @@ export class SimState {
           const key =
             request.dedupeBy === "marketoGUID"
               ? String(object.marketoGUID)
-              : schemaFields
-                ? JSON.stringify(schemaFields.map((f) => object[f]))
-                : sortedJson(object);
+              : this.customObjectKey(request.apiName, object);
           upsert(store, key, object, requestId);
         });
         return;
@@ -126,11 +137,54 @@ export class SimState {
     }
   }
 
+  /** The configured dedupe fields of a custom object type, if its schema was given. */
+  customObjectDedupeFieldsOf(apiName: string): readonly string[] | undefined {
+    return this.customObjectDedupeFields[apiName];
+  }
+
+  /** Bulk Import writes: the same stores and keys as Data Ingestion, so either path's duplicates show as writes. */
+  upsertPerson(key: string, fields: Record<string, unknown>, requestId: string): void {
+    upsert(this.persons, key, fields, requestId);
+  }
+
+  upsertCustomObject(apiName: string, fields: Record<string, unknown>, requestId: string): void {
+    const store = this.customObjects.get(apiName) ?? new Map<string, StoredObject>();
+    this.customObjects.set(apiName, store);
+    upsert(store, this.customObjectKey(apiName, fields), fields, requestId);
+  }
+
+  upsertBulkProgramMember(
+    programId: number,
+    email: string,
+    status: string,
+    fields: Record<string, unknown>,
+    requestId: string,
+  ): void {
+    const key = `${programId}:${email.toLowerCase()}`;
+    const existing = this.bulkProgramMembers.get(key);
+    this.bulkProgramMembers.set(key, {
+      key,
+      programId,
+      email,
+      status,
+      fields: { ...existing?.fields, ...fields },
+      writes: (existing?.writes ?? 0) + 1,
+      lastRequestId: requestId,
+    });
+  }
+
+  /** The object's dedupe fields when its schema is configured; otherwise the record itself is its key. */
+  private customObjectKey(apiName: string, object: Record<string, unknown>): string {
+    const schemaFields = this.customObjectDedupeFields[apiName];
+    return schemaFields ? JSON.stringify(schemaFields.map((f) => object[f])) : sortedJson(object);
+  }
+
   clear(): void {
     this.persons.clear();
     this.customObjects.clear();
     this.companies.clear();
     this.programMembers.clear();
+    this.bulkProgramMembers.clear();
     this.asyncRejections.length = 0;
   }
 }

@@ -38,6 +38,12 @@ export class TokenIssuer {
     return this.current?.token === token && this.current.expiresAt > this.now();
   }
 
+  /** Why a token is (not) accepted: the live one, one this issuer let die, or one it never issued. */
+  check(token: string): "valid" | "expired" | "unknown" {
+    if (this.current?.token === token) return this.current.expiresAt > this.now() ? "valid" : "expired";
+    return this.retired.has(token) ? "expired" : "unknown";
+  }
+
   /** Every issued token dies now (the next identity call issues a new one). */
   expireAll(): void {
     if (this.current) {
