@@ -2,8 +2,8 @@ import { type App, Validations } from "aws-cdk-lib";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { z } from "zod";
 import { jsonOf } from "../shared/config/json-text.ts";
-import { DefaultFileOptionsSchema, resolveFileOptions } from "../shared/options/file-options.ts";
-import { OBJECT_TYPES, routeForObjectName } from "../shared/pipeline/object-route.ts";
+import { checkDefaultOptions, DefaultFileOptionsSchema } from "../shared/options/file-options.ts";
+import { routeForObjectName } from "../shared/pipeline/object-route.ts";
 import { MarketoIngestStack, type MarketoIngestStackProps } from "./marketo-ingest-stack.ts";
 
 /**
@@ -33,11 +33,11 @@ export function createMarketoIngestApp(app: App): MarketoIngestStack {
   }
   const context = parsed.data;
   // The splitter would reject every file of a type whose defaults break a rule: fail the synth instead.
-  for (const type of OBJECT_TYPES) {
-    if (!context.defaultFileOptions?.[type]) continue;
-    const route = routeForObjectName(type === "customobjects" ? "customobjects/any_c" : type);
+  if (context.defaultFileOptions) {
     try {
-      resolveFileOptions(route, { defaults: context.defaultFileOptions });
+      checkDefaultOptions(context.defaultFileOptions, (type) =>
+        routeForObjectName(type === "customobjects" ? "customobjects/any_c" : type),
+      );
     } catch (error) {
       throw new Error(`invalid CDK context: -c defaultFileOptions: ${(error as Error).message}`, { cause: error });
     }

@@ -1,6 +1,7 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { Context } from "aws-lambda";
+import { createBulkPartSink } from "../../shared/aws/bulk-part-sink.ts";
 import { createS3Client, createSqsClient } from "../../shared/aws/clients.ts";
 import { headS3Object, readOptionalS3Text, streamS3Object } from "../../shared/aws/s3-object-source.ts";
 import { S3ReportStore } from "../../shared/aws/s3-report-store.ts";
@@ -56,6 +57,10 @@ async function splitEvent(
       clock: systemClock,
       limits: { maxObjects: settings.MAX_REQUEST_OBJECTS, maxBytes: settings.MAX_REQUEST_BYTES },
       defaults: settings.DEFAULT_FILE_OPTIONS,
+      bulk: {
+        sink: createBulkPartSink(s3, sqs, settings.WORK_BUCKET, settings.BULK_QUEUE_URL),
+        maxPartBytes: settings.BULK_MAX_PART_BYTES,
+      },
     });
     logger.info("file processed", {
       key: file.key,

@@ -57,3 +57,9 @@ export async function readOptionalS3Text(s3: S3Client, bucket: string, key: stri
     throw error;
   }
 }
+
+/** The text of an object that must exist (a missing one is an error worth a redelivery). */
+export async function readS3Text(s3: S3Client, bucket: string, key: string): Promise<string> {
+  const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  return (await response.Body?.transformToString("utf-8")) ?? "";
+}

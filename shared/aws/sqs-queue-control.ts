@@ -3,6 +3,8 @@ import type { DeadLetterReason, QueueControl } from "../pipeline/process-ingesti
 
 /** SQS visibility timeouts top out at 12 hours. */
 const MAX_VISIBILITY_SECONDS = 43_200;
+/** SQS message delays top out at 15 minutes. */
+export const MAX_DELAY_SECONDS = 900;
 
 export class SqsQueueControl implements QueueControl {
   constructor(
@@ -17,6 +19,17 @@ export class SqsQueueControl implements QueueControl {
         QueueUrl: this.queueUrl,
         ReceiptHandle: receiptHandle,
         VisibilityTimeout: Math.max(0, Math.min(MAX_VISIBILITY_SECONDS, seconds)),
+      }),
+    );
+  }
+
+  /** Queues `body` again as a new message, visible after `delaySeconds` (SQS allows at most 900). */
+  async requeue(body: string, delaySeconds: number): Promise<void> {
+    await this.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: this.queueUrl,
+        MessageBody: body,
+        DelaySeconds: Math.max(0, Math.min(MAX_DELAY_SECONDS, Math.round(delaySeconds))),
       }),
     );
   }

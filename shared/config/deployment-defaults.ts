@@ -15,6 +15,16 @@ export const DEPLOYMENT_DEFAULTS = {
   /** ≥ 6 × the sender timeout (AWS guidance for SQS event sources). */
   ingestionQueueVisibilitySeconds: 6 * 60,
   splitterTimeoutSeconds: 900,
+  /** Bulk importer timeout: one 10 MB upload or one status/failures round per message. */
+  bulkImporterTimeoutSeconds: 120,
+  /** ≥ 6 × the importer timeout. */
+  bulkQueueVisibilitySeconds: 6 * 120,
+  /** Messages per importer invocation: few, since an upload is 10 MB. */
+  bulkImporterBatchSize: 2,
+  /** Concurrent importer invocations (Lambda's minimum for an SQS event source is 2). */
+  bulkImporterMaxConcurrency: 2,
+  /** Import jobs this deployment keeps open at Marketo (Queued + Importing); Marketo allows 10. */
+  bulkJobSlots: 10,
   dlqRetentionDays: 14,
   ingestionQueueRetentionDays: 4,
 } as const;

@@ -10,8 +10,14 @@ const requestLimits = {
   MAX_REQUEST_BYTES: int(1024, 1_000_000, 1_000_000),
 };
 
+/** Marketo's Bulk Import file limit (10 MB, read as 10,000,000 bytes). */
+export const BULK_MAX_FILE_BYTES = 10_000_000;
+
 export const SplitterSettingsSchema = z.object({
   INGESTION_QUEUE_URL: z.string().min(1),
+  BULK_QUEUE_URL: z.string().min(1),
+  /** Largest import part, header included; lower values are allowed, higher ones are not. */
+  BULK_MAX_PART_BYTES: int(1024, BULK_MAX_FILE_BYTES, BULK_MAX_FILE_BYTES),
   WORK_BUCKET: z.string().min(1),
   /** Stack-level file options per object type, e.g. `{"persons":{"priority":"high"}}` (see README). */
   DEFAULT_FILE_OPTIONS: jsonOf(DefaultFileOptionsSchema).default({}),
@@ -37,6 +43,30 @@ export const SenderSettingsSchema = z.object({
   ...requestLimits,
 });
 export type SenderSettings = z.infer<typeof SenderSettingsSchema>;
+
+export const BulkImporterSettingsSchema = z.object({
+  MARKETO_SECRET_ID: z.string().min(1),
+  BULK_QUEUE_URL: z.string().min(1),
+  BULK_DLQ_URL: z.string().min(1),
+  WORK_BUCKET: z.string().min(1),
+  /** Import jobs this deployment keeps open at Marketo (Queued + Importing); Marketo allows 10. */
+  BULK_JOB_SLOTS: int(1, 10, 10),
+  /** A slot whose lease was not renewed for this long is taken as abandoned (its importer crashed). */
+  BULK_SLOT_LEASE_MS: int(60_000, 86_400_000, 30 * 60_000),
+  BULK_SLOT_WAIT_SECONDS: int(1, 900, 30),
+  BULK_POLL_FIRST_SECONDS: int(0, 900, 5),
+  BULK_POLL_MAX_SECONDS: int(1, 900, 30),
+  QUOTA_WAIT_SECONDS: int(60, 900, 900),
+  /** Least wait after 606 (100 calls per 20 s window). */
+  RATE_LIMIT_WAIT_MS: int(0, 900_000, 20_000),
+  MAX_ATTEMPTS: int(1, 100, 8),
+  /** A 10 MB upload needs longer than a Data Ingestion request. */
+  REQUEST_TIMEOUT_MS: int(1_000, 110_000, 90_000),
+  RETRY_BASE_MS: int(0, 900_000, 5_000),
+  /** A retry waits as a delayed message, and SQS delays stop at 15 minutes. */
+  RETRY_CAP_MS: int(0, 900_000, 900_000),
+});
+export type BulkImporterSettings = z.infer<typeof BulkImporterSettingsSchema>;
 
 export class SettingsError extends Error {
   override readonly name = "SettingsError";

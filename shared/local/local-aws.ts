@@ -19,6 +19,8 @@ export interface LocalAws {
   readonly workBucket: string;
   readonly ingestionQueueUrl: string;
   readonly ingestionDlqUrl: string;
+  readonly bulkQueueUrl: string;
+  readonly bulkDlqUrl: string;
   /** Environment that points the SDK (and so the handlers) at the emulators. */
   readonly awsEnv: Record<string, string>;
   close(): Promise<void>;
@@ -35,6 +37,7 @@ const REGION = "us-east-1";
 export async function startLocalAws(options: LocalAwsOptions = {}): Promise<LocalAws> {
   // fauxqs's own start helper binds every interface; build its app and bind loopback only.
   const app = buildApp({ logger: false });
+  addConditionalWrites(app);
   await app.listen({ port: 0, host: "127.0.0.1" });
   app.server.unref();
   const endpoint = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
@@ -59,30 +62,14 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
   const workBucket = "marketo-ingest-work";
   await s3.send(new CreateBucketCommand({ Bucket: dropBucket }));
   await s3.send(new CreateBucketCommand({ Bucket: workBucket }));
-  const dlq = await sqs.send(
-    new CreateQueueCommand({
-      QueueName: "marketo-ingest-ingestion-dlq",
-      Attributes: { MessageRetentionPeriod: String(DEPLOYMENT_DEFAULTS.dlqRetentionDays * 86_400) },
-    }),
-  );
-  const dlqUrl = dlq.QueueUrl as string;
-  const dlqArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ["QueueArn"] })))
-    .Attributes?.QueueArn as string;
-  const queue = await sqs.send(
-    new CreateQueueCommand({
-      QueueName: "marketo-ingest-ingestion",
-      Attributes: {
-        VisibilityTimeout: String(
-          options.visibilityTimeoutSeconds ?? DEPLOYMENT_DEFAULTS.ingestionQueueVisibilitySeconds,
-        ),
-        MessageRetentionPeriod: String(DEPLOYMENT_DEFAULTS.ingestionQueueRetentionDays * 86_400),
-        RedrivePolicy: JSON.stringify({
-          deadLetterTargetArn: dlqArn,
-          maxReceiveCount: options.redriveMaxReceiveCount ?? DEPLOYMENT_DEFAULTS.redriveMaxReceiveCount,
-        }),
-      },
-    }),
-  );
+  const ingestion = await createQueueWithDlq(sqs, "marketo-ingest-ingestion", {
+    visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? DEPLOYMENT_DEFAULTS.ingestionQueueVisibilitySeconds,
+    maxReceiveCount: options.redriveMaxReceiveCount ?? DEPLOYMENT_DEFAULTS.redriveMaxReceiveCount,
+  });
+  const bulk = await createQueueWithDlq(sqs, "marketo-ingest-bulk", {
+    visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? DEPLOYMENT_DEFAULTS.bulkQueueVisibilitySeconds,
+    maxReceiveCount: options.redriveMaxReceiveCount ?? DEPLOYMENT_DEFAULTS.redriveMaxReceiveCount,
+  });
   return {
     endpoint,
     s3,
@@ -90,8 +77,10 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
     secrets,
     dropBucket,
     workBucket,
-    ingestionQueueUrl: queue.QueueUrl as string,
-    ingestionDlqUrl: dlqUrl,
+    ingestionQueueUrl: ingestion.queueUrl,
+    ingestionDlqUrl: ingestion.dlqUrl,
+    bulkQueueUrl: bulk.queueUrl,
+    bulkDlqUrl: bulk.dlqUrl,
     awsEnv,
     close: async () => {
       s3.destroy();
@@ -100,4 +89,86 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
       await app.close();
     },
   };
+}
+
+/** A queue with the stack's redrive to its own DLQ, created through the SDK as a deployment would have it. */
+async function createQueueWithDlq(
+  sqs: SQSClient,
+  name: string,
+  settings: { visibilityTimeoutSeconds: number; maxReceiveCount: number },
+): Promise<{ queueUrl: string; dlqUrl: string }> {
+  const dlq = await sqs.send(
+    new CreateQueueCommand({
+      QueueName: `${name}-dlq`,
+      Attributes: { MessageRetentionPeriod: String(DEPLOYMENT_DEFAULTS.dlqRetentionDays * 86_400) },
+    }),
+  );
+  const dlqUrl = dlq.QueueUrl as string;
+  const dlqArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ["QueueArn"] })))
+    .Attributes?.QueueArn as string;
+  const queue = await sqs.send(
+    new CreateQueueCommand({
+      QueueName: name,
+      Attributes: {
+        VisibilityTimeout: String(settings.visibilityTimeoutSeconds),
+        MessageRetentionPeriod: String(DEPLOYMENT_DEFAULTS.ingestionQueueRetentionDays * 86_400),
+        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: settings.maxReceiveCount }),
+      },
+    }),
+  );
+  return { queueUrl: queue.QueueUrl as string, dlqUrl };
+}
+
+const PRECONDITION_FAILED =
+  '<?xml version="1.0" encoding="UTF-8"?><Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message></Error>';
+const NO_SUCH_KEY =
+  '<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>';
+
+/**
+ * The emulator ignores S3's conditional writes (`If-None-Match: *` / `If-Match` on PutObject and DeleteObject),
+ * which the bulk job slots rely on. This adds them the way S3 has them: writes to one key are serialized, and a
+ * write whose condition fails answers 412 PreconditionFailed (If-Match on a missing key: 404 NoSuchKey).
+ */
+function addConditionalWrites(app: ReturnType<typeof buildApp>): void {
+  const locks = new Map<string, Promise<void>>();
+  const releases = new WeakMap<object, () => void>();
+  app.addHook("preHandler", async (request, reply) => {
+    const url = new URL(request.raw.url ?? "/", "http://local");
+    // Object writes only; multipart part uploads do not create the object and need no ordering.
+    const isObjectWrite =
+      (request.method === "PUT" || request.method === "DELETE") &&
+      url.pathname.split("/").filter(Boolean).length >= 2 &&
+      !url.searchParams.has("uploadId");
+    if (!isObjectWrite) return;
+    const path = url.pathname;
+    const previous = locks.get(path) ?? Promise.resolve();
+    let release: () => void = () => {};
+    const mine = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const chained = previous.then(() => mine);
+    locks.set(path, chained);
+    releases.set(request, () => {
+      release();
+      if (locks.get(path) === chained) locks.delete(path);
+    });
+    await previous;
+    const ifNoneMatch = request.headers["if-none-match"];
+    const ifMatch = request.headers["if-match"];
+    if (ifNoneMatch === undefined && ifMatch === undefined) return;
+    const head = await app.inject({ method: "HEAD", url: path });
+    const exists = head.statusCode === 200;
+    const etag = String(head.headers.etag ?? "").replace(/"/g, "");
+    const fail = (status: number, body: string) =>
+      reply.code(status).header("content-type", "application/xml").send(body);
+    if (ifNoneMatch === "*" && exists) return fail(412, PRECONDITION_FAILED);
+    if (ifMatch !== undefined && !exists) return fail(404, NO_SUCH_KEY);
+    if (ifMatch !== undefined && String(ifMatch).replace(/"/g, "") !== etag) return fail(412, PRECONDITION_FAILED);
+  });
+  const releaseLock = async (request: object) => {
+    releases.get(request)?.();
+    releases.delete(request);
+  };
+  app.addHook("onResponse", releaseLock);
+  app.addHook("onRequestAbort", releaseLock);
 }

@@ -3,6 +3,7 @@ import { stat } from "node:fs/promises";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import { Upload } from "@aws-sdk/lib-storage";
+import { createBulkImporterHandler } from "../../functions/bulk-importer/handler.ts";
 import { createSenderHandler } from "../../functions/ingestion-sender/handler.ts";
 import { createSplitterHandler } from "../../functions/splitter/handler.ts";
 import { S3ReportStore } from "../aws/s3-report-store.ts";
@@ -35,6 +36,7 @@ export interface LocalRunOptions {
   /** Extra function configuration (retry timings, limits, defaults). */
   splitterEnv?: Record<string, string>;
   senderEnv?: Record<string, string>;
+  bulkEnv?: Record<string, string>;
   eventSource?: { batchSize?: number; maxConcurrency?: number; deadlineMs?: number; functionTimeoutMs?: number };
   clock?: Clock;
   onProgress?: (progress: LocalRunProgress) => void;
@@ -50,9 +52,10 @@ export interface LocalRunResult {
   manifest: SplitManifest | undefined;
   outcomes: BatchOutcome[];
   summary: FileReportSummary;
-  /** Messages sitting in the ingestion DLQ after the run. */
+  /** Messages sitting in the ingestion and bulk DLQs after the run. */
   deadLetterMessages: number;
   eventSource: EventSourceStats;
+  bulkEventSource: EventSourceStats;
   elapsedMs: number;
 }
 
@@ -77,6 +80,7 @@ export async function runPipelineLocally(options: LocalRunOptions): Promise<Loca
   const splitter = createSplitterHandler({
     ...aws.awsEnv,
     INGESTION_QUEUE_URL: aws.ingestionQueueUrl,
+    BULK_QUEUE_URL: aws.bulkQueueUrl,
     WORK_BUCKET: aws.workBucket,
     ...options.splitterEnv,
   });
@@ -88,6 +92,14 @@ export async function runPipelineLocally(options: LocalRunOptions): Promise<Loca
     WORK_BUCKET: aws.workBucket,
     MAX_ATTEMPTS: String(DEPLOYMENT_DEFAULTS.maxAttempts),
     ...options.senderEnv,
+  });
+  const bulkImporter = createBulkImporterHandler({
+    ...aws.awsEnv,
+    MARKETO_SECRET_ID: SECRET_ID,
+    BULK_QUEUE_URL: aws.bulkQueueUrl,
+    BULK_DLQ_URL: aws.bulkDlqUrl,
+    WORK_BUCKET: aws.workBucket,
+    ...options.bulkEnv,
   });
 
   options.onProgress?.({ phase: "upload", bytes: uploaded.size });
@@ -104,31 +116,42 @@ export async function runPipelineLocally(options: LocalRunOptions): Promise<Loca
     batches: manifest?.batches ?? 0,
     status: manifest?.status ?? "missing",
   });
-  const eventSource = await runSqsEventSource({
-    sqs: aws.sqs,
-    queueUrl: aws.ingestionQueueUrl,
-    handler: sender,
-    batchSize: options.eventSource?.batchSize ?? DEPLOYMENT_DEFAULTS.senderBatchSize,
-    maxConcurrency: options.eventSource?.maxConcurrency ?? DEPLOYMENT_DEFAULTS.senderMaxConcurrency,
-    functionTimeoutMs: options.eventSource?.functionTimeoutMs ?? DEPLOYMENT_DEFAULTS.senderTimeoutSeconds * 1000,
-    deadlineMs: options.eventSource?.deadlineMs ?? 30 * 60_000,
-    clock,
-    onInvocation: (stats) =>
-      options.onProgress?.({
-        phase: "send",
-        batchesDone: stats.messagesDeleted,
-        batches: manifest?.batches ?? 0,
-        stats,
-      }),
-  });
+  const deadlineMs = options.eventSource?.deadlineMs ?? 30 * 60_000;
+  const reportProgress = (stats: EventSourceStats) =>
+    options.onProgress?.({ phase: "send", batchesDone: stats.messagesDeleted, batches: manifest?.batches ?? 0, stats });
+  // Both queues are served at once, as the deployed event sources would; each run ends when its queue drains.
+  const [eventSource, bulkEventSource] = await Promise.all([
+    runSqsEventSource({
+      sqs: aws.sqs,
+      queueUrl: aws.ingestionQueueUrl,
+      handler: sender,
+      batchSize: options.eventSource?.batchSize ?? DEPLOYMENT_DEFAULTS.senderBatchSize,
+      maxConcurrency: options.eventSource?.maxConcurrency ?? DEPLOYMENT_DEFAULTS.senderMaxConcurrency,
+      functionTimeoutMs: options.eventSource?.functionTimeoutMs ?? DEPLOYMENT_DEFAULTS.senderTimeoutSeconds * 1000,
+      deadlineMs,
+      clock,
+      onInvocation: reportProgress,
+    }),
+    runSqsEventSource({
+      sqs: aws.sqs,
+      queueUrl: aws.bulkQueueUrl,
+      handler: bulkImporter,
+      batchSize: DEPLOYMENT_DEFAULTS.bulkImporterBatchSize,
+      maxConcurrency: DEPLOYMENT_DEFAULTS.bulkImporterMaxConcurrency,
+      functionTimeoutMs: DEPLOYMENT_DEFAULTS.bulkImporterTimeoutSeconds * 1000,
+      deadlineMs,
+      clock,
+    }),
+  ]);
   const outcomes = await reports.listBatchOutcomes(file);
   return {
     file,
     manifest,
     outcomes,
     summary: summarizeReport(manifest, outcomes),
-    deadLetterMessages: await countMessages(aws, aws.ingestionDlqUrl),
+    deadLetterMessages: (await countMessages(aws, aws.ingestionDlqUrl)) + (await countMessages(aws, aws.bulkDlqUrl)),
     eventSource,
+    bulkEventSource,
     elapsedMs: clock.now() - startedAt,
   };
 }

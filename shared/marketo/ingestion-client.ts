@@ -4,6 +4,7 @@ import type { MarketoEndpoints } from "./endpoints.ts";
 import { classifyIngestionFailure, MarketoRequestError, transportFailure } from "./errors.ts";
 import { headerValue, parseRetryAfter } from "./http.ts";
 import type { TokenProvider } from "./token-provider.ts";
+import { callWithToken } from "./with-token.ts";
 
 export interface IngestionRequest {
   /** Resource under `/subscriptions/{munchkinId}/`, e.g. `persons` or `customobjects/car_c`. */
@@ -34,35 +35,8 @@ const MAX_REQUEST_SOURCE = 50;
 export class IngestionClient {
   constructor(private readonly deps: IngestionClientDeps) {}
 
-  async submit(req: IngestionRequest): Promise<IngestionAccepted> {
-    const token = await this.token();
-    try {
-      return await this.post(req, token);
-    } catch (error) {
-      if (!(error instanceof MarketoRequestError) || error.disposition !== "refresh-token") throw error;
-      // The token died between issue and use (or was revoked): one fresh token, one more try.
-      this.deps.tokens.invalidate(token);
-      return this.post(req, await this.token());
-    }
-  }
-
-  /** No token is never the batch's fault (bad or rotated credentials, identity outage): the batch waits. */
-  private async token(): Promise<string> {
-    try {
-      return await this.deps.tokens.getToken();
-    } catch (error) {
-      const failure = error instanceof MarketoRequestError ? error.failure : undefined;
-      throw new MarketoRequestError(
-        {
-          operation: "access token",
-          disposition: "retry",
-          code: failure?.code ?? "token_unavailable",
-          message: failure?.message ?? (error instanceof Error ? error.message : String(error)),
-          ...(failure?.status !== undefined ? { status: failure.status } : {}),
-        },
-        { cause: error },
-      );
-    }
+  submit(req: IngestionRequest): Promise<IngestionAccepted> {
+    return callWithToken(this.deps.tokens, (token) => this.post(req, token));
   }
 
   private async post(req: IngestionRequest, token: string): Promise<IngestionAccepted> {

@@ -2,8 +2,17 @@ import { z } from "zod";
 import { InputFileError } from "../parsing/input-file-error.ts";
 import { type InputFormat, InputFormatSchema } from "../parsing/input-format.ts";
 import { DedupeFieldListSchema } from "../pipeline/ingestion-options.ts";
+import { BULK_TYPES, type BulkRoute, type BulkType, bulkRouteFor, bulkType } from "../bulk/bulk-route.ts";
 import { OBJECT_TYPES, type ObjectRoute, type ObjectType } from "../pipeline/object-route.ts";
 import { type FieldTypeMap, FieldTypeMapSchema } from "./field-types.ts";
+
+// Ids arrive as text from S3 metadata and as numbers from JSON; either way a positive integer.
+const PositiveIdSchema = z.union([z.number(), z.string().trim()]).transform((value, ctx) => {
+  const text = String(value);
+  if (/^[1-9][0-9]{0,15}$/.test(text)) return Number(text);
+  ctx.addIssue({ code: "custom", message: "must be a positive integer" });
+  return z.NEVER;
+});
 
 /**
  * Per-file options, as a sidecar manifest (`{key}.options.json`), S3 object metadata or stack defaults give them.
@@ -21,6 +30,17 @@ export const FileOptionsInputSchema = z
     action: z.string(),
     status: z.string(),
     fieldTypes: FieldTypeMapSchema,
+    /** `bulk` sends the file as Bulk Import jobs instead of Data Ingestion requests. */
+    mode: z.string().transform((text, ctx) => {
+      const mode = text.trim().toLowerCase();
+      if (mode === "bulk" || mode === "ingestion") return mode;
+      ctx.addIssue({ code: "custom", message: "mode must be bulk or ingestion" });
+      return z.NEVER;
+    }),
+    lookupField: z.string().trim().min(1, "lookupField must not be blank"),
+    listId: PositiveIdSchema,
+    programId: PositiveIdSchema,
+    programMemberStatus: z.string(),
   })
   .partial()
   .strict();
@@ -28,16 +48,25 @@ export type FileOptionsInput = z.infer<typeof FileOptionsInputSchema>;
 type OptionName = keyof FileOptionsInput;
 
 /** Stack-level defaults, per object type (a `dedupeBy` means different things for custom objects and companies). */
-export const DefaultFileOptionsSchema = z.partialRecord(z.enum(OBJECT_TYPES), FileOptionsInputSchema).default({});
+export const DefaultFileOptionsSchema = z
+  .partialRecord(z.enum([...OBJECT_TYPES, ...BULK_TYPES]), FileOptionsInputSchema)
+  .default({});
 export type DefaultFileOptions = z.infer<typeof DefaultFileOptionsSchema>;
 
+type OptionsType = ObjectType | BulkType;
+const OPTIONS_TYPES: readonly OptionsType[] = [...OBJECT_TYPES, ...BULK_TYPES];
+
 /** Which options each object type takes; anything else given for a file rejects it. */
-const APPLICABLE: Record<ObjectType, readonly OptionName[]> = {
-  persons: ["format", "priority", "partitionName", "dedupeFields", "fieldTypes"],
-  customobjects: ["format", "priority", "dedupeBy", "fieldTypes"],
+const APPLICABLE: Record<OptionsType, readonly OptionName[]> = {
+  persons: ["format", "priority", "partitionName", "dedupeFields", "fieldTypes", "mode"],
+  customobjects: ["format", "priority", "dedupeBy", "fieldTypes", "mode"],
   companies: ["format", "action", "dedupeBy", "fieldTypes"],
-  programmembers: ["format", "status", "fieldTypes"],
+  programmembers: ["format", "status", "fieldTypes", "mode"],
   "programmembers/delete": ["format"],
+  "bulk/leads": ["format", "mode", "lookupField", "listId", "partitionName"],
+  "bulk/customobjects": ["format", "mode"],
+  // programId names the program of a mode=bulk file under programmembers/ (the bulk prefix carries it).
+  "bulk/programmembers": ["format", "mode", "programMemberStatus", "programId"],
 };
 
 export type ResolvedOptions =
@@ -113,10 +142,10 @@ function parseLayer(raw: unknown, source: string): FileOptionsInput {
   return parsed.data;
 }
 
-function checkApplicable(layer: FileOptionsInput, objectType: ObjectType, source: string): void {
+function checkApplicable(layer: FileOptionsInput, objectType: OptionsType, source: string): void {
   for (const name of Object.keys(layer) as OptionName[]) {
     if (!APPLICABLE[objectType].includes(name)) {
-      const takers = OBJECT_TYPES.filter((type) => APPLICABLE[type].includes(name));
+      const takers = OPTIONS_TYPES.filter((type) => APPLICABLE[type].includes(name));
       throw invalid(`${source}: ${name} is not an option of ${objectType} (it applies to ${takers.join(", ")})`);
     }
   }
@@ -135,13 +164,9 @@ function oneOfIgnoringCase<T extends string>(value: string, allowed: readonly T[
  */
 export function resolveFileOptions(route: ObjectRoute, layers: OptionLayers): FileOptions {
   const type = route.objectType;
-  const defaults = parseLayer(layers.defaults?.[type] ?? {}, `stack default options for ${type}`);
-  checkApplicable(defaults, type, `stack default options for ${type}`);
-  const sidecar = parseLayer(layers.sidecar ?? {}, "sidecar options file");
-  checkApplicable(sidecar, type, "sidecar options file");
-  const metadata = parseLayer(optionsFromMetadata(layers.metadata ?? {}).options, "S3 object metadata");
-  checkApplicable(metadata, type, "S3 object metadata");
-  const o: FileOptionsInput = { ...defaults, ...sidecar, ...metadata };
+  const o = mergeLayers(type, layers);
+  // Callers that allow bulk go through resolveTarget, which never hands a bulk file here.
+  if (o.mode === "bulk") throw invalid(`mode=bulk is not expected here for ${type}`);
 
   const priority = () => {
     if (o.priority === undefined) return {};
@@ -188,6 +213,103 @@ export function resolveFileOptions(route: ObjectRoute, layers: OptionLayers): Fi
       break;
   }
   return { ...(o.format ? { format: o.format } : {}), fieldTypes: o.fieldTypes ?? {}, request };
+}
+
+/** The parsed layers for an object type, each checked against what the type takes, merged option by option. */
+function mergeLayers(type: OptionsType, layers: OptionLayers): FileOptionsInput {
+  const sources: Array<[unknown, string]> = [
+    [layers.defaults?.[type] ?? {}, `stack default options for ${type}`],
+    [layers.sidecar ?? {}, "sidecar options file"],
+    [optionsFromMetadata(layers.metadata ?? {}).options, "S3 object metadata"],
+  ];
+  const merged: FileOptionsInput = {};
+  for (const [raw, source] of sources) {
+    const layer = parseLayer(raw, source);
+    checkApplicable(layer, type, source);
+    Object.assign(merged, layer);
+  }
+  return merged;
+}
+
+/** The options of a Bulk Import job; `format` is the delimiter of the parts (the file's own when delimited). */
+export interface BulkFileOptions {
+  format?: InputFormat;
+  lookupField?: string;
+  listId?: number;
+  partitionName?: string;
+  programMemberStatus?: string;
+}
+
+/** Where a dropped file goes, with its options resolved. */
+export type FileTarget =
+  | { kind: "ingestion"; route: ObjectRoute; options: FileOptions }
+  | { kind: "bulk"; route: BulkRoute; options: BulkFileOptions };
+
+/**
+ * A file under a Data Ingestion prefix goes to Data Ingestion unless its options say `mode=bulk` (metadata over
+ * sidecar over the type's stack default); then it is resolved as the matching bulk type.
+ */
+export function resolveTarget(route: ObjectRoute | BulkRoute, layers: OptionLayers): FileTarget {
+  if ("target" in route) return { kind: "bulk", route, options: resolveBulkOptions(route, layers) };
+  const mode = layerValue(route.objectType, layers, "mode");
+  if (mode !== "bulk") return { kind: "ingestion", route, options: resolveFileOptions(route, layers) };
+  const bulk = bulkRouteFor(route, layerValue(route.objectType, layers, "programId"));
+  return { kind: "bulk", route: bulk, options: resolveBulkOptions(bulk, layers) };
+}
+
+/**
+ * Stack defaults, checked at synth: shapes and applicability for every type, and the full rules for Data
+ * Ingestion types (bulk rules such as a program member status may be met per file, so they wait for the file).
+ */
+export function checkDefaultOptions(defaults: DefaultFileOptions, routeOf: (type: ObjectType) => ObjectRoute): void {
+  for (const type of OPTIONS_TYPES) {
+    if (!defaults[type]) continue;
+    const merged = mergeLayers(type, { defaults });
+    if ((OBJECT_TYPES as readonly string[]).includes(type) && merged.mode !== "bulk") {
+      resolveFileOptions(routeOf(type as ObjectType), { defaults });
+    }
+  }
+}
+
+/**
+ * One option as the layers set it (metadata over sidecar over the type's default), read before the type is
+ * settled; an invalid value counts as unset here and is reported when the layers are merged for the final type.
+ */
+function layerValue<K extends "mode" | "programId">(
+  type: ObjectType,
+  layers: OptionLayers,
+  name: K,
+): FileOptionsInput[K] | undefined {
+  let value: FileOptionsInput[K] | undefined;
+  for (const layer of [layers.defaults?.[type], layers.sidecar, optionsFromMetadata(layers.metadata ?? {}).options]) {
+    const raw = layer && typeof layer === "object" ? (layer as Record<string, unknown>)[name] : undefined;
+    const parsed = FileOptionsInputSchema.shape[name].safeParse(raw);
+    if (parsed.success && parsed.data !== undefined) value = parsed.data as FileOptionsInput[K];
+  }
+  return value;
+}
+
+/** Options of a bulk file, checked against its bulk type (a program member import needs its status). */
+export function resolveBulkOptions(route: BulkRoute, layers: OptionLayers): BulkFileOptions {
+  const type = bulkType(route);
+  const o = mergeLayers(type, layers);
+  if (o.format === "json" || o.format === "ndjson") {
+    // A JSON input is still accepted (by its extension); `format` names the delimiter of the submitted files.
+    throw invalid("format of a bulk import must be csv, tsv or ssv");
+  }
+  if (route.target === "programmembers") {
+    if (o.programMemberStatus === undefined) {
+      throw invalid("a program member bulk import needs the option programMemberStatus (the members' status)");
+    }
+    checkMemberStatus(o.programMemberStatus, (reason) => invalid(`programMemberStatus ${reason}`));
+  }
+  return {
+    ...(o.format ? { format: o.format } : {}),
+    ...(o.lookupField ? { lookupField: o.lookupField } : {}),
+    ...(o.listId !== undefined ? { listId: o.listId } : {}),
+    ...(o.partitionName ? { partitionName: o.partitionName } : {}),
+    ...(o.programMemberStatus !== undefined ? { programMemberStatus: o.programMemberStatus.trim() } : {}),
+  };
 }
 
 /** Program member status: not blank, and never "Not in Program" (that is what the delete route is for). */

@@ -1,5 +1,13 @@
 import type { PackLimits } from "../batching/batch-packer.ts";
-import { type DefaultFileOptions, type FileOptions, resolveFileOptions } from "../options/file-options.ts";
+import { type BulkRoute, bulkRouteForKey, bulkType, isBulkKey } from "../bulk/bulk-route.ts";
+import { type BulkPartSink, splitIntoParts } from "../bulk/split-into-parts.ts";
+import {
+  type BulkFileOptions,
+  type DefaultFileOptions,
+  type FileOptions,
+  type FileTarget,
+  resolveTarget,
+} from "../options/file-options.ts";
 import { InputFileError } from "../parsing/input-file-error.ts";
 import { formatFromKey, type InputFormat, inflateIfGzip, isGzipped, readRows } from "../parsing/input-format.ts";
 import type { ReportStore, SplitManifest } from "../report/file-report.ts";
@@ -33,6 +41,8 @@ export interface DroppedFileDeps {
   clock: Clock;
   limits: PackLimits;
   defaults: DefaultFileOptions;
+  /** Where Bulk Import parts go, and their size limit. */
+  bulk: { sink: BulkPartSink; maxPartBytes: number };
   onProgress?: (rowsRead: number) => void;
 }
 
@@ -52,31 +62,49 @@ export async function processDroppedFile(dropped: DroppedFile, deps: DroppedFile
   const base = { v: 1 as const, file, startedAt };
   let manifest: SplitManifest;
   try {
-    const route = routeForObjectKey(dropped.key);
     const head = await deps.describe(dropped);
-    const options = resolveFileOptions(route, {
-      defaults: deps.defaults,
-      sidecar: parseSidecar(await deps.readSidecar(dropped)),
-      metadata: head.metadata,
-    });
-    const format: InputFormat = options.format ?? formatFromKey(dropped.key) ?? "csv";
-    const gzipped = isGzipped(dropped.key, head.contentEncoding);
-    const summary = await splitFile(
+    const target = resolveTarget(
+      isBulkKey(dropped.key) ? bulkRouteForKey(dropped.key) : routeForObjectKey(dropped.key),
       {
-        file,
-        route,
-        plan: planRequests(options, format !== "json" && format !== "ndjson"),
-        openRows: () => readRows(inflateIfGzip(deps.open(dropped), gzipped), format),
-        limits: deps.limits,
-        ...(deps.onProgress ? { onProgress: deps.onProgress } : {}),
+        defaults: deps.defaults,
+        sidecar: parseSidecar(await deps.readSidecar(dropped)),
+        metadata: head.metadata,
       },
-      deps.publisher,
     );
+    const format: InputFormat = target.options.format ?? formatFromKey(dropped.key) ?? "csv";
+    const gzipped = isGzipped(dropped.key, head.contentEncoding);
+    const openRows = () => readRows(inflateIfGzip(deps.open(dropped), gzipped), format);
+    const progress = deps.onProgress ? { onProgress: deps.onProgress } : {};
+    const summary =
+      target.kind === "bulk"
+        ? await splitIntoParts(
+            {
+              file,
+              route: target.route,
+              params: { ...jobParams(target.options), format: format === "tsv" || format === "ssv" ? format : "csv" },
+              openRows,
+              maxPartBytes: deps.bulk.maxPartBytes,
+              ...progress,
+            },
+            deps.bulk.sink,
+          )
+        : await splitFile(
+            {
+              file,
+              route: target.route,
+              plan: planRequests(target.options, format !== "json" && format !== "ndjson"),
+              openRows,
+              limits: deps.limits,
+              ...progress,
+            },
+            deps.publisher,
+          );
     manifest = {
       ...base,
-      objectType: route.resource,
+      objectType: objectTypeOf(target),
+      ...(target.kind === "bulk" ? { mode: "bulk" as const } : {}),
       input: { format, ...(gzipped ? { gzip: true } : {}) },
-      options: describeOptions(options),
+      options: describeOptions(target),
       status: "queued",
       rowsRead: summary.rowsRead,
       rowsQueued: summary.rowsQueued,
@@ -116,7 +144,23 @@ function parseSidecar(text: string | undefined): unknown {
 }
 
 /** The options that shaped the requests, for the report (option values are configuration, not personal data). */
-function describeOptions(options: FileOptions): Record<string, unknown> {
+function describeOptions(target: FileTarget): Record<string, unknown> {
+  if (target.kind === "bulk") return { ...target.route, ...jobParams(target.options) };
+  const options: FileOptions = target.options;
   const { objectType: _objectType, ...request } = options.request;
   return { ...request, ...(Object.keys(options.fieldTypes).length ? { fieldTypes: options.fieldTypes } : {}) };
+}
+
+function jobParams(options: BulkFileOptions): Omit<BulkFileOptions, "format"> {
+  const { format: _format, ...params } = options;
+  return params;
+}
+
+/** `persons`, `customobjects/car_c`, … for Data Ingestion; `bulk/leads`, `bulk/customobjects/car_c`, … for bulk. */
+function objectTypeOf(target: FileTarget): string {
+  if (target.kind === "ingestion") return target.route.resource;
+  const route: BulkRoute = target.route;
+  if (route.target === "customobjects") return `${bulkType(route)}/${route.apiName}`;
+  if (route.target === "programmembers") return `${bulkType(route)}/${route.programId}`;
+  return bulkType(route);
 }

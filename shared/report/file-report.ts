@@ -13,6 +13,8 @@ export interface SplitManifest {
   file: FileRef;
   /** The endpoint the rows went to: persons, customobjects/{apiName}, companies, programmembers[/delete]. */
   objectType: string;
+  /** Present when the file went through Bulk Import (then `batches` counts import parts). */
+  mode?: "bulk";
   /** `gzip` when the name or Content-Encoding declared it (undeclared gzip is found by its magic bytes). */
   input?: { format: string; gzip?: boolean };
   /** The resolved request options (after metadata, sidecar and stack defaults). */
@@ -35,6 +37,22 @@ export interface OutcomeFailure {
   requestId?: string;
 }
 
+/** A row Marketo failed or warned about inside an import job; `row` is absent when it could not be attributed. */
+export interface RowIssue {
+  row?: number;
+  reason: string;
+}
+
+/** The import job behind a bulk part's outcome, as Marketo last described it. */
+export interface BulkJobSummary {
+  batchId: number;
+  status: string;
+  message: string;
+  processed: number;
+  failed: number;
+  warnings: number;
+}
+
 /** Written by the sender when a batch reaches a final state; one object per batch, so writers never contend. */
 export interface BatchOutcome {
   v: 1;
@@ -47,6 +65,10 @@ export interface BatchOutcome {
   failure?: OutcomeFailure;
   firstAttemptAt?: string;
   finishedAt: string;
+  /** Bulk Import only: the job, and the rows it failed (counted as failed) or warned about (still imported). */
+  job?: BulkJobSummary;
+  rowFailures?: RowIssue[];
+  rowWarnings?: RowIssue[];
 }
 
 export interface ReportStore {
@@ -68,6 +90,8 @@ export interface FileReportSummary {
   /** Rows Marketo refused permanently. */
   failed: number;
   deadLettered: number;
+  /** Rows imported with a Marketo warning (also counted in `accepted`). */
+  warned: number;
   /** Rows queued whose batch has no final outcome yet. */
   pending: number;
   requests: number;
@@ -83,13 +107,18 @@ export function summarizeReport(manifest: SplitManifest | undefined, outcomes: B
     rejected: manifest?.rejectedRows.length ?? 0,
     failed: 0,
     deadLettered: 0,
+    warned: 0,
     pending: 0,
     requests: outcomes.length,
     requestIds: [],
   };
   for (const outcome of outcomes) {
-    if (outcome.status === "accepted") summary.accepted += outcome.rowCount;
-    else if (outcome.status === "failed") summary.failed += outcome.rowCount;
+    const rowFailures = outcome.rowFailures?.length ?? 0;
+    summary.warned += outcome.rowWarnings?.length ?? 0;
+    if (outcome.status === "accepted") {
+      summary.accepted += outcome.rowCount - rowFailures;
+      summary.failed += rowFailures;
+    } else if (outcome.status === "failed") summary.failed += outcome.rowCount;
     else summary.deadLettered += outcome.rowCount;
     if (outcome.requestId) summary.requestIds.push(outcome.requestId);
   }

@@ -25,6 +25,17 @@ export const FAST_RETRIES = {
   REQUEST_TIMEOUT_MS: "2000",
 };
 
+/** Bulk waits in whole seconds (SQS delays), kept short; the 606 floor too. */
+export const FAST_BULK = {
+  BULK_POLL_FIRST_SECONDS: "1",
+  BULK_POLL_MAX_SECONDS: "1",
+  BULK_SLOT_WAIT_SECONDS: "1",
+  RETRY_BASE_MS: "200",
+  RETRY_CAP_MS: "1000",
+  RATE_LIMIT_WAIT_MS: "1000",
+  REQUEST_TIMEOUT_MS: "5000",
+};
+
 export async function startHarness(): Promise<Harness> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
   process.env.POWERTOOLS_LOG_LEVEL = "SILENT";
@@ -50,6 +61,7 @@ export async function startHarness(): Promise<Harness> {
         marketo: secret,
         ...extra,
         senderEnv: { ...FAST_RETRIES, ...extra.senderEnv },
+        bulkEnv: { ...FAST_BULK, ...extra.bulkEnv },
         eventSource: { deadlineMs: 60_000, ...extra.eventSource },
       }),
     close: async () => {

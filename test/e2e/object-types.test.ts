@@ -256,6 +256,7 @@ describe("per-file options", () => {
     const splitter = createSplitterHandler({
       ...h().aws.awsEnv,
       INGESTION_QUEUE_URL: h().aws.ingestionQueueUrl,
+      BULK_QUEUE_URL: h().aws.bulkQueueUrl,
       WORK_BUCKET: h().aws.workBucket,
     });
     await splitter(objectCreatedEvent({ bucket: h().aws.dropBucket, key: "persons/x.csv.options.json", size: 2 }), {

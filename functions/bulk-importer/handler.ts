@@ -1,0 +1,91 @@
+import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { createS3Client, createSecretsClient, createSqsClient } from "../../shared/aws/clients.ts";
+import { S3JobSlots } from "../../shared/aws/s3-job-slots.ts";
+import { S3ReportStore } from "../../shared/aws/s3-report-store.ts";
+import { readS3Text } from "../../shared/aws/s3-object-source.ts";
+import { loadMarketoSecret } from "../../shared/aws/secrets.ts";
+import { SqsQueueControl } from "../../shared/aws/sqs-queue-control.ts";
+import { type BulkImporterDeps, processBulkMessages } from "../../shared/bulk/process-bulk-messages.ts";
+import { BulkImporterSettingsSchema, readSettings } from "../../shared/config/function-settings.ts";
+import { createLogger } from "../../shared/logging/logger.ts";
+import { BulkImportClient } from "../../shared/marketo/bulk-import-client.ts";
+import { resolveEndpoints } from "../../shared/marketo/endpoints.ts";
+import { createMarketoDispatcher } from "../../shared/marketo/http.ts";
+import { requestAccessToken } from "../../shared/marketo/identity-client.ts";
+import { TokenProvider } from "../../shared/marketo/token-provider.ts";
+import { systemClock } from "../../shared/time/clock.ts";
+
+const logger = createLogger("marketo-ingest-bulk-importer");
+
+/** Slot objects live here in the work bucket (see S3JobSlots). */
+export const JOB_SLOT_PREFIX = "bulk-slots/";
+
+function createRuntime(env: Record<string, string | undefined>): BulkImporterDeps {
+  const settings = readSettings(BulkImporterSettingsSchema, env);
+  const s3 = createS3Client(env);
+  const secrets = createSecretsClient(env);
+  // Few sockets: the instance allows 10 concurrent REST calls for every integration together.
+  const dispatcher = createMarketoDispatcher({ timeoutMs: settings.REQUEST_TIMEOUT_MS, connectionsPerOrigin: 2 });
+  let client: Promise<BulkImportClient> | undefined;
+  const buildClient = async (): Promise<BulkImportClient> => {
+    const secret = await loadMarketoSecret(secrets, settings.MARKETO_SECRET_ID);
+    const endpoints = resolveEndpoints(secret);
+    const tokens = new TokenProvider(() => requestAccessToken(endpoints, secret, dispatcher), { clock: systemClock });
+    return new BulkImportClient({ endpoints, tokens, dispatcher, clock: systemClock });
+  };
+  return {
+    // One client (token cache, connection pool) per container; a failed secret read is retried on the next call.
+    client: () => {
+      client ??= buildClient().catch((error: unknown) => {
+        client = undefined;
+        throw error;
+      });
+      return client;
+    },
+    slots: new S3JobSlots(s3, {
+      bucket: settings.WORK_BUCKET,
+      prefix: JOB_SLOT_PREFIX,
+      capacity: settings.BULK_JOB_SLOTS,
+      leaseTtlMs: settings.BULK_SLOT_LEASE_MS,
+      clock: systemClock,
+    }),
+    readPart: (key) => readS3Text(s3, settings.WORK_BUCKET, key),
+    reports: new S3ReportStore(s3, settings.WORK_BUCKET),
+    queue: new SqsQueueControl(createSqsClient(env), settings.BULK_QUEUE_URL, settings.BULK_DLQ_URL),
+    clock: systemClock,
+    random: Math.random,
+    logger,
+    policy: {
+      maxAttempts: settings.MAX_ATTEMPTS,
+      backoff: { baseMs: settings.RETRY_BASE_MS, capMs: settings.RETRY_CAP_MS },
+      slotWaitSeconds: settings.BULK_SLOT_WAIT_SECONDS,
+      pollFirstSeconds: settings.BULK_POLL_FIRST_SECONDS,
+      pollMaxSeconds: settings.BULK_POLL_MAX_SECONDS,
+      quotaWaitSeconds: settings.QUOTA_WAIT_SECONDS,
+      rateLimitWaitMs: settings.RATE_LIMIT_WAIT_MS,
+    },
+  };
+}
+
+export type BulkImporterHandler = (
+  event: SQSEvent,
+  context: Pick<Context, "getRemainingTimeInMillis" | "awsRequestId">,
+) => Promise<SQSBatchResponse>;
+
+/** Builds the handler from an environment, read and validated on the first event (cold start). */
+export function createBulkImporterHandler(env: Record<string, string | undefined>): BulkImporterHandler {
+  let runtime: BulkImporterDeps | undefined;
+  return async (event, context) => {
+    runtime ??= createRuntime(env);
+    logger.appendKeys({ awsRequestId: context.awsRequestId });
+    const response = await processBulkMessages(event.Records, runtime);
+    logger.info("bulk messages processed", {
+      messages: event.Records.length,
+      redeliveries: response.batchItemFailures.length,
+    });
+    return response;
+  };
+}
+
+/** Bulk queue → one step (submit or poll) per message for each part of a bulk file. */
+export const handler: BulkImporterHandler = createBulkImporterHandler(process.env);
