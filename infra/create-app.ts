@@ -7,7 +7,7 @@ import { routeForObjectName } from "../shared/pipeline/object-route.ts";
 import { MarketoIngestStack, type MarketoIngestStackProps } from "./marketo-ingest-stack.ts";
 
 /**
- * `npx cdk synth|deploy [-c marketoSecretName=…|-c marketoSecretArn=…] [-c senderMaxConcurrency=…]
+ * `npx cdk synth|deploy [-c marketoSecretName=…|-c marketoSecretArn=…] [-c senderMaxConcurrency=…] [-c bulkJobSlots=…]
  * [-c stackName=…] [-c defaultFileOptions='{"persons":{"priority":"high"}}'] [-c reportRetentionDays=…]`
  */
 const ContextSchema = z.object({
@@ -16,6 +16,8 @@ const ContextSchema = z.object({
   marketoSecretArn: z.string().startsWith("arn:").optional(),
   marketoSecretKmsKeyArn: z.string().startsWith("arn:").optional(),
   senderMaxConcurrency: z.coerce.number().int().min(2).max(1000).optional(),
+  /** Import jobs kept open at Marketo at once: lower it when other integrations of the instance use Bulk Import. */
+  bulkJobSlots: z.coerce.number().int().min(1).max(10).optional(),
   /** JSON, per object type: `{"persons":{"priority":"high"},"companies":{"action":"updateOnly"}}`. */
   defaultFileOptions: jsonOf(DefaultFileOptionsSchema).optional(),
   reportRetentionDays: z.coerce.number().int().min(1).optional(),
@@ -49,6 +51,7 @@ export function createMarketoIngestApp(app: App): MarketoIngestStack {
       : { secretName: context.marketoSecretName ?? "marketo-ingest/marketo" },
     ...(context.marketoSecretKmsKeyArn ? { marketoSecretKmsKeyArn: context.marketoSecretKmsKeyArn } : {}),
     ...(context.senderMaxConcurrency ? { senderMaxConcurrency: context.senderMaxConcurrency } : {}),
+    ...(context.bulkJobSlots ? { bulkJobSlots: context.bulkJobSlots } : {}),
     ...(context.reportRetentionDays ? { reportRetentionDays: context.reportRetentionDays } : {}),
     ...(context.defaultFileOptions ? { defaultFileOptions: context.defaultFileOptions } : {}),
     env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },

@@ -10,6 +10,7 @@ import { type ISecret, Secret } from "aws-cdk-lib/aws-secretsmanager";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
 import { fileURLToPath } from "node:url";
+import { JOB_SLOT_PREFIX } from "../shared/bulk/job-slots.ts";
 import { DEPLOYMENT_DEFAULTS } from "../shared/config/deployment-defaults.ts";
 import type { DefaultFileOptions } from "../shared/options/file-options.ts";
 import { PipelineAlarms } from "./constructs/dlq-alarms.ts";
@@ -29,6 +30,8 @@ export interface MarketoIngestStackProps extends StackProps {
   senderMaxConcurrency?: number;
   /** Stack-level file options per object type, used where a file's metadata or sidecar does not say. */
   defaultFileOptions?: DefaultFileOptions;
+  /** Import jobs this deployment keeps open at Marketo at once (1–10; Marketo's limit is 10 for everyone). */
+  bulkJobSlots?: number;
   /** Days reports stay in the work bucket. */
   reportRetentionDays?: number;
 }
@@ -63,6 +66,13 @@ export class MarketoIngestStack extends Stack {
       maxReceiveCount: d.redriveMaxReceiveCount,
       deadLetterRetention: Duration.days(d.dlqRetentionDays),
     });
+    // Bulk parts: each message is one step of one part; waits are new delayed messages, so receive counts stay low.
+    const bulk = new QueueWithDlq(this, "Bulk", {
+      visibilityTimeout: Duration.seconds(d.bulkQueueVisibilitySeconds),
+      retentionPeriod: Duration.days(d.ingestionQueueRetentionDays),
+      maxReceiveCount: d.redriveMaxReceiveCount,
+      deadLetterRetention: Duration.days(d.dlqRetentionDays),
+    });
     // Async invocations of the splitter that fail after Lambda's own retries land here, event and error included.
     const splitterDlq = new Queue(this, "SplitterDeadLetterQueue", {
       encryption: QueueEncryption.SQS_MANAGED,
@@ -71,6 +81,7 @@ export class MarketoIngestStack extends Stack {
     });
 
     const secret = resolveSecret(this, props.marketoSecret);
+    const secretId = "secretName" in props.marketoSecret ? props.marketoSecret.secretName : secret.secretArn;
 
     const splitterFunction = new PipelineFunction(this, "Splitter", {
       entry: functionEntry("splitter"),
@@ -79,6 +90,7 @@ export class MarketoIngestStack extends Stack {
       timeout: Duration.seconds(d.splitterTimeoutSeconds),
       environment: {
         INGESTION_QUEUE_URL: ingestion.queue.queueUrl,
+        BULK_QUEUE_URL: bulk.queue.queueUrl,
         WORK_BUCKET: workBucket.bucketName,
         POWERTOOLS_SERVICE_NAME: "marketo-ingest-splitter",
         ...(props.defaultFileOptions && Object.keys(props.defaultFileOptions).length
@@ -103,6 +115,7 @@ export class MarketoIngestStack extends Stack {
     splitter.addToRolePolicy(new PolicyStatement({ actions: ["s3:ListBucket"], resources: [dropBucket.bucketArn] }));
     grantReportAccess(splitter, workBucket);
     ingestion.queue.grantSendMessages(splitter);
+    bulk.queue.grantSendMessages(splitter);
     dropBucket.addEventNotification(EventType.OBJECT_CREATED, new LambdaDestination(splitter));
 
     const senderFunction = new PipelineFunction(this, "Sender", {
@@ -111,7 +124,7 @@ export class MarketoIngestStack extends Stack {
       memorySize: 512,
       timeout: Duration.seconds(d.senderTimeoutSeconds),
       environment: {
-        MARKETO_SECRET_ID: "secretName" in props.marketoSecret ? props.marketoSecret.secretName : secret.secretArn,
+        MARKETO_SECRET_ID: secretId,
         INGESTION_QUEUE_URL: ingestion.queue.queueUrl,
         INGESTION_DLQ_URL: ingestion.deadLetterQueue.queueUrl,
         WORK_BUCKET: workBucket.bucketName,
@@ -127,10 +140,11 @@ export class MarketoIngestStack extends Stack {
         maxConcurrency: props.senderMaxConcurrency ?? d.senderMaxConcurrency,
       }),
     );
+    const secretKey = props.marketoSecretKmsKeyArn
+      ? Key.fromKeyArn(this, "MarketoSecretKey", props.marketoSecretKmsKeyArn)
+      : undefined;
     secret.grantRead(sender);
-    if (props.marketoSecretKmsKeyArn) {
-      Key.fromKeyArn(this, "MarketoSecretKey", props.marketoSecretKmsKeyArn).grantDecrypt(sender);
-    }
+    secretKey?.grantDecrypt(sender);
     grantReportAccess(sender, workBucket);
     // The sender backs off by changing visibility and dead-letters with a reason itself.
     sender.addToRolePolicy(
@@ -138,14 +152,68 @@ export class MarketoIngestStack extends Stack {
     );
     ingestion.deadLetterQueue.grantSendMessages(sender);
 
+    const bulkFunction = new PipelineFunction(this, "BulkImporter", {
+      entry: functionEntry("bulk-importer"),
+      description: "Submits bulk import parts to Marketo within the job limits and polls them to their end",
+      // A part is up to 10 MB, held as text and parsed once more to attribute failures.
+      memorySize: 1024,
+      timeout: Duration.seconds(d.bulkImporterTimeoutSeconds),
+      environment: {
+        MARKETO_SECRET_ID: secretId,
+        BULK_QUEUE_URL: bulk.queue.queueUrl,
+        BULK_DLQ_URL: bulk.deadLetterQueue.queueUrl,
+        WORK_BUCKET: workBucket.bucketName,
+        BULK_JOB_SLOTS: String(props.bulkJobSlots ?? d.bulkJobSlots),
+        POWERTOOLS_SERVICE_NAME: "marketo-ingest-bulk-importer",
+      },
+    });
+    const bulkImporter = bulkFunction.fn;
+    bulkImporter.addEventSource(
+      new SqsEventSource(bulk.queue, {
+        batchSize: d.bulkImporterBatchSize,
+        reportBatchItemFailures: true,
+        maxConcurrency: d.bulkImporterMaxConcurrency,
+      }),
+    );
+    secret.grantRead(bulkImporter);
+    secretKey?.grantDecrypt(bulkImporter);
+    // Reads parts and writes outcomes under reports/; claims, renews and frees job slots under bulk-slots/.
+    bulkImporter.addToRolePolicy(
+      new PolicyStatement({
+        actions: ["s3:GetObject", "s3:PutObject"],
+        resources: [workBucket.arnForObjects("reports/*")],
+      }),
+    );
+    bulkImporter.addToRolePolicy(
+      new PolicyStatement({
+        actions: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+        resources: [workBucket.arnForObjects(`${JOB_SLOT_PREFIX}*`)],
+      }),
+    );
+    bulkImporter.addToRolePolicy(
+      new PolicyStatement({
+        actions: ["s3:ListBucket"],
+        resources: [workBucket.bucketArn],
+        conditions: { StringLike: { "s3:prefix": ["reports/*", `${JOB_SLOT_PREFIX}*`] } },
+      }),
+    );
+    // Each wait is the message queued again with a delay; undeliverable parts go to the DLQ with their reason.
+    bulk.queue.grantSendMessages(bulkImporter);
+    bulk.deadLetterQueue.grantSendMessages(bulkImporter);
+
     new PipelineAlarms(this, "Alarms", {
-      deadLetterQueues: { IngestionDLQ: ingestion.deadLetterQueue, SplitterDLQ: splitterDlq },
+      deadLetterQueues: {
+        IngestionDLQ: ingestion.deadLetterQueue,
+        BulkDLQ: bulk.deadLetterQueue,
+        SplitterDLQ: splitterDlq,
+      },
       ingestionQueue: ingestion.queue,
     });
 
     acknowledgeFindings(this, {
       splitter: splitterFunction,
       sender: senderFunction,
+      bulkImporter: bulkFunction,
       splitterDeadLetterQueue: splitterDlq,
       dropBucket,
       workBucket,
@@ -155,6 +223,8 @@ export class MarketoIngestStack extends Stack {
     new CfnOutput(this, "WorkBucketName", { value: workBucket.bucketName, description: "Reports: reports/{key}/…" });
     new CfnOutput(this, "IngestionQueueUrl", { value: ingestion.queue.queueUrl });
     new CfnOutput(this, "IngestionDeadLetterQueueUrl", { value: ingestion.deadLetterQueue.queueUrl });
+    new CfnOutput(this, "BulkQueueUrl", { value: bulk.queue.queueUrl });
+    new CfnOutput(this, "BulkDeadLetterQueueUrl", { value: bulk.deadLetterQueue.queueUrl });
     new CfnOutput(this, "SplitterDeadLetterQueueUrl", { value: splitterDlq.queueUrl });
   }
 }

@@ -1,10 +1,12 @@
 import { type CfnElement, Stack, Validations } from "aws-cdk-lib";
 import type { IBucket } from "aws-cdk-lib/aws-s3";
 import type { Construct } from "constructs";
+import { JOB_SLOT_PREFIX } from "../shared/bulk/job-slots.ts";
 
 interface Parts {
   splitter: Construct;
   sender: Construct;
+  bulkImporter: Construct;
   splitterDeadLetterQueue: Construct;
   dropBucket: IBucket;
   workBucket: IBucket;
@@ -20,13 +22,17 @@ export function acknowledgeFindings(stack: Stack, parts: Parts): void {
   const xray =
     "X-Ray's PutTraceSegments/PutTelemetryRecords do not support resource-level permissions (added by tracing: ACTIVE).";
 
-  for (const fn of [parts.splitter, parts.sender]) {
+  for (const fn of [parts.splitter, parts.sender, parts.bulkImporter]) {
     Validations.of(fn).acknowledge({ id: "AwsSolutions-IAM5[Resource::*]", reason: xray });
     Validations.of(fn).acknowledge({
       id: reportsObjects,
       reason: "Report keys are derived from the dropped file's key and version at run time; scoped to reports/.",
     });
   }
+  Validations.of(parts.bulkImporter).acknowledge({
+    id: `AwsSolutions-IAM5[Resource::${arn(parts.workBucket)}/${JOB_SLOT_PREFIX}*]`,
+    reason: "The job slots are bulk-slots/0.json … 9.json (count configurable); scoped to that prefix.",
+  });
   Validations.of(parts.splitter).acknowledge({
     id: `AwsSolutions-IAM5[Resource::${arn(parts.dropBucket)}/*]`,
     reason: "The splitter must read whatever key a data team drops; read-only (GetObject/GetObjectVersion).",

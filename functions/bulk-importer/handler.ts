@@ -5,6 +5,7 @@ import { S3ReportStore } from "../../shared/aws/s3-report-store.ts";
 import { readS3Text } from "../../shared/aws/s3-object-source.ts";
 import { loadMarketoSecret } from "../../shared/aws/secrets.ts";
 import { SqsQueueControl } from "../../shared/aws/sqs-queue-control.ts";
+import { JOB_SLOT_PREFIX } from "../../shared/bulk/job-slots.ts";
 import { type BulkImporterDeps, processBulkMessages } from "../../shared/bulk/process-bulk-messages.ts";
 import { BulkImporterSettingsSchema, readSettings } from "../../shared/config/function-settings.ts";
 import { createLogger } from "../../shared/logging/logger.ts";
@@ -16,9 +17,6 @@ import { TokenProvider } from "../../shared/marketo/token-provider.ts";
 import { systemClock } from "../../shared/time/clock.ts";
 
 const logger = createLogger("marketo-ingest-bulk-importer");
-
-/** Slot objects live here in the work bucket (see S3JobSlots). */
-export const JOB_SLOT_PREFIX = "bulk-slots/";
 
 function createRuntime(env: Record<string, string | undefined>): BulkImporterDeps {
   const settings = readSettings(BulkImporterSettingsSchema, env);

@@ -19,3 +19,6 @@ export interface JobSlots {
   /** Frees the slot if `holder` still holds it. */
   release(slot: number, holder: string): Promise<void>;
 }
+
+/** Where the slot objects live in the work bucket. */
+export const JOB_SLOT_PREFIX = "bulk-slots/";

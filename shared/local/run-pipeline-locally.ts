@@ -38,6 +38,8 @@ export interface LocalRunOptions {
   senderEnv?: Record<string, string>;
   bulkEnv?: Record<string, string>;
   eventSource?: { batchSize?: number; maxConcurrency?: number; deadlineMs?: number; functionTimeoutMs?: number };
+  /** The bulk importer's event source (the stack's settings unless given). */
+  bulkEventSource?: { batchSize?: number; maxConcurrency?: number };
   clock?: Clock;
   onProgress?: (progress: LocalRunProgress) => void;
 }
@@ -136,8 +138,8 @@ export async function runPipelineLocally(options: LocalRunOptions): Promise<Loca
       sqs: aws.sqs,
       queueUrl: aws.bulkQueueUrl,
       handler: bulkImporter,
-      batchSize: DEPLOYMENT_DEFAULTS.bulkImporterBatchSize,
-      maxConcurrency: DEPLOYMENT_DEFAULTS.bulkImporterMaxConcurrency,
+      batchSize: options.bulkEventSource?.batchSize ?? DEPLOYMENT_DEFAULTS.bulkImporterBatchSize,
+      maxConcurrency: options.bulkEventSource?.maxConcurrency ?? DEPLOYMENT_DEFAULTS.bulkImporterMaxConcurrency,
       functionTimeoutMs: DEPLOYMENT_DEFAULTS.bulkImporterTimeoutSeconds * 1000,
       deadlineMs,
       clock,

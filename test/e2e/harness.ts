@@ -6,7 +6,11 @@ import {
   type LocalRunResult,
   runPipelineLocally,
 } from "../../shared/local/run-pipeline-locally.ts";
-import { type MarketoSimulator, startMarketoSimulator } from "../../shared/marketo-simulator/index.ts";
+import {
+  type MarketoSimulator,
+  type SimulatorOptions,
+  startMarketoSimulator,
+} from "../../shared/marketo-simulator/index.ts";
 
 export interface Harness {
   aws: LocalAws;
@@ -36,11 +40,11 @@ export const FAST_BULK = {
   REQUEST_TIMEOUT_MS: "5000",
 };
 
-export async function startHarness(): Promise<Harness> {
+export async function startHarness(simOptions: SimulatorOptions = {}): Promise<Harness> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
   process.env.POWERTOOLS_LOG_LEVEL = "SILENT";
   const aws = await startLocalAws({ visibilityTimeoutSeconds: 30 });
-  const sim = await startMarketoSimulator({ tokenTtlSeconds: 3600 });
+  const sim = await startMarketoSimulator({ tokenTtlSeconds: 3600, ...simOptions });
   const secret: MarketoSecret = {
     clientId: sim.clientId,
     clientSecret: sim.clientSecret,
@@ -77,10 +81,10 @@ export function expectedPersons(rows: Array<Record<string, string>>): Array<Reco
 }
 
 /** One harness per test file: started before its tests, the simulator reset before each test, closed after. */
-export function useHarness(): () => Harness {
+export function useHarness(simOptions: SimulatorOptions = {}): () => Harness {
   let current: Harness | undefined;
   beforeAll(async () => {
-    current = await startHarness();
+    current = await startHarness(simOptions);
   });
   afterAll(async () => {
     await current?.close();

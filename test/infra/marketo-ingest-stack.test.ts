@@ -60,30 +60,37 @@ describe("MarketoIngestStack", () => {
     });
   });
 
-  it("gives the ingestion queue a DLQ with maxReceiveCount and a visibility ≥ 6 × the sender timeout", () => {
+  it("gives the ingestion and bulk queues a DLQ with maxReceiveCount and a visibility ≥ 6 × their function's timeout", () => {
     const queues = resourcesOf(template, "AWS::SQS::Queue");
-    expect(queues).toHaveLength(3);
+    expect(queues).toHaveLength(5);
     const withRedrive = queues.filter(([, queue]) => queue.Properties.RedrivePolicy);
-    expect(withRedrive).toHaveLength(1);
-    const [, ingestion] = withRedrive[0] as [string, Resource];
-    expect(ingestion.Properties.RedrivePolicy).toMatchObject({
-      maxReceiveCount: DEPLOYMENT_DEFAULTS.redriveMaxReceiveCount,
-    });
-    expect(ingestion.Properties.VisibilityTimeout).toBeGreaterThanOrEqual(6 * DEPLOYMENT_DEFAULTS.senderTimeoutSeconds);
+    expect(withRedrive.map(([id]) => id.replace(/Queue.*$/, "")).sort()).toEqual(["Bulk", "Ingestion"]);
+    const timeouts: Record<string, number> = {
+      Bulk: DEPLOYMENT_DEFAULTS.bulkImporterTimeoutSeconds,
+      Ingestion: DEPLOYMENT_DEFAULTS.senderTimeoutSeconds,
+    };
+    for (const [id, queue] of withRedrive) {
+      expect(queue.Properties.RedrivePolicy).toMatchObject({
+        maxReceiveCount: DEPLOYMENT_DEFAULTS.redriveMaxReceiveCount,
+      });
+      const timeout = timeouts[id.replace(/Queue.*$/, "")] as number;
+      expect(queue.Properties.VisibilityTimeout).toBeGreaterThanOrEqual(6 * timeout);
+    }
     for (const [, queue] of queues) expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
+    const sourceRetention = Math.max(
+      ...withRedrive.map(([, queue]) => queue.Properties.MessageRetentionPeriod as number),
+    );
     const dlqRetention = queues
       .filter(([, queue]) => !queue.Properties.RedrivePolicy)
       .map(([, queue]) => queue.Properties.MessageRetentionPeriod as number);
-    for (const retention of dlqRetention) {
-      expect(retention).toBeGreaterThan(ingestion.Properties.MessageRetentionPeriod as number);
-    }
+    for (const retention of dlqRetention) expect(retention).toBeGreaterThan(sourceRetention);
   });
 
-  it("runs both handlers on the newest Node.js runtime, arm64, bundled as ESM", () => {
+  it("runs every handler on the newest Node.js runtime, arm64, bundled as ESM", () => {
     const functions = resourcesOf(template, "AWS::Lambda::Function").filter(([, fn]) =>
       String(fn.Properties.Runtime).startsWith("nodejs"),
     );
-    expect(functions).toHaveLength(2);
+    expect(functions).toHaveLength(3);
     for (const [, fn] of functions) {
       expect(fn.Properties.Runtime).toBe("nodejs24.x");
       expect(fn.Properties.Architectures).toEqual(["arm64"]);
@@ -117,23 +124,32 @@ describe("MarketoIngestStack", () => {
     const secretStatements = statements.filter((statement) =>
       JSON.stringify(statement.Action).includes("secretsmanager"),
     );
-    expect(secretStatements).toHaveLength(1);
-    expect(JSON.stringify(secretStatements[0]?.Resource)).toContain(":secret:team/marketo-??????");
+    // The sender and the bulk importer, each reading only that secret.
+    expect(secretStatements).toHaveLength(2);
+    for (const statement of secretStatements) {
+      expect(JSON.stringify(statement.Resource)).toContain(":secret:team/marketo-??????");
+    }
   });
 
-  it("never grants the pipeline functions deletes or wildcard actions", () => {
+  it("never grants the pipeline functions wildcard actions, and deletes only of job slots", () => {
     const pipelinePolicies = resourcesOf(template, "AWS::IAM::Policy").filter(
       ([id]) => !id.includes("NotificationsHandler"),
     );
-    expect(pipelinePolicies).toHaveLength(2);
-    const actions = pipelinePolicies.flatMap(([, policy]) =>
-      (policy.Properties.PolicyDocument as { Statement: { Action: string | string[] }[] }).Statement.flatMap(
-        (statement) => [statement.Action].flat(),
-      ),
+    expect(pipelinePolicies).toHaveLength(3);
+    const statements = pipelinePolicies.flatMap(
+      ([, policy]) =>
+        (policy.Properties.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] })
+          .Statement,
     );
-    expect(actions.length).toBeGreaterThan(0);
-    for (const action of actions) {
-      expect(action).not.toMatch(/\*|s3:Delete|PutBucket|PutObjectAcl/);
+    expect(statements.length).toBeGreaterThan(0);
+    for (const statement of statements) {
+      for (const action of [statement.Action].flat()) {
+        expect(action).not.toMatch(/\*|PutBucket|PutObjectAcl/);
+        if (action.startsWith("s3:Delete")) {
+          expect(action).toBe("s3:DeleteObject");
+          expect(JSON.stringify(statement.Resource)).toMatch(/\/bulk-slots\/\*"\]\]\}$/);
+        }
+      }
     }
     // The only managed policy is on aws-cdk-lib's own notification handler, never on a pipeline function.
     const roles = resourcesOf(template, "AWS::IAM::Role").filter(([, role]) => role.Properties.ManagedPolicyArns);
@@ -184,12 +200,44 @@ describe("MarketoIngestStack", () => {
         "s3:ListBucket",
       ]),
     );
+    expect(new Set(actionsOf("BulkImporterRole"))).toEqual(
+      new Set([
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "xray:PutTelemetryRecords",
+        "xray:PutTraceSegments",
+        "sqs:ChangeMessageVisibility",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+        "sqs:GetQueueUrl",
+        "sqs:ReceiveMessage",
+        "sqs:SendMessage",
+        "secretsmanager:DescribeSecret",
+        "secretsmanager:GetSecretValue",
+        "s3:GetObject",
+        "s3:PutObject",
+        "s3:DeleteObject",
+        "s3:ListBucket",
+      ]),
+    );
   });
 
-  it("alarms on both dead-letter queues and on a stalled ingestion queue", () => {
+  it("runs the bulk importer from its own queue, two at a time, with the job-slot count as configuration", () => {
+    template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+      BatchSize: 2,
+      ScalingConfig: { MaximumConcurrency: 2 },
+      FunctionResponseTypes: ["ReportBatchItemFailures"],
+    });
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Environment: { Variables: Match.objectLike({ BULK_JOB_SLOTS: "10", BULK_QUEUE_URL: Match.anyValue() }) },
+    });
+  });
+
+  it("alarms on every dead-letter queue and on a stalled ingestion queue", () => {
     const alarms = resourcesOf(template, "AWS::CloudWatch::Alarm");
     expect(alarms.map(([, alarm]) => alarm.Properties.MetricName).sort()).toEqual([
       "ApproximateAgeOfOldestMessage",
+      "ApproximateNumberOfMessagesVisible",
       "ApproximateNumberOfMessagesVisible",
       "ApproximateNumberOfMessagesVisible",
     ]);
