@@ -13,6 +13,7 @@ export function formatSummaryLine(result: LocalRunResult): string {
     `accepted ${n(summary.accepted)}`,
     `rejected ${n(summary.rejected)}`,
     `failed ${n(summary.failed)}`,
+    ...(summary.warned > 0 ? [`warned ${n(summary.warned)}`] : []),
     `dead-lettered ${n(summary.deadLettered)}`,
     `elapsed ${seconds.toFixed(1)} s`,
     `${n(rate)} rows/s`,
@@ -35,5 +36,14 @@ export function formatProblems(result: LocalRunResult, limit = 10): string[] {
       `batch ${outcome.index} (rows ${rows}) ${outcome.status}: ${outcome.failure?.status ?? ""} ${outcome.failure?.code} ${outcome.failure?.message}`,
     );
   }
+  // Rows Marketo failed or warned about inside an import job, at their original row numbers.
+  const issues = result.outcomes.flatMap((o) => [
+    ...(o.rowFailures ?? []).map((issue) => ({ ...issue, kind: "failed" })),
+    ...(o.rowWarnings ?? []).map((issue) => ({ ...issue, kind: "warning" })),
+  ]);
+  for (const issue of issues.slice(0, limit)) {
+    lines.push(`row ${issue.row ?? "?"} ${issue.kind} in Marketo: ${issue.reason}`);
+  }
+  if (issues.length > limit) lines.push(`… ${issues.length} rows failed or warned in Marketo in all`);
   return lines;
 }

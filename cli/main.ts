@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { startLocalAws } from "../shared/local/local-aws.ts";
 import { type LocalRunProgress, runPipelineLocally } from "../shared/local/run-pipeline-locally.ts";
+import { BULK_PREFIXES, bulkRouteForKey, isBulkKey } from "../shared/bulk/bulk-route.ts";
 import { OBJECT_NAMES, routeForObjectName } from "../shared/pipeline/object-route.ts";
 import { formatProblems, formatSummaryLine } from "./format-summary.ts";
 import { resolveMarketoTarget } from "./marketo-target.ts";
@@ -14,12 +15,16 @@ Usage:
   marketo-ingest demo                          run the bundled 5,000-person sample end to end, locally
   marketo-ingest run FILE --object TYPE        run any file through the same pipeline, locally
       TYPE: persons | customobjects/{apiName} | companies | programmembers | programmembers/delete
+            | bulk/leads | bulk/customobjects/{apiName} | bulk/programmembers/{programId}   (Bulk Import jobs)
       [--report FILE]                          write the JSON report there
       [--format csv|tsv|ssv|json|ndjson]       default: from the file name (.csv, .tsv, .json, .ndjson[.gz])
       [--priority normal|high] [--partition NAME] [--dedupe-fields email[,field2]]     persons
       [--dedupe-by dedupeFields|marketoGUID|idField] [--action createOnly|updateOnly|createOrUpdate]
       [--status STATUS]                        program member status when the file has no status column
       [--field-types name:number,flag:boolean,day:date]
+      [--mode bulk|ingestion]                  bulk: persons, customobjects, programmembers as Bulk Import jobs
+      [--lookup-field FIELD] [--list-id ID] [--partition NAME]                    bulk leads
+      [--program-member-status STATUS] [--program-id ID]                          bulk program members
       [--options FILE]                         a sidecar options JSON (flags above win over it)
 
 Locally means: an in-process S3/SQS emulator and the real Lambda handlers. Marketo is the bundled simulator
@@ -51,12 +56,13 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === "run") {
     if (!file || !values.object) {
-      console.error(`run needs a FILE and --object (${OBJECT_NAMES})\n`);
+      console.error(`run needs a FILE and --object (${OBJECT_NAMES}, ${BULK_PREFIXES})\n`);
       console.error(USAGE);
       return 2;
     }
     try {
-      routeForObjectName(values.object);
+      if (isBulkKey(values.object)) bulkRouteForKey(`${values.object}/file`);
+      else routeForObjectName(values.object);
     } catch (error) {
       console.error(`--object: ${(error as Error).message}\n`);
       return 2;
@@ -84,6 +90,11 @@ function parseCliArgs(argv: string[]) {
       "field-types": { type: "string" },
       format: { type: "string" },
       options: { type: "string" },
+      mode: { type: "string" },
+      "lookup-field": { type: "string" },
+      "list-id": { type: "string" },
+      "program-member-status": { type: "string" },
+      "program-id": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -100,7 +111,12 @@ type RunFlags = Partial<
     | "status"
     | "field-types"
     | "format"
-    | "options",
+    | "options"
+    | "mode"
+    | "lookup-field"
+    | "list-id"
+    | "program-member-status"
+    | "program-id",
     string | undefined
   >
 >;
@@ -115,6 +131,11 @@ const METADATA_FLAGS = {
   status: "status",
   "field-types": "field-types",
   format: "format",
+  mode: "mode",
+  "lookup-field": "lookup-field",
+  "list-id": "list-id",
+  "program-member-status": "program-member-status",
+  "program-id": "program-id",
 } as const;
 
 async function runFile(path: string, objectType: string, flags: RunFlags): Promise<number> {

@@ -55,6 +55,16 @@ describe("marketo-ingest CLI", () => {
     expect(written.manifest.rejectedRows).toEqual([expect.objectContaining({ row: 3 })]);
   });
 
+  it("run --object bulk/leads: imports as a Bulk Import job and names Marketo's failed row by its number", async () => {
+    const file = join(dir, "bulk-leads.csv");
+    await writeFile(file, "email,leadScore\na@example.com,10\nb@example.com,not-a-number\nc@example.com,30\n");
+    const { code, stdout, stderr } = await cli(["run", file, "--object", "bulk/leads", "--lookup-field", "email"]);
+    expect(code).toBe(1);
+    expect(stdout).toMatch(/rows read 3 · requests 1 · accepted 2 · rejected 0 · failed 1 ·/);
+    expect(stderr).toContain("row 2 failed in Marketo: Invalid data type in field leadScore");
+    expect(stderr).not.toContain("b@example.com");
+  });
+
   it("run: sends to the Marketo named by MARKETO_* variables instead of the simulator", async () => {
     const marketo: MarketoSimulator = await startMarketoSimulator({
       munchkinId: "999-XYZ-111",
