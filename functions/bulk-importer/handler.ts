@@ -3,17 +3,14 @@ import { createS3Client, createSecretsClient, createSqsClient } from "../../shar
 import { S3JobSlots } from "../../shared/aws/s3-job-slots.ts";
 import { S3ReportStore } from "../../shared/aws/s3-report-store.ts";
 import { readS3Text } from "../../shared/aws/s3-object-source.ts";
-import { loadMarketoSecret } from "../../shared/aws/secrets.ts";
 import { SqsQueueControl } from "../../shared/aws/sqs-queue-control.ts";
 import { JOB_SLOT_PREFIX } from "../../shared/bulk/job-slots.ts";
 import { type BulkImporterDeps, processBulkMessages } from "../../shared/bulk/process-bulk-messages.ts";
 import { BulkImporterSettingsSchema, readSettings } from "../../shared/config/function-settings.ts";
 import { createLogger } from "../../shared/logging/logger.ts";
 import { BulkImportClient } from "../../shared/marketo/bulk-import-client.ts";
-import { resolveEndpoints } from "../../shared/marketo/endpoints.ts";
+import { lazyMarketoClient } from "../../shared/marketo/lazy-client.ts";
 import { createMarketoDispatcher } from "../../shared/marketo/http.ts";
-import { requestAccessToken } from "../../shared/marketo/identity-client.ts";
-import { TokenProvider } from "../../shared/marketo/token-provider.ts";
 import { systemClock } from "../../shared/time/clock.ts";
 
 const logger = createLogger("marketo-ingest-bulk-importer");
@@ -24,22 +21,13 @@ function createRuntime(env: Record<string, string | undefined>): BulkImporterDep
   const secrets = createSecretsClient(env);
   // Few sockets: the instance allows 10 concurrent REST calls for every integration together.
   const dispatcher = createMarketoDispatcher({ timeoutMs: settings.REQUEST_TIMEOUT_MS, connectionsPerOrigin: 2 });
-  let client: Promise<BulkImportClient> | undefined;
-  const buildClient = async (): Promise<BulkImportClient> => {
-    const secret = await loadMarketoSecret(secrets, settings.MARKETO_SECRET_ID);
-    const endpoints = resolveEndpoints(secret);
-    const tokens = new TokenProvider(() => requestAccessToken(endpoints, secret, dispatcher), { clock: systemClock });
-    return new BulkImportClient({ endpoints, tokens, dispatcher, clock: systemClock });
-  };
   return {
-    // One client (token cache, connection pool) per container; a failed secret read is retried on the next call.
-    client: () => {
-      client ??= buildClient().catch((error: unknown) => {
-        client = undefined;
-        throw error;
-      });
-      return client;
-    },
+    client: lazyMarketoClient(
+      secrets,
+      settings.MARKETO_SECRET_ID,
+      dispatcher,
+      ({ endpoints, tokens }) => new BulkImportClient({ endpoints, tokens, dispatcher, clock: systemClock }),
+    ),
     slots: new S3JobSlots(s3, {
       bucket: settings.WORK_BUCKET,
       prefix: JOB_SLOT_PREFIX,

@@ -1,15 +1,12 @@
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { createS3Client, createSecretsClient, createSqsClient } from "../../shared/aws/clients.ts";
 import { S3ReportStore } from "../../shared/aws/s3-report-store.ts";
-import { loadMarketoSecret } from "../../shared/aws/secrets.ts";
 import { SqsQueueControl } from "../../shared/aws/sqs-queue-control.ts";
 import { readSettings, SenderSettingsSchema } from "../../shared/config/function-settings.ts";
 import { createLogger } from "../../shared/logging/logger.ts";
-import { resolveEndpoints } from "../../shared/marketo/endpoints.ts";
 import { createMarketoDispatcher } from "../../shared/marketo/http.ts";
-import { requestAccessToken } from "../../shared/marketo/identity-client.ts";
 import { IngestionClient } from "../../shared/marketo/ingestion-client.ts";
-import { TokenProvider } from "../../shared/marketo/token-provider.ts";
+import { lazyMarketoClient } from "../../shared/marketo/lazy-client.ts";
 import { processIngestionMessages, type SenderDeps } from "../../shared/pipeline/process-ingestion-messages.ts";
 import { systemClock } from "../../shared/time/clock.ts";
 
@@ -20,28 +17,16 @@ function createRuntime(env: Record<string, string | undefined>): SenderDeps {
   const sqs = createSqsClient(env);
   const secrets = createSecretsClient(env);
   const dispatcher = createMarketoDispatcher({ timeoutMs: settings.REQUEST_TIMEOUT_MS });
-  let client: Promise<IngestionClient> | undefined;
-  const buildClient = async (): Promise<IngestionClient> => {
-    const secret = await loadMarketoSecret(secrets, settings.MARKETO_SECRET_ID);
-    const endpoints = resolveEndpoints(secret);
-    const tokens = new TokenProvider(() => requestAccessToken(endpoints, secret, dispatcher), { clock: systemClock });
-    return new IngestionClient({
-      endpoints,
-      tokens,
-      dispatcher,
-      clock: systemClock,
-      requestSource: settings.REQUEST_SOURCE,
-    });
-  };
   return {
-    // One client (token cache, connection pool) per container; a failed secret read is retried on the next call.
-    client: () => {
-      client ??= buildClient().catch((error: unknown) => {
-        client = undefined;
-        throw error;
+    client: lazyMarketoClient(secrets, settings.MARKETO_SECRET_ID, dispatcher, ({ endpoints, tokens }) => {
+      return new IngestionClient({
+        endpoints,
+        tokens,
+        dispatcher,
+        clock: systemClock,
+        requestSource: settings.REQUEST_SOURCE,
       });
-      return client;
-    },
+    }),
     reports: new S3ReportStore(createS3Client(env), settings.WORK_BUCKET),
     queue: new SqsQueueControl(sqs, settings.INGESTION_QUEUE_URL, settings.INGESTION_DLQ_URL),
     clock: systemClock,

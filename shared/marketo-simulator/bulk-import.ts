@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { setTimeout as delay } from "node:timers/promises";
 import { BULK_DELIMITERS, type BulkFormat, readDelimited, writeDelimited } from "./bulk-csv.ts";
 import { defaultError, type Fault, type FaultQueue, INGESTION_FAULT_KINDS, restErrorMessage } from "./faults.ts";
+import { readCapped } from "./read-capped.ts";
 import type { SimState } from "./sim-state.ts";
 import type { TokenIssuer } from "./token-issuer.ts";
 
@@ -114,7 +115,9 @@ export class BulkImportSim {
   ) {}
 
   async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-    const raw = await readCapped(req, this.options.maxBulkFileBytes + MULTIPART_ALLOWANCE);
+    const cap = this.options.maxBulkFileBytes + MULTIPART_ALLOWANCE;
+    const { body, bytes } = await readCapped(req, cap);
+    const raw = { body, truncated: bytes > cap };
     this.advance();
     const route = routeOf(req.method ?? "", url.pathname);
     const requestId = `${randomBytes(2).toString("hex")}#${this.now().toString(16)}`;
@@ -564,16 +567,4 @@ function headerOf(req: IncomingMessage, name: string): string | undefined {
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   res.writeHead(status, { "content-type": "application/json", ...headers });
   res.end(JSON.stringify(body));
-}
-
-/** Reads a body, keeping at most `cap + 1` bytes (enough to know it is too large) while draining the rest. */
-async function readCapped(req: IncomingMessage, cap: number): Promise<{ body: Buffer; truncated: boolean }> {
-  const chunks: Buffer[] = [];
-  let bytes = 0;
-  for await (const chunk of req) {
-    const buffer = chunk as Buffer;
-    if (bytes <= cap) chunks.push(buffer);
-    bytes += buffer.length;
-  }
-  return { body: Buffer.concat(chunks), truncated: bytes > cap };
 }

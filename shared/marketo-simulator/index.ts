@@ -21,6 +21,7 @@ import {
   type StoredObject,
   type StoredProgramMember,
 } from "./sim-state.ts";
+import { readCapped } from "./read-capped.ts";
 import { TokenIssuer } from "./token-issuer.ts";
 
 export type { Fault } from "./faults.ts";
@@ -142,7 +143,8 @@ export async function startMarketoSimulator(options: SimulatorOptions = {}): Pro
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
     if (url.pathname === "/identity/oauth/token") return identity(req, url, res);
     if (url.pathname.startsWith("/bulk/v1/")) return bulk.handle(req, res, url);
-    const body = await readBody(req, maxBodyBytes);
+    const raw = await readCapped(req, maxBodyBytes);
+    const body = { text: raw.body.toString("utf8"), bytes: raw.bytes };
     const requestId = randomUUID();
     const match = INGESTION_PATH.exec(url.pathname);
     const header = (name: string) => {
@@ -316,16 +318,4 @@ function validate(
   if (route === "programmembers") return validateProgramMembers(body, limits, false);
   if (route === "programmembers/delete") return validateProgramMembers(body, limits, true);
   return validateCustomObjects(apiName as string, body, limits);
-}
-
-/** Reads a body, keeping at most `cap + 1` bytes (enough to know it is too large) while draining the rest. */
-async function readBody(req: IncomingMessage, cap: number): Promise<{ text: string; bytes: number }> {
-  const chunks: Buffer[] = [];
-  let bytes = 0;
-  for await (const chunk of req) {
-    const buffer = chunk as Buffer;
-    if (bytes <= cap) chunks.push(buffer);
-    bytes += buffer.length;
-  }
-  return { text: Buffer.concat(chunks).toString("utf8"), bytes };
 }
