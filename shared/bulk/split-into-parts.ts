@@ -1,15 +1,13 @@
 import type { RowRejection, SourceRow } from "../parsing/source-row.ts";
 import { type FileRef, toRowRanges } from "../pipeline/batch-message.ts";
-import type { SplitSummary } from "../pipeline/split-file.ts";
+import type { BatchPublisher, SplitSummary } from "../pipeline/split-file.ts";
 import type { BulkJobParams, BulkPart, BulkPartMessage } from "./bulk-message.ts";
 import type { BulkRoute } from "./bulk-route.ts";
 import { BULK_DELIMITERS, type BulkFormat, cellText, formatCsvLine } from "./csv-text.ts";
 
 /** Where parts and their messages go: the work bucket and the bulk queue in production. */
-export interface BulkPartSink {
+export interface BulkPartSink extends BatchPublisher {
   putPart(key: string, text: string): Promise<void>;
-  publish(message: { id: string; body: string }): Promise<void>;
-  flush(): Promise<void>;
 }
 
 export interface BulkSplitRequest {

@@ -1,14 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { useHarness } from "./harness.ts";
 
-// Each job imports for 1.5 s, two at a time: 14 parts cannot finish before the 11th wants to start.
+// Each job imports for 1.5 s, two at a time: 12 parts cannot finish before the 11th wants to start.
 const h = useHarness({ bulkImportMs: 1_500 });
 
 const leadsCsv = (count: number, prefix: string) =>
   `email,firstName\n${Array.from({ length: count }, (_, i) => `${prefix}${i}@example.com,First ${i}`).join("\n")}\n`;
 
 describe("Bulk Import job limits, however many importers run", () => {
-  it("14 parts through 8 concurrent importers: never more than 10 jobs open or 2 importing, none refused, every row once", async () => {
+  it("12 parts through 8 concurrent importers: never more than 10 jobs open or 2 importing, none refused, every row once", async () => {
     const result = await h().run("bulk/leads/many-parts.csv", leadsCsv(840, "m"), {
       splitterEnv: { BULK_MAX_PART_BYTES: "2048" },
       bulkEventSource: { maxConcurrency: 8, batchSize: 2 },
