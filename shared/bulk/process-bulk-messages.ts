@@ -1,9 +1,10 @@
 import type { SQSBatchResponse, SQSRecord } from "aws-lambda";
+import { jsonOf } from "../config/json-text.ts";
 import type { Logger } from "../logging/logger.ts";
 import type { BulkImportClient, BulkJobStatus } from "../marketo/bulk-import-client.ts";
-import { type MarketoFailure, MarketoRequestError } from "../marketo/errors.ts";
+import { asMarketoFailure, type MarketoFailure } from "../marketo/errors.ts";
 import type { DeadLetterReason } from "../pipeline/process-ingestion-messages.ts";
-import type { BatchOutcome, OutcomeFailure, ReportStore, RowIssue } from "../report/file-report.ts";
+import { type BatchOutcome, type ReportStore, type RowIssue, toOutcomeFailure } from "../report/file-report.ts";
 import { type BackoffPolicy, retryDelayMs } from "../retry/backoff.ts";
 import type { Clock } from "../time/clock.ts";
 import { type BulkPartMessage, BulkPartMessageSchema, partHolder } from "./bulk-message.ts";
@@ -45,6 +46,9 @@ export interface BulkImporterDeps {
   logger: Logger;
 }
 
+/** A bulk queue message body: JSON text of a part message. */
+const BulkPartMessageText = jsonOf(BulkPartMessageSchema);
+
 const CAPACITY_CODES = new Set(["1016", "1029"]);
 
 /**
@@ -70,7 +74,8 @@ export async function processBulkMessages(records: SQSRecord[], deps: BulkImport
 }
 
 async function processOne(record: SQSRecord, deps: BulkImporterDeps): Promise<void> {
-  const message = parseMessage(record.body);
+  const parsed = BulkPartMessageText.safeParse(record.body);
+  const message = parsed.success ? parsed.data : undefined;
   if (!message) {
     await deps.queue.deadLetter(record.body, {
       code: "invalid_message",
@@ -112,7 +117,7 @@ async function submit(message: BulkPartMessage, deps: BulkImporterDeps): Promise
     job = await client.submit(message.route, message.params, { name: fileName(message), text });
   } catch (error) {
     await deps.slots.release(lease.slot, holder);
-    const failure = asFailure(error, "submit import job");
+    const failure = asMarketoFailure(error, "submit import job");
     if (CAPACITY_CODES.has(failure.code) || failure.disposition === "quota") {
       // Marketo's job queue is full (other integrations count too) or the quota is spent: wait, never drop.
       const wait = failure.disposition === "quota" ? deps.policy.quotaWaitSeconds : deps.policy.slotWaitSeconds;
@@ -141,7 +146,7 @@ async function poll(message: BulkPartMessage, deps: BulkImporterDeps): Promise<v
     job = await client.status(message.route, stage.batchId);
     if (job.status === "Complete") issues = await fetchIssues(message, job, client, deps);
   } catch (error) {
-    const failure = asFailure(error, `poll import job ${stage.batchId}`);
+    const failure = asMarketoFailure(error, `poll import job ${stage.batchId}`);
     if (failure.disposition === "permanent") await deps.slots.release(stage.slot, holder);
     return afterFailure(message, failure, { ...stage, tries: stage.tries + 1 }, deps);
   }
@@ -225,7 +230,7 @@ async function afterFailure(
   deps: BulkImporterDeps,
 ): Promise<void> {
   if (failure.disposition === "permanent") {
-    await putOutcome(deps, message, stage, "failed", { failure: outcomeFailure(failure) });
+    await putOutcome(deps, message, stage, "failed", { failure: toOutcomeFailure(failure) });
     deps.logger.warn("bulk part failed permanently", { ...ids(message), code: failure.code, status: failure.status });
     return;
   }
@@ -239,7 +244,7 @@ async function afterFailure(
       reportPrefix: message.file.reportPrefix,
       batchIndex: message.part.index,
     });
-    await putOutcome(deps, message, stage, "dead-lettered", { failure: outcomeFailure(failure) });
+    await putOutcome(deps, message, stage, "dead-lettered", { failure: toOutcomeFailure(failure) });
     if (stage.step === "poll") await deps.slots.release(stage.slot, partHolder(message));
     deps.logger.error("bulk part dead-lettered after retries", { ...ids(message), code: failure.code });
     return;
@@ -297,37 +302,8 @@ const jittered = (deps: BulkImporterDeps, seconds: number): number => Math.round
 const fileName = (message: BulkPartMessage): string =>
   `part-${String(message.part.index + 1).padStart(6, "0")}.${message.params.format}`;
 
-function asFailure(error: unknown, operation: string): MarketoFailure {
-  if (error instanceof MarketoRequestError) return error.failure;
-  // Unknown errors are treated as transient: retrying costs time, dropping would lose rows.
-  return {
-    operation,
-    disposition: "retry",
-    code: "unexpected_error",
-    message: error instanceof Error ? error.message : String(error),
-  };
-}
-
-function outcomeFailure(failure: MarketoFailure): OutcomeFailure {
-  return {
-    code: failure.code,
-    message: failure.message,
-    ...(failure.status !== undefined ? { status: failure.status } : {}),
-    ...(failure.requestId ? { requestId: failure.requestId } : {}),
-  };
-}
-
 const reqId = (job: { requestId?: string }) => (job.requestId ? { requestId: job.requestId } : {});
 
 const ids = (message: BulkPartMessage) => ({ reportPrefix: message.file.reportPrefix, part: message.part.index });
 
 const now = (deps: { clock: Clock }): string => new Date(deps.clock.now()).toISOString();
-
-function parseMessage(body: string): BulkPartMessage | undefined {
-  try {
-    const parsed = BulkPartMessageSchema.safeParse(JSON.parse(body));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
-}

@@ -72,3 +72,14 @@ export function transportFailure(operation: string, error: unknown): MarketoRequ
   const message = error instanceof Error ? error.message : String(error);
   return new MarketoRequestError({ operation, disposition: "retry", code, message }, { cause: error });
 }
+
+/** Any error from a Marketo call as a failure; an unexpected one is transient (retrying costs time, dropping loses rows). */
+export function asMarketoFailure(error: unknown, operation: string): MarketoFailure {
+  if (error instanceof MarketoRequestError) return error.failure;
+  return {
+    operation,
+    disposition: "retry",
+    code: "unexpected_error",
+    message: error instanceof Error ? error.message : String(error),
+  };
+}

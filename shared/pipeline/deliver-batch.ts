@@ -1,4 +1,4 @@
-import { type MarketoFailure, MarketoRequestError } from "../marketo/errors.ts";
+import { asMarketoFailure, type MarketoFailure } from "../marketo/errors.ts";
 import type { IngestionClient } from "../marketo/ingestion-client.ts";
 import { type BackoffPolicy, retryDelayMs } from "../retry/backoff.ts";
 import type { Clock } from "../time/clock.ts";
@@ -63,7 +63,7 @@ export async function deliverBatch(message: BatchMessage, ctx: DeliveryContext, 
       const accepted = await deps.client.submit({ resource: message.resource, body, correlationId });
       return { status: "accepted", requestId: accepted.requestId, tries };
     } catch (error) {
-      const failure = asFailure(error, message.resource);
+      const failure = asMarketoFailure(error, `POST /${message.resource}`);
       if (failure.disposition === "permanent") return { status: "failed", failure, tries };
       if (failure.disposition === "quota") {
         return { status: "retry-later", failure, delayMs: deps.policy.quotaDelayMs, tries };
@@ -78,15 +78,4 @@ export async function deliverBatch(message: BatchMessage, ctx: DeliveryContext, 
       await deps.clock.sleep(delayMs);
     }
   }
-}
-
-function asFailure(error: unknown, resource: string): MarketoFailure {
-  if (error instanceof MarketoRequestError) return error.failure;
-  // An unexpected error is treated as transient: retrying can only cost time, dropping would lose rows.
-  return {
-    operation: `POST /${resource}`,
-    disposition: "retry",
-    code: "unexpected_error",
-    message: error instanceof Error ? error.message : String(error),
-  };
 }

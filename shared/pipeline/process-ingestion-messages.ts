@@ -1,8 +1,8 @@
 import type { SQSBatchResponse, SQSRecord } from "aws-lambda";
 import type { Logger } from "../logging/logger.ts";
-import type { MarketoFailure } from "../marketo/errors.ts";
-import type { BatchOutcome, OutcomeFailure, ReportStore } from "../report/file-report.ts";
+import { type BatchOutcome, type ReportStore, toOutcomeFailure } from "../report/file-report.ts";
 import type { Clock } from "../time/clock.ts";
+import { jsonOf } from "../config/json-text.ts";
 import { type BatchMessage, BatchMessageSchema } from "./batch-message.ts";
 import { type Delivery, type DeliveryDeps, deliverBatch } from "./deliver-batch.ts";
 
@@ -34,6 +34,9 @@ export interface SenderDeps extends Omit<DeliveryDeps, "client"> {
   logger: Logger;
 }
 
+/** A queue message body: JSON text of a batch message. */
+const BatchMessageText = jsonOf(BatchMessageSchema);
+
 /** Keep this much of the invocation unused: messages not started by then go back to the queue untouched. */
 const START_CUTOFF_MS = 10_000;
 
@@ -57,7 +60,8 @@ export async function processIngestionMessages(
 async function processOne(record: SQSRecord, deps: SenderDeps, remainingMs: () => number): Promise<"done" | "retry"> {
   const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? "1");
   const firstAttemptAt = isoFromEpoch(record.attributes.ApproximateFirstReceiveTimestamp);
-  const message = parseMessage(record.body);
+  const parsed = BatchMessageText.safeParse(record.body);
+  const message = parsed.success ? parsed.data : undefined;
   if (!message) {
     // A poison message can never succeed: straight to the DLQ, said why, and off the queue.
     await deps.queue.deadLetter(record.body, {
@@ -148,24 +152,6 @@ async function settle(
       return "retry";
     }
   }
-}
-
-function parseMessage(body: string): BatchMessage | undefined {
-  try {
-    const parsed = BatchMessageSchema.safeParse(JSON.parse(body));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function toOutcomeFailure(failure: MarketoFailure): OutcomeFailure {
-  return {
-    code: failure.code,
-    message: failure.message,
-    ...(failure.status !== undefined ? { status: failure.status } : {}),
-    ...(failure.requestId ? { requestId: failure.requestId } : {}),
-  };
 }
 
 const now = (deps: { clock: Clock }): string => new Date(deps.clock.now()).toISOString();

@@ -1,3 +1,4 @@
+import type { MarketoFailure } from "../marketo/errors.ts";
 import type { FileRef, RowRanges } from "../pipeline/batch-message.ts";
 
 export interface RejectedRow {
@@ -35,6 +36,16 @@ export interface OutcomeFailure {
   message: string;
   status?: number;
   requestId?: string;
+}
+
+/** The reportable part of a Marketo failure (no operation URL, no disposition). */
+export function toOutcomeFailure(failure: MarketoFailure): OutcomeFailure {
+  return {
+    code: failure.code,
+    message: failure.message,
+    ...(failure.status !== undefined ? { status: failure.status } : {}),
+    ...(failure.requestId ? { requestId: failure.requestId } : {}),
+  };
 }
 
 /** A row Marketo failed or warned about inside an import job; `row` is absent when it could not be attributed. */
