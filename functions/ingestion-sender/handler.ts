@@ -1,5 +1,6 @@
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { createS3Client, createSecretsClient, createSqsClient } from "../../shared/aws/clients.ts";
+import { S3BatchClaims } from "../../shared/aws/s3-batch-claims.ts";
 import { S3ReportStore } from "../../shared/aws/s3-report-store.ts";
 import { SqsQueueControl } from "../../shared/aws/sqs-queue-control.ts";
 import { readSettings, SenderSettingsSchema } from "../../shared/config/function-settings.ts";
@@ -15,6 +16,7 @@ const logger = createLogger("marketo-ingest-sender");
 function createRuntime(env: Record<string, string | undefined>): SenderDeps {
   const settings = readSettings(SenderSettingsSchema, env);
   const sqs = createSqsClient(env);
+  const s3 = createS3Client(env);
   const secrets = createSecretsClient(env);
   const dispatcher = createMarketoDispatcher({ timeoutMs: settings.REQUEST_TIMEOUT_MS });
   return {
@@ -27,7 +29,9 @@ function createRuntime(env: Record<string, string | undefined>): SenderDeps {
         requestSource: settings.REQUEST_SOURCE,
       });
     }),
-    reports: new S3ReportStore(createS3Client(env), settings.WORK_BUCKET),
+    reports: new S3ReportStore(s3, settings.WORK_BUCKET),
+    claims: new S3BatchClaims(s3, settings.WORK_BUCKET),
+    claimTtlMs: settings.CLAIM_TTL_MS,
     queue: new SqsQueueControl(sqs, settings.INGESTION_QUEUE_URL, settings.INGESTION_DLQ_URL),
     clock: systemClock,
     random: Math.random,

@@ -1,4 +1,5 @@
-import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { DeleteObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { isConditionConflict, putJsonIf, readVersionedJson, type WriteCondition } from "./s3-conditional.ts";
 import type { JobSlots, SlotLease } from "../bulk/job-slots.ts";
 import type { Clock } from "../time/clock.ts";
 
@@ -68,7 +69,7 @@ export class S3JobSlots implements JobSlots {
       );
     } catch (error) {
       // Someone took the slot over in between: it is theirs now.
-      if (!isConflict(error)) throw error;
+      if (!isConditionConflict(error)) throw error;
     }
   }
 
@@ -88,37 +89,13 @@ export class S3JobSlots implements JobSlots {
   }
 
   private async read(slot: number): Promise<{ record: SlotRecord; etag: string } | undefined> {
-    try {
-      const object = await this.s3.send(new GetObjectCommand({ Bucket: this.options.bucket, Key: this.key(slot) }));
-      const text = (await object.Body?.transformToString("utf8")) ?? "";
-      return { record: JSON.parse(text) as SlotRecord, etag: object.ETag ?? "" };
-    } catch (error) {
-      if ((error as { name?: string }).name === "NoSuchKey") return undefined;
-      throw error;
-    }
+    const current = await readVersionedJson<SlotRecord>(this.s3, this.options.bucket, this.key(slot));
+    return current && { record: current.value, etag: current.etag };
   }
 
   /** True when the conditional write won; false when the condition failed (another writer got there first). */
-  private async write(
-    slot: number,
-    record: SlotRecord,
-    condition: { IfNoneMatch: string } | { IfMatch: string },
-  ): Promise<boolean> {
-    try {
-      await this.s3.send(
-        new PutObjectCommand({
-          Bucket: this.options.bucket,
-          Key: this.key(slot),
-          Body: JSON.stringify(record),
-          ContentType: "application/json",
-          ...condition,
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConflict(error)) return false;
-      throw error;
-    }
+  private write(slot: number, record: SlotRecord, condition: WriteCondition): Promise<boolean> {
+    return putJsonIf(this.s3, this.options.bucket, this.key(slot), record, condition);
   }
 }
 
@@ -128,12 +105,6 @@ export class SlotLostError extends Error {
   constructor(readonly slot: number) {
     super(`job slot ${slot} is no longer held by this part`);
   }
-}
-
-// 412: the condition failed; 409: a concurrent conditional write won; 404: If-Match on a deleted object.
-function isConflict(error: unknown): boolean {
-  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-  return status === 412 || status === 409 || status === 404;
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();

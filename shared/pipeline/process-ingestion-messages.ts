@@ -3,6 +3,7 @@ import type { Logger } from "../logging/logger.ts";
 import { type BatchOutcome, type ReportStore, toOutcomeFailure } from "../report/file-report.ts";
 import type { Clock } from "../time/clock.ts";
 import { jsonOf } from "../config/json-text.ts";
+import { type BatchClaimStore, claimBatch } from "./batch-claim.ts";
 import { type BatchMessage, BatchMessageSchema } from "./batch-message.ts";
 import { type Delivery, type DeliveryDeps, deliverBatch } from "./deliver-batch.ts";
 
@@ -28,6 +29,10 @@ export interface SenderDeps extends Omit<DeliveryDeps, "client"> {
   /** Resolved lazily so a missing secret makes messages wait instead of failing the cold start. */
   client: () => Promise<DeliveryDeps["client"]>;
   reports: ReportStore;
+  /** Which message owns each batch, so copies of a batch (resumed splitter, DLQ redrive) never send twice. */
+  claims: BatchClaimStore;
+  /** An owner message not delivered for this long is gone; longer than any retry or quota wait. */
+  claimTtlMs: number;
   queue: QueueControl;
   clock: Clock;
   maxAttempts: number;
@@ -78,10 +83,26 @@ async function processOne(record: SQSRecord, deps: SenderDeps, remainingMs: () =
   if (remainingMs() < START_CUTOFF_MS) return "retry";
 
   try {
-    // A redelivered message whose batch already has a final outcome was handled; sending again would duplicate.
-    if (receiveCount > 1 && (await deps.reports.getBatchOutcome(message.file, message.batch.index))) {
-      deps.logger.info("batch already final; skipping redelivery", ids);
+    // A batch with a final outcome was handled, and a batch another live copy owns is that copy's to send.
+    const decision = await claimBatch(
+      message.file,
+      message.batch.index,
+      {
+        messageId: record.messageId,
+        outcome: await deps.reports.getBatchOutcome(message.file, message.batch.index),
+        now: deps.clock.now(),
+        claimTtlMs: deps.claimTtlMs,
+      },
+      deps.claims,
+    );
+    if (decision.action === "skip") {
+      deps.logger.info("batch already final; message dropped", { ...ids, why: decision.why });
       return "done";
+    }
+    if (decision.action === "wait") {
+      deps.logger.info("batch owned by another message; this copy waits", { ...ids, owner: decision.owner });
+      await deps.queue.retryAfter(record.receiptHandle, Math.ceil(decision.delayMs / 1000));
+      return "retry";
     }
     const client = await deps.client();
     const delivery = await deliverBatch(message, { receiveCount, remainingMs }, { ...deps, client });

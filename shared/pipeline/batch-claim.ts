@@ -1,0 +1,97 @@
+import type { BatchOutcome } from "../report/file-report.ts";
+import type { FileRef } from "./batch-message.ts";
+
+/**
+ * Which queue message owns a batch. Copies of one batch can reach the queue more than once (a splitter resumed
+ * after a crash, a redrive from the DLQ); only the owner sends, so Marketo sees each batch once.
+ */
+export interface BatchClaim {
+  messageId: string;
+  claimedAt: string;
+  /** Refreshed on every delivery of the owner, so a live owner is never taken over. */
+  renewedAt: string;
+}
+
+export interface ClaimedBatch {
+  claim: BatchClaim;
+  etag: string;
+}
+
+export interface BatchClaimStore {
+  read(file: FileRef, index: number): Promise<ClaimedBatch | undefined>;
+  /** Writes the claim if the condition holds; false when another writer got there first. */
+  write(
+    file: FileRef,
+    index: number,
+    claim: BatchClaim,
+    condition: { ifAbsent: true } | { ifMatch: string },
+  ): Promise<boolean>;
+}
+
+export type ClaimDecision =
+  /** The batch has a final outcome (or this message already dead-lettered it): nothing to send. */
+  | { action: "skip"; why: "final" | "dead-lettered-by-me" }
+  /** This message owns the batch: write the claim as said, then send. */
+  | { action: "send"; write: "create" | "renew" | "take-over" }
+  /** Another live message owns the batch: look again later (it will be final, or its claim stale). */
+  | { action: "wait"; owner: string; delayMs: number };
+
+export interface ArbitrationInput {
+  messageId: string;
+  outcome: BatchOutcome | undefined;
+  current: BatchClaim | undefined;
+  now: number;
+  /** An owner not seen for this long is gone (its message went to the DLQ): another copy may take over. */
+  claimTtlMs: number;
+}
+
+/** Shortest and longest wait of a copy whose batch another message owns. */
+const MIN_WAIT_MS = 30_000;
+const MAX_WAIT_MS = 900_000;
+
+/** Decides what one delivered message does with its batch, from the batch's outcome and current claim. */
+export function arbitrateBatch({ messageId, outcome, current, now, claimTtlMs }: ArbitrationInput): ClaimDecision {
+  if (outcome && outcome.status !== "dead-lettered") return { action: "skip", why: "final" };
+  const mine = current?.messageId === messageId;
+  if (outcome?.status === "dead-lettered") {
+    // The owner put its copy in the DLQ; a different message is that copy redriven, and may send again.
+    return mine ? { action: "skip", why: "dead-lettered-by-me" } : { action: "send", write: "take-over" };
+  }
+  if (!current) return { action: "send", write: "create" };
+  if (mine) return { action: "send", write: "renew" };
+  const idleMs = now - Date.parse(current.renewedAt);
+  if (idleMs > claimTtlMs) return { action: "send", write: "take-over" };
+  const untilStale = claimTtlMs - idleMs + 1_000;
+  return {
+    action: "wait",
+    owner: current.messageId,
+    delayMs: Math.min(MAX_WAIT_MS, Math.max(MIN_WAIT_MS, untilStale)),
+  };
+}
+
+/**
+ * Reads, decides and records the claim; a lost race (another copy wrote first) is decided again on fresh state.
+ * Returns the decision that stands.
+ */
+export async function claimBatch(
+  file: FileRef,
+  index: number,
+  input: Omit<ArbitrationInput, "current">,
+  store: BatchClaimStore,
+): Promise<ClaimDecision> {
+  for (let round = 0; round < 3; round++) {
+    const current = await store.read(file, index);
+    const decision = arbitrateBatch({ ...input, current: current?.claim });
+    if (decision.action !== "send") return decision;
+    const at = new Date(input.now).toISOString();
+    const claim: BatchClaim = {
+      messageId: input.messageId,
+      claimedAt: decision.write === "renew" && current ? current.claim.claimedAt : at,
+      renewedAt: at,
+    };
+    const condition = current ? { ifMatch: current.etag } : ({ ifAbsent: true } as const);
+    if (await store.write(file, index, claim, condition)) return decision;
+  }
+  // Three lost races in a row: several copies are live at once; let the queue bring this one back.
+  return { action: "wait", owner: "unknown", delayMs: MIN_WAIT_MS };
+}

@@ -1,0 +1,117 @@
+import { describe, expect, it } from "vitest";
+import {
+  arbitrateBatch,
+  type BatchClaim,
+  type BatchClaimStore,
+  claimBatch,
+  type ClaimedBatch,
+} from "../../shared/pipeline/batch-claim.ts";
+import type { FileRef } from "../../shared/pipeline/batch-message.ts";
+import type { BatchOutcome } from "../../shared/report/file-report.ts";
+
+const NOW = Date.parse("2026-11-23T12:00:00Z");
+const TTL = 3_600_000;
+const file: FileRef = { bucket: "drop", key: "persons/a.csv", reportPrefix: "reports/persons/a.csv/v1/" };
+const claim = (messageId: string, idleMs = 0): BatchClaim => {
+  const at = new Date(NOW - idleMs).toISOString();
+  return { messageId, claimedAt: at, renewedAt: at };
+};
+const outcome = (status: BatchOutcome["status"]): BatchOutcome => ({
+  v: 1,
+  index: 0,
+  rowCount: 1,
+  rows: [[1, 1]],
+  status,
+  attempts: 1,
+  finishedAt: new Date(NOW).toISOString(),
+});
+const decide = (messageId: string, current?: BatchClaim, final?: BatchOutcome) =>
+  arbitrateBatch({ messageId, outcome: final, current, now: NOW, claimTtlMs: TTL });
+
+describe("arbitrateBatch: one message sends each batch", () => {
+  it("the first copy to arrive claims the batch and sends", () => {
+    expect(decide("m1")).toEqual({ action: "send", write: "create" });
+  });
+
+  it("the owner's redelivery renews its claim and sends again (the batch has no outcome yet)", () => {
+    expect(decide("m1", claim("m1", 600_000))).toEqual({ action: "send", write: "renew" });
+  });
+
+  it("a copy of a batch another live message owns waits, at least 30 s and at most 15 min", () => {
+    const fresh = decide("m2", claim("m1", 0));
+    expect(fresh).toEqual({ action: "wait", owner: "m1", delayMs: 900_000 });
+    const nearlyStale = decide("m2", claim("m1", TTL - 5_000));
+    expect(nearlyStale).toEqual({ action: "wait", owner: "m1", delayMs: 30_000 });
+  });
+
+  it("a copy takes over when the owner was not seen for longer than the TTL (its message left the queue)", () => {
+    expect(decide("m2", claim("m1", TTL + 1))).toEqual({ action: "send", write: "take-over" });
+  });
+
+  it.each(["accepted", "failed"] as const)("nobody sends a batch whose outcome is %s", (status) => {
+    expect(decide("m1", claim("m1"), outcome(status))).toEqual({ action: "skip", why: "final" });
+    expect(decide("m2", claim("m1"), outcome(status))).toEqual({ action: "skip", why: "final" });
+    expect(decide("m3", undefined, outcome(status))).toEqual({ action: "skip", why: "final" });
+  });
+
+  it("a dead-lettered batch is sent again by its redriven copy, never by the message that dead-lettered it", () => {
+    expect(decide("m1", claim("m1"), outcome("dead-lettered"))).toEqual({ action: "skip", why: "dead-lettered-by-me" });
+    expect(decide("redriven", claim("m1"), outcome("dead-lettered"))).toEqual({ action: "send", write: "take-over" });
+  });
+});
+
+class MemoryClaims implements BatchClaimStore {
+  readonly objects = new Map<string, ClaimedBatch>();
+  private version = 0;
+  /** Runs once before the next write: another copy writing in between read and write. */
+  interleave?: () => void;
+
+  async read(_file: FileRef, index: number): Promise<ClaimedBatch | undefined> {
+    return this.objects.get(String(index));
+  }
+
+  async write(_file: FileRef, index: number, value: BatchClaim, condition: { ifAbsent: true } | { ifMatch: string }) {
+    const hook = this.interleave;
+    this.interleave = undefined;
+    hook?.();
+    const current = this.objects.get(String(index));
+    const holds = "ifAbsent" in condition ? !current : current?.etag === condition.ifMatch;
+    if (!holds) return false;
+    this.objects.set(String(index), { claim: value, etag: `e${++this.version}` });
+    return true;
+  }
+}
+
+describe("claimBatch: conditional writes settle races", () => {
+  const input = (messageId: string) => ({ messageId, outcome: undefined, now: NOW, claimTtlMs: TTL });
+
+  it("two copies racing for a new batch: exactly one sends, the other waits for it", async () => {
+    const store = new MemoryClaims();
+    store.interleave = () => {
+      store.objects.set("0", { claim: claim("m2"), etag: "other" });
+    };
+    const decision = await claimBatch(file, 0, input("m1"), store);
+    expect(decision).toEqual({ action: "wait", owner: "m2", delayMs: 900_000 });
+    expect(store.objects.get("0")?.claim.messageId).toBe("m2");
+  });
+
+  it("two copies taking over a stale claim: the second write loses and waits", async () => {
+    const store = new MemoryClaims();
+    store.objects.set("0", { claim: claim("gone", TTL + 60_000), etag: "old" });
+    store.interleave = () => {
+      store.objects.set("0", { claim: claim("m2"), etag: "newer" });
+    };
+    expect(await claimBatch(file, 0, input("m1"), store)).toMatchObject({ action: "wait", owner: "m2" });
+  });
+
+  it("the owner's renewal keeps the first claim time and moves renewedAt", async () => {
+    const store = new MemoryClaims();
+    store.objects.set("0", { claim: claim("m1", 600_000), etag: "e0" });
+    expect(await claimBatch(file, 0, input("m1"), store)).toEqual({ action: "send", write: "renew" });
+    expect(store.objects.get("0")?.claim).toEqual({
+      messageId: "m1",
+      claimedAt: new Date(NOW - 600_000).toISOString(),
+      renewedAt: new Date(NOW).toISOString(),
+    });
+  });
+});
