@@ -1,0 +1,53 @@
+import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { createS3Client, createSqsClient } from "../../shared/aws/clients.ts";
+import { streamS3Object } from "../../shared/aws/s3-object-source.ts";
+import { S3ReportStore } from "../../shared/aws/s3-report-store.ts";
+import { uploadText } from "../../shared/aws/s3-text-upload.ts";
+import { SqsQueueControl } from "../../shared/aws/sqs-queue-control.ts";
+import { readSettings, ReportWriterSettingsSchema } from "../../shared/config/function-settings.ts";
+import { createLogger } from "../../shared/logging/logger.ts";
+import { ISSUE_ROWS_FILE } from "../../shared/report/build-file-report.ts";
+import { processReportMessages, type ReportWriterDeps } from "../../shared/report/process-report-messages.ts";
+import { systemClock } from "../../shared/time/clock.ts";
+
+const logger = createLogger("marketo-ingest-report-writer");
+
+function createRuntime(env: Record<string, string | undefined>): ReportWriterDeps {
+  const settings = readSettings(ReportWriterSettingsSchema, env);
+  const s3 = createS3Client(env);
+  return {
+    reports: new S3ReportStore(s3, settings.WORK_BUCKET),
+    openSource: (file) => streamS3Object(s3, file),
+    putIssueRows: async (file, csv) => {
+      const key = `${file.reportPrefix}${ISSUE_ROWS_FILE}`;
+      await uploadText(s3, { bucket: settings.WORK_BUCKET, key, contentType: "text/csv; charset=utf-8" }, csv);
+      return key;
+    },
+    queue: new SqsQueueControl(createSqsClient(env), settings.REPORT_QUEUE_URL, settings.REPORT_DLQ_URL),
+    clock: systemClock,
+    logger,
+    policy: {
+      recheckFirstSeconds: settings.REPORT_RECHECK_FIRST_SECONDS,
+      recheckMaxSeconds: settings.REPORT_RECHECK_MAX_SECONDS,
+      giveUpAfterMs: settings.REPORT_GIVE_UP_HOURS * 3_600_000,
+    },
+  };
+}
+
+export type ReportWriterHandler = (
+  event: SQSEvent,
+  context: Pick<Context, "getRemainingTimeInMillis" | "awsRequestId">,
+) => Promise<SQSBatchResponse>;
+
+/** Builds the handler from an environment, read and validated on the first event (cold start). */
+export function createReportWriterHandler(env: Record<string, string | undefined>): ReportWriterHandler {
+  let runtime: ReportWriterDeps | undefined;
+  return async (event, context) => {
+    runtime ??= createRuntime(env);
+    logger.appendKeys({ awsRequestId: context.awsRequestId });
+    return processReportMessages(event.Records, runtime);
+  };
+}
+
+/** Report queue → `report.json` (while running and when done) and the rows-with-issues CSV per file. */
+export const handler: ReportWriterHandler = createReportWriterHandler(process.env);

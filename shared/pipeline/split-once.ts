@@ -1,0 +1,44 @@
+import type { SplitManifest } from "../report/file-report.ts";
+import type { ClaimStore } from "./claim-store.ts";
+import { claimFile, type FileClaim } from "./file-claim.ts";
+import { type DroppedFileDeps, processDroppedFile } from "./process-dropped-file.ts";
+import { type DroppedFile, fileRefFor } from "./s3-event.ts";
+
+export interface SplitOnceDeps extends DroppedFileDeps {
+  claims: ClaimStore<FileClaim>;
+  /** The splitter's timeout plus a margin: no invocation holds a claim longer. */
+  leaseMs: number;
+  /** Tells the report writer a file's manifest exists (it then reports the file once every batch is final). */
+  announce: (manifest: SplitManifest) => Promise<void>;
+}
+
+export type SplitOnceResult =
+  | { status: "split"; manifest: SplitManifest; as: "first" | "retry" | "take-over" }
+  | { status: "skipped"; why: "done" | "in-progress"; owner?: string };
+
+/**
+ * Splits a dropped file once per object version, however many events announce it. A retry of a crashed
+ * invocation splits again from the start; the batches it queues a second time are dropped by the senders'
+ * batch claims, so Marketo still receives each batch once.
+ */
+export async function splitDroppedFileOnce(
+  dropped: DroppedFile,
+  invocationId: string,
+  deps: SplitOnceDeps,
+): Promise<SplitOnceResult> {
+  const file = fileRefFor(dropped);
+  const existing = await deps.reports.getManifest(file);
+  const decision = await claimFile(
+    file,
+    { invocationId, manifestExists: existing !== undefined, now: deps.clock.now(), leaseMs: deps.leaseMs },
+    deps.claims,
+  );
+  if (decision.action === "skip") {
+    // This invocation wrote the manifest and died before announcing it: announce now (a repeat is harmless).
+    if (existing && decision.owner === invocationId) await deps.announce(existing);
+    return { status: "skipped", why: decision.why, ...(decision.owner ? { owner: decision.owner } : {}) };
+  }
+  const manifest = await processDroppedFile(dropped, deps);
+  await deps.announce(manifest);
+  return { status: "split", manifest, as: decision.as };
+}

@@ -1,0 +1,115 @@
+import type { SQSBatchResponse, SQSRecord } from "aws-lambda";
+import { jsonOf } from "../config/json-text.ts";
+import type { Logger } from "../logging/logger.ts";
+import { inflateIfGzip, type InputFormat, InputFormatSchema, readRows } from "../parsing/input-format.ts";
+import type { FileRef } from "../pipeline/batch-message.ts";
+import type { DeadLetterReason } from "../pipeline/process-ingestion-messages.ts";
+import type { Clock } from "../time/clock.ts";
+import { buildFileReport, type FileReport } from "./build-file-report.ts";
+import type { ReportStore } from "./file-report.ts";
+import { IssueIndex, issueRowsCsv } from "./issue-rows.ts";
+import { type ReportMessage, ReportMessageSchema } from "./report-message.ts";
+
+export interface ReportQueue {
+  requeue(body: string, delaySeconds: number): Promise<void>;
+  deadLetter(body: string, reason: DeadLetterReason): Promise<void>;
+}
+
+export interface ReportPolicy {
+  /** First re-check of a running file, doubling up to `recheckMaxSeconds` (SQS delays stop at 900). */
+  recheckFirstSeconds: number;
+  recheckMaxSeconds: number;
+  /** Stop re-checking a file still running after this long (its batches are stuck; the DLQ alarms say why). */
+  giveUpAfterMs: number;
+}
+
+export interface ReportWriterDeps {
+  reports: ReportStore;
+  /** Opens the dropped file's bytes from the start (to copy rows with issues with their original columns). */
+  openSource: (file: FileRef) => AsyncIterable<Uint8Array>;
+  /** Stores the rows-with-issues CSV, streamed; returns its key. */
+  putIssueRows: (file: FileRef, csv: AsyncIterable<string>) => Promise<string>;
+  queue: ReportQueue;
+  clock: Clock;
+  policy: ReportPolicy;
+  logger: Logger;
+}
+
+const ReportMessageText = jsonOf(ReportMessageSchema);
+
+/**
+ * Report writer core: each message looks at one file. While batches are open it refreshes `report.json` and
+ * comes back later; once every batch is final it writes the rows with issues as CSV and the final report.
+ * One writer per file at a time, and every write is a pure function of the stored parts, so repeats agree.
+ */
+export async function processReportMessages(records: SQSRecord[], deps: ReportWriterDeps): Promise<SQSBatchResponse> {
+  const failures: SQSBatchResponse["batchItemFailures"] = [];
+  for (const record of records) {
+    try {
+      await processOne(record, deps);
+    } catch (error) {
+      deps.logger.error("report not written; will be retried", {
+        messageId: record.messageId,
+        error: (error as Error).name,
+      });
+      failures.push({ itemIdentifier: record.messageId });
+    }
+  }
+  return { batchItemFailures: failures };
+}
+
+async function processOne(record: SQSRecord, deps: ReportWriterDeps): Promise<void> {
+  const parsed = ReportMessageText.safeParse(record.body);
+  if (!parsed.success) {
+    await deps.queue.deadLetter(record.body, {
+      code: "invalid_message",
+      message: "message body is not a valid report message (JSON with the expected shape)",
+      attempts: Number(record.attributes.ApproximateReceiveCount ?? "1"),
+      lastFailureAt: new Date(deps.clock.now()).toISOString(),
+    });
+    deps.logger.error("invalid report message dead-lettered", { messageId: record.messageId });
+    return;
+  }
+  const message = parsed.data;
+  const ids = { reportPrefix: message.file.reportPrefix, checks: message.checks };
+  const manifest = await deps.reports.getManifest(message.file);
+  if (!manifest) throw new Error("the file has no manifest yet");
+  const outcomes = await deps.reports.listBatchOutcomes(message.file);
+  const now = deps.clock.now();
+  const draft = buildFileReport(manifest, outcomes, now);
+
+  if (draft.status === "running") {
+    await deps.reports.putFileReport(message.file, draft);
+    const firstCheckAt = message.firstCheckAt ?? new Date(now).toISOString();
+    if (now - Date.parse(firstCheckAt) > deps.policy.giveUpAfterMs) {
+      deps.logger.error("file still running; report writer stops waiting", { ...ids, pending: draft.pending });
+      return;
+    }
+    const next: ReportMessage = { ...message, checks: message.checks + 1, firstCheckAt };
+    const delay = Math.min(deps.policy.recheckMaxSeconds, deps.policy.recheckFirstSeconds * 2 ** message.checks);
+    await deps.queue.requeue(JSON.stringify(next), delay);
+    deps.logger.info("file still running; report re-checked later", { ...ids, pending: draft.pending, delay });
+    return;
+  }
+
+  const index = IssueIndex.from(manifest, outcomes);
+  let rowsWithIssues: FileReport["rowsWithIssues"];
+  if (index.size > 0) {
+    const format: InputFormat = InputFormatSchema.catch("csv").parse(manifest.input?.format);
+    const openRows = () =>
+      readRows(inflateIfGzip(deps.openSource(message.file), manifest.input?.gzip ?? false), format);
+    const key = await deps.putIssueRows(message.file, issueRowsCsv(openRows, index));
+    rowsWithIssues = { key, rows: index.size };
+  }
+  const report = buildFileReport(manifest, outcomes, now, rowsWithIssues);
+  await deps.reports.putFileReport(message.file, report);
+  deps.logger.info("file report written", {
+    ...ids,
+    status: report.status,
+    rowsRead: report.rowsRead,
+    accepted: report.accepted,
+    rejected: report.rejected,
+    failed: report.failed,
+    deadLettered: report.deadLettered,
+  });
+}
