@@ -73,6 +73,13 @@ export class MarketoIngestStack extends Stack {
       maxReceiveCount: d.redriveMaxReceiveCount,
       deadLetterRetention: Duration.days(d.dlqRetentionDays),
     });
+    // "Report this file when done": one message per file, re-queued with a delay while its batches are open.
+    const report = new QueueWithDlq(this, "Report", {
+      visibilityTimeout: Duration.seconds(d.reportQueueVisibilitySeconds),
+      retentionPeriod: Duration.days(d.ingestionQueueRetentionDays),
+      maxReceiveCount: d.redriveMaxReceiveCount,
+      deadLetterRetention: Duration.days(d.dlqRetentionDays),
+    });
     // Async invocations of the splitter that fail after Lambda's own retries land here, event and error included.
     const splitterDlq = new Queue(this, "SplitterDeadLetterQueue", {
       encryption: QueueEncryption.SQS_MANAGED,
@@ -91,6 +98,7 @@ export class MarketoIngestStack extends Stack {
       environment: {
         INGESTION_QUEUE_URL: ingestion.queue.queueUrl,
         BULK_QUEUE_URL: bulk.queue.queueUrl,
+        REPORT_QUEUE_URL: report.queue.queueUrl,
         WORK_BUCKET: workBucket.bucketName,
         POWERTOOLS_SERVICE_NAME: "marketo-ingest-splitter",
         ...(props.defaultFileOptions && Object.keys(props.defaultFileOptions).length
@@ -116,6 +124,7 @@ export class MarketoIngestStack extends Stack {
     grantReportAccess(splitter, workBucket);
     ingestion.queue.grantSendMessages(splitter);
     bulk.queue.grantSendMessages(splitter);
+    report.queue.grantSendMessages(splitter);
     dropBucket.addEventNotification(EventType.OBJECT_CREATED, new LambdaDestination(splitter));
 
     const senderFunction = new PipelineFunction(this, "Sender", {
@@ -201,10 +210,49 @@ export class MarketoIngestStack extends Stack {
     bulk.queue.grantSendMessages(bulkImporter);
     bulk.deadLetterQueue.grantSendMessages(bulkImporter);
 
+    const reportFunction = new PipelineFunction(this, "ReportWriter", {
+      entry: functionEntry("report-writer"),
+      description: "Writes each file's report once its batches have ended, with its rows with issues as CSV",
+      memorySize: 1024,
+      timeout: Duration.seconds(d.reportWriterTimeoutSeconds),
+      environment: {
+        REPORT_QUEUE_URL: report.queue.queueUrl,
+        REPORT_DLQ_URL: report.deadLetterQueue.queueUrl,
+        WORK_BUCKET: workBucket.bucketName,
+        POWERTOOLS_SERVICE_NAME: "marketo-ingest-report-writer",
+      },
+    });
+    const reportWriter = reportFunction.fn;
+    reportWriter.addEventSource(
+      new SqsEventSource(report.queue, {
+        batchSize: d.reportWriterBatchSize,
+        reportBatchItemFailures: true,
+        maxConcurrency: d.reportWriterMaxConcurrency,
+      }),
+    );
+    // Reads the dropped file again, for the original columns of rows that were not accepted.
+    reportWriter.addToRolePolicy(
+      new PolicyStatement({
+        actions: ["s3:GetObject", "s3:GetObjectVersion"],
+        resources: [dropBucket.arnForObjects("*")],
+      }),
+    );
+    grantReportAccess(reportWriter, workBucket);
+    // The CSV is a multipart upload; a failed one is aborted rather than left as orphaned parts.
+    reportWriter.addToRolePolicy(
+      new PolicyStatement({
+        actions: ["s3:AbortMultipartUpload"],
+        resources: [workBucket.arnForObjects("reports/*")],
+      }),
+    );
+    report.queue.grantSendMessages(reportWriter);
+    report.deadLetterQueue.grantSendMessages(reportWriter);
+
     new PipelineAlarms(this, "Alarms", {
       deadLetterQueues: {
         IngestionDLQ: ingestion.deadLetterQueue,
         BulkDLQ: bulk.deadLetterQueue,
+        ReportDLQ: report.deadLetterQueue,
         SplitterDLQ: splitterDlq,
       },
       ingestionQueue: ingestion.queue,
@@ -214,6 +262,7 @@ export class MarketoIngestStack extends Stack {
       splitter: splitterFunction,
       sender: senderFunction,
       bulkImporter: bulkFunction,
+      reportWriter: reportFunction,
       splitterDeadLetterQueue: splitterDlq,
       dropBucket,
       workBucket,
@@ -225,6 +274,7 @@ export class MarketoIngestStack extends Stack {
     new CfnOutput(this, "IngestionDeadLetterQueueUrl", { value: ingestion.deadLetterQueue.queueUrl });
     new CfnOutput(this, "BulkQueueUrl", { value: bulk.queue.queueUrl });
     new CfnOutput(this, "BulkDeadLetterQueueUrl", { value: bulk.deadLetterQueue.queueUrl });
+    new CfnOutput(this, "ReportDeadLetterQueueUrl", { value: report.deadLetterQueue.queueUrl });
     new CfnOutput(this, "SplitterDeadLetterQueueUrl", { value: splitterDlq.queueUrl });
   }
 }

@@ -7,6 +7,7 @@ interface Parts {
   splitter: Construct;
   sender: Construct;
   bulkImporter: Construct;
+  reportWriter: Construct;
   splitterDeadLetterQueue: Construct;
   dropBucket: IBucket;
   workBucket: IBucket;
@@ -22,7 +23,7 @@ export function acknowledgeFindings(stack: Stack, parts: Parts): void {
   const xray =
     "X-Ray's PutTraceSegments/PutTelemetryRecords do not support resource-level permissions (added by tracing: ACTIVE).";
 
-  for (const fn of [parts.splitter, parts.sender, parts.bulkImporter]) {
+  for (const fn of [parts.splitter, parts.sender, parts.bulkImporter, parts.reportWriter]) {
     Validations.of(fn).acknowledge({ id: "AwsSolutions-IAM5[Resource::*]", reason: xray });
     Validations.of(fn).acknowledge({
       id: reportsObjects,
@@ -33,10 +34,12 @@ export function acknowledgeFindings(stack: Stack, parts: Parts): void {
     id: `AwsSolutions-IAM5[Resource::${arn(parts.workBucket)}/${JOB_SLOT_PREFIX}*]`,
     reason: "The job slots are bulk-slots/0.json … 9.json (count configurable); scoped to that prefix.",
   });
-  Validations.of(parts.splitter).acknowledge({
-    id: `AwsSolutions-IAM5[Resource::${arn(parts.dropBucket)}/*]`,
-    reason: "The splitter must read whatever key a data team drops; read-only (GetObject/GetObjectVersion).",
-  });
+  for (const fn of [parts.splitter, parts.reportWriter]) {
+    Validations.of(fn).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${arn(parts.dropBucket)}/*]`,
+      reason: "Reads whatever key a data team drops (to split it, then to copy rows with issues); read-only.",
+    });
+  }
   Validations.of(parts.splitterDeadLetterQueue).acknowledge({
     id: "AwsSolutions-SQS3",
     reason: "This queue is itself a dead-letter queue: the splitter's asynchronous on-failure destination.",

@@ -1,6 +1,6 @@
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { createS3Client, createSecretsClient, createSqsClient } from "../../shared/aws/clients.ts";
-import { S3BatchClaims } from "../../shared/aws/s3-batch-claims.ts";
+import { S3ClaimStore } from "../../shared/aws/s3-claim-store.ts";
 import { S3ReportStore } from "../../shared/aws/s3-report-store.ts";
 import { SqsQueueControl } from "../../shared/aws/sqs-queue-control.ts";
 import { readSettings, SenderSettingsSchema } from "../../shared/config/function-settings.ts";
@@ -30,7 +30,7 @@ function createRuntime(env: Record<string, string | undefined>): SenderDeps {
       });
     }),
     reports: new S3ReportStore(s3, settings.WORK_BUCKET),
-    claims: new S3BatchClaims(s3, settings.WORK_BUCKET),
+    claims: new S3ClaimStore(s3, settings.WORK_BUCKET),
     claimTtlMs: settings.CLAIM_TTL_MS,
     queue: new SqsQueueControl(sqs, settings.INGESTION_QUEUE_URL, settings.INGESTION_DLQ_URL),
     clock: systemClock,

@@ -1,34 +1,46 @@
-import type { S3Client } from "@aws-sdk/client-s3";
-import type { SQSClient } from "@aws-sdk/client-sqs";
+import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import type { Context } from "aws-lambda";
 import { createBulkPartSink } from "../../shared/aws/bulk-part-sink.ts";
 import { createS3Client, createSqsClient } from "../../shared/aws/clients.ts";
 import { headS3Object, readOptionalS3Text, streamS3Object } from "../../shared/aws/s3-object-source.ts";
+import { S3ClaimStore } from "../../shared/aws/s3-claim-store.ts";
 import { S3ReportStore } from "../../shared/aws/s3-report-store.ts";
 import { SqsBatchPublisher } from "../../shared/aws/sqs-batch-publisher.ts";
-import { readSettings, type SplitterSettings, SplitterSettingsSchema } from "../../shared/config/function-settings.ts";
+import { readSettings, SplitterSettingsSchema } from "../../shared/config/function-settings.ts";
 import { createLogger } from "../../shared/logging/logger.ts";
-import { isSidecarKey, processDroppedFile, SIDECAR_SUFFIX } from "../../shared/pipeline/process-dropped-file.ts";
+import type { FileClaim } from "../../shared/pipeline/file-claim.ts";
+import { isSidecarKey, SIDECAR_SUFFIX } from "../../shared/pipeline/process-dropped-file.ts";
 import { droppedFiles } from "../../shared/pipeline/s3-event.ts";
+import { splitDroppedFileOnce } from "../../shared/pipeline/split-once.ts";
+import type { ReportMessage } from "../../shared/report/report-message.ts";
 import { systemClock } from "../../shared/time/clock.ts";
 
 const logger = createLogger("marketo-ingest-splitter");
 
 export type SplitterHandler = (event: unknown, context?: Pick<Context, "awsRequestId">) => Promise<void>;
 
+function createRuntime(env: Record<string, string | undefined>) {
+  const settings = readSettings(SplitterSettingsSchema, env);
+  const s3 = createS3Client(env);
+  const sqs = createSqsClient(env);
+  return {
+    settings,
+    s3,
+    sqs,
+    reports: new S3ReportStore(s3, settings.WORK_BUCKET),
+    claims: new S3ClaimStore<FileClaim>(s3, settings.WORK_BUCKET),
+  };
+}
+type SplitterRuntime = ReturnType<typeof createRuntime>;
+
 /**
  * Builds the handler from an environment; configuration is read and validated on the first event (cold start).
  * The deployed `handler` uses the process environment; the local runner passes its own.
  */
 export function createSplitterHandler(env: Record<string, string | undefined>): SplitterHandler {
-  let runtime: ReturnType<typeof createRuntime> | undefined;
-  const createRuntime = () => {
-    const settings = readSettings(SplitterSettingsSchema, env);
-    const s3 = createS3Client(env);
-    return { settings, s3, sqs: createSqsClient(env), reports: new S3ReportStore(s3, settings.WORK_BUCKET) };
-  };
+  let runtime: SplitterRuntime | undefined;
   return async (event, context) => {
-    runtime ??= createRuntime();
+    runtime ??= createRuntime(env);
     await splitEvent(event, runtime, context);
   };
 }
@@ -38,17 +50,19 @@ export const handler: SplitterHandler = createSplitterHandler(process.env);
 
 async function splitEvent(
   event: unknown,
-  { settings, s3, sqs, reports }: { settings: SplitterSettings; s3: S3Client; sqs: SQSClient; reports: S3ReportStore },
+  runtime: SplitterRuntime,
   context?: Pick<Context, "awsRequestId">,
 ): Promise<void> {
-  logger.appendKeys({ awsRequestId: context?.awsRequestId });
+  const { settings, s3, sqs, reports, claims } = runtime;
+  const invocationId = context?.awsRequestId ?? "unknown";
+  logger.appendKeys({ awsRequestId: invocationId });
   for (const file of droppedFiles(event)) {
     if (isSidecarKey(file.key)) {
       // Options for a data file, read when that file arrives (upload the sidecar first).
       logger.info("sidecar options file, not split", { key: file.key });
       continue;
     }
-    const manifest = await processDroppedFile(file, {
+    const result = await splitDroppedFileOnce(file, invocationId, {
       describe: (dropped) => headS3Object(s3, dropped),
       open: (dropped) => streamS3Object(s3, dropped),
       readSidecar: (dropped) => readOptionalS3Text(s3, dropped.bucket, `${dropped.key}${SIDECAR_SUFFIX}`),
@@ -61,10 +75,32 @@ async function splitEvent(
         sink: createBulkPartSink(s3, sqs, settings.WORK_BUCKET, settings.BULK_QUEUE_URL),
         maxPartBytes: settings.BULK_MAX_PART_BYTES,
       },
+      claims,
+      leaseMs: settings.SPLIT_CLAIM_LEASE_MS,
+      announce: async (manifest) => {
+        const message: ReportMessage = { v: 1, kind: "file-report", file: manifest.file, checks: 0 };
+        await sqs.send(
+          new SendMessageCommand({
+            QueueUrl: settings.REPORT_QUEUE_URL,
+            MessageBody: JSON.stringify(message),
+            DelaySeconds: settings.REPORT_FIRST_CHECK_SECONDS,
+          }),
+        );
+      },
     });
+    if (result.status === "skipped") {
+      logger.info("file already split or being split; event ignored", {
+        key: file.key,
+        versionId: file.versionId,
+        why: result.why,
+      });
+      continue;
+    }
+    const { manifest } = result;
     logger.info("file processed", {
       key: file.key,
       versionId: file.versionId,
+      as: result.as,
       status: manifest.status,
       rowsRead: manifest.rowsRead,
       rowsQueued: manifest.rowsQueued,

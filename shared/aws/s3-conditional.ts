@@ -1,12 +1,6 @@
 import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 
-/** A JSON object as read, with the ETag a conditional write must match to replace it. */
-export interface Versioned<T> {
-  value: T;
-  etag: string;
-}
-
-export type WriteCondition = { IfNoneMatch: "*" } | { IfMatch: string };
+import type { Versioned, WriteCondition } from "../pipeline/claim-store.ts";
 
 /** The object's JSON and ETag, or undefined when there is no such key. */
 export async function readVersionedJson<T>(

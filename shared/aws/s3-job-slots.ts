@@ -1,5 +1,6 @@
 import { DeleteObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import { isConditionConflict, putJsonIf, readVersionedJson, type WriteCondition } from "./s3-conditional.ts";
+import type { WriteCondition } from "../pipeline/claim-store.ts";
+import { isConditionConflict, putJsonIf, readVersionedJson } from "./s3-conditional.ts";
 import type { JobSlots, SlotLease } from "../bulk/job-slots.ts";
 import type { Clock } from "../time/clock.ts";
 

@@ -1,6 +1,7 @@
 import { ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { readOptionalS3Text } from "./s3-object-source.ts";
 import type { FileRef } from "../pipeline/batch-message.ts";
+import { type FileReport, REPORT_FILE } from "../report/build-file-report.ts";
 import type { BatchOutcome, ReportStore, SplitManifest } from "../report/file-report.ts";
 
 /** Report objects in the work bucket: `{reportPrefix}manifest.json` and `{reportPrefix}batches/{index}.json`. */
@@ -24,6 +25,14 @@ export class S3ReportStore implements ReportStore {
 
   getBatchOutcome(file: FileRef, index: number): Promise<BatchOutcome | undefined> {
     return this.getJson<BatchOutcome>(batchKey(file, index));
+  }
+
+  putFileReport(file: FileRef, report: FileReport): Promise<void> {
+    return this.putJson(`${file.reportPrefix}${REPORT_FILE}`, report);
+  }
+
+  getFileReport(file: FileRef): Promise<FileReport | undefined> {
+    return this.getJson<FileReport>(`${file.reportPrefix}${REPORT_FILE}`);
   }
 
   async listBatchOutcomes(file: FileRef): Promise<BatchOutcome[]> {

@@ -25,6 +25,13 @@ export const DEPLOYMENT_DEFAULTS = {
   bulkImporterMaxConcurrency: 2,
   /** Import jobs this deployment keeps open at Marketo (Queued + Importing); Marketo allows 10. */
   bulkJobSlots: 10,
+  /** Report writer timeout: one pass over the file to copy its rows with issues. */
+  reportWriterTimeoutSeconds: 900,
+  /** ≥ 6 × the report writer timeout. */
+  reportQueueVisibilitySeconds: 6 * 900,
+  /** One file per invocation: a report may copy millions of rows. */
+  reportWriterBatchSize: 1,
+  reportWriterMaxConcurrency: 2,
   dlqRetentionDays: 14,
   ingestionQueueRetentionDays: 4,
 } as const;

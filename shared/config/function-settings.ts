@@ -21,6 +21,11 @@ export const SplitterSettingsSchema = z.object({
   WORK_BUCKET: z.string().min(1),
   /** Stack-level file options per object type, e.g. `{"persons":{"priority":"high"}}` (see README). */
   DEFAULT_FILE_OPTIONS: jsonOf(DefaultFileOptionsSchema).default({}),
+  /** Where a split file is announced for its report, and how soon the first look is. */
+  REPORT_QUEUE_URL: z.string().min(1),
+  REPORT_FIRST_CHECK_SECONDS: int(0, 900, 30),
+  /** Longer than the splitter's timeout: a claim this old has no live invocation behind it. */
+  SPLIT_CLAIM_LEASE_MS: int(60_000, 86_400_000, 16 * 60_000),
   ...requestLimits,
 });
 export type SplitterSettings = z.infer<typeof SplitterSettingsSchema>;
@@ -74,6 +79,17 @@ export const BulkImporterSettingsSchema = z.object({
   RETRY_CAP_MS: int(0, 900_000, 900_000),
 });
 export type BulkImporterSettings = z.infer<typeof BulkImporterSettingsSchema>;
+
+export const ReportWriterSettingsSchema = z.object({
+  REPORT_QUEUE_URL: z.string().min(1),
+  REPORT_DLQ_URL: z.string().min(1),
+  WORK_BUCKET: z.string().min(1),
+  REPORT_RECHECK_FIRST_SECONDS: int(0, 900, 30),
+  REPORT_RECHECK_MAX_SECONDS: int(1, 900, 300),
+  /** A file still running after this long has stuck batches (the DLQ alarms say which); stop re-checking. */
+  REPORT_GIVE_UP_HOURS: int(1, 24 * 30, 24 * 7),
+});
+export type ReportWriterSettings = z.infer<typeof ReportWriterSettingsSchema>;
 
 export class SettingsError extends Error {
   override readonly name = "SettingsError";

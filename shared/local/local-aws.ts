@@ -21,6 +21,8 @@ export interface LocalAws {
   readonly ingestionDlqUrl: string;
   readonly bulkQueueUrl: string;
   readonly bulkDlqUrl: string;
+  readonly reportQueueUrl: string;
+  readonly reportDlqUrl: string;
   /** Environment that points the SDK (and so the handlers) at the emulators. */
   readonly awsEnv: Record<string, string>;
   close(): Promise<void>;
@@ -70,6 +72,10 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
     visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? DEPLOYMENT_DEFAULTS.bulkQueueVisibilitySeconds,
     maxReceiveCount: options.redriveMaxReceiveCount ?? DEPLOYMENT_DEFAULTS.redriveMaxReceiveCount,
   });
+  const report = await createQueueWithDlq(sqs, "marketo-ingest-report", {
+    visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? DEPLOYMENT_DEFAULTS.reportQueueVisibilitySeconds,
+    maxReceiveCount: options.redriveMaxReceiveCount ?? DEPLOYMENT_DEFAULTS.redriveMaxReceiveCount,
+  });
   return {
     endpoint,
     s3,
@@ -81,6 +87,8 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
     ingestionDlqUrl: ingestion.dlqUrl,
     bulkQueueUrl: bulk.queueUrl,
     bulkDlqUrl: bulk.dlqUrl,
+    reportQueueUrl: report.queueUrl,
+    reportDlqUrl: report.dlqUrl,
     awsEnv,
     close: async () => {
       s3.destroy();

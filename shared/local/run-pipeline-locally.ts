@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
@@ -5,13 +6,15 @@ import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import { Upload } from "@aws-sdk/lib-storage";
 import { createBulkImporterHandler } from "../../functions/bulk-importer/handler.ts";
 import { createSenderHandler } from "../../functions/ingestion-sender/handler.ts";
+import { createReportWriterHandler } from "../../functions/report-writer/handler.ts";
 import { createSplitterHandler } from "../../functions/splitter/handler.ts";
 import { S3ReportStore } from "../aws/s3-report-store.ts";
 import { DEPLOYMENT_DEFAULTS } from "../config/deployment-defaults.ts";
 import type { MarketoSecret } from "../config/marketo-secret.ts";
 import type { FileRef } from "../pipeline/batch-message.ts";
 import { SIDECAR_SUFFIX } from "../pipeline/process-dropped-file.ts";
-import { reportPrefixFor } from "../pipeline/s3-event.ts";
+import { fileRefFor } from "../pipeline/s3-event.ts";
+import type { FileReport } from "../report/build-file-report.ts";
 import type { BatchOutcome, FileReportSummary, SplitManifest } from "../report/file-report.ts";
 import { summarizeReport } from "../report/file-report.ts";
 import { type Clock, systemClock } from "../time/clock.ts";
@@ -37,6 +40,9 @@ export interface LocalRunOptions {
   splitterEnv?: Record<string, string>;
   senderEnv?: Record<string, string>;
   bulkEnv?: Record<string, string>;
+  reportEnv?: Record<string, string>;
+  /** The request id the splitter sees (Lambda keeps one per event across its retries). */
+  splitterInvocationId?: string;
   eventSource?: { batchSize?: number; maxConcurrency?: number; deadlineMs?: number; functionTimeoutMs?: number };
   /** The bulk importer's event source (the stack's settings unless given). */
   bulkEventSource?: { batchSize?: number; maxConcurrency?: number };
@@ -54,6 +60,8 @@ export interface LocalRunResult {
   manifest: SplitManifest | undefined;
   outcomes: BatchOutcome[];
   summary: FileReportSummary;
+  /** `report.json` as the report writer left it (final once every batch ended). */
+  report: FileReport | undefined;
   /** Messages sitting in the ingestion and bulk DLQs after the run. */
   deadLetterMessages: number;
   eventSource: EventSourceStats;
@@ -84,6 +92,9 @@ export async function runPipelineLocally(options: LocalRunOptions): Promise<Loca
     INGESTION_QUEUE_URL: aws.ingestionQueueUrl,
     BULK_QUEUE_URL: aws.bulkQueueUrl,
     WORK_BUCKET: aws.workBucket,
+    REPORT_QUEUE_URL: aws.reportQueueUrl,
+    // Locally the report writer runs after the queues drained: nothing to wait for.
+    REPORT_FIRST_CHECK_SECONDS: "0",
     ...options.splitterEnv,
   });
   const sender = createSenderHandler({
@@ -104,11 +115,21 @@ export async function runPipelineLocally(options: LocalRunOptions): Promise<Loca
     ...options.bulkEnv,
   });
 
+  const reportWriter = createReportWriterHandler({
+    ...aws.awsEnv,
+    REPORT_QUEUE_URL: aws.reportQueueUrl,
+    REPORT_DLQ_URL: aws.reportDlqUrl,
+    WORK_BUCKET: aws.workBucket,
+    REPORT_RECHECK_FIRST_SECONDS: "1",
+    REPORT_RECHECK_MAX_SECONDS: "1",
+    ...options.reportEnv,
+  });
+
   options.onProgress?.({ phase: "upload", bytes: uploaded.size });
   const dropped = { bucket: aws.dropBucket, key: options.key, size: uploaded.size, eTag: uploaded.eTag };
-  await splitter(objectCreatedEvent(dropped), { awsRequestId: "local-splitter" });
+  await splitter(objectCreatedEvent(dropped), { awsRequestId: options.splitterInvocationId ?? randomUUID() });
 
-  const file: FileRef = { bucket: aws.dropBucket, key: options.key, reportPrefix: reportPrefixFor(dropped) };
+  const file: FileRef = fileRefFor(dropped);
   const reports = new S3ReportStore(aws.s3, aws.workBucket);
   const manifest = await reports.getManifest(file);
   options.onProgress?.({
@@ -145,13 +166,28 @@ export async function runPipelineLocally(options: LocalRunOptions): Promise<Loca
       clock,
     }),
   ]);
+  // Then the report: every batch has ended (unless a queue hit the deadline, and then the report says running).
+  await runSqsEventSource({
+    sqs: aws.sqs,
+    queueUrl: aws.reportQueueUrl,
+    handler: reportWriter,
+    batchSize: DEPLOYMENT_DEFAULTS.reportWriterBatchSize,
+    maxConcurrency: DEPLOYMENT_DEFAULTS.reportWriterMaxConcurrency,
+    functionTimeoutMs: DEPLOYMENT_DEFAULTS.reportWriterTimeoutSeconds * 1000,
+    deadlineMs: Math.min(deadlineMs, Math.max(5_000, startedAt + deadlineMs - clock.now())),
+    clock,
+  });
   const outcomes = await reports.listBatchOutcomes(file);
   return {
     file,
     manifest,
     outcomes,
     summary: summarizeReport(manifest, outcomes),
-    deadLetterMessages: (await countMessages(aws, aws.ingestionDlqUrl)) + (await countMessages(aws, aws.bulkDlqUrl)),
+    report: await reports.getFileReport(file),
+    deadLetterMessages:
+      (await countMessages(aws, aws.ingestionDlqUrl)) +
+      (await countMessages(aws, aws.bulkDlqUrl)) +
+      (await countMessages(aws, aws.reportDlqUrl)),
     eventSource,
     bulkEventSource,
     elapsedMs: clock.now() - startedAt,

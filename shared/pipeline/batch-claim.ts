@@ -1,5 +1,6 @@
 import type { BatchOutcome } from "../report/file-report.ts";
 import type { FileRef } from "./batch-message.ts";
+import type { ClaimStore } from "./claim-store.ts";
 
 /**
  * Which queue message owns a batch. Copies of one batch can reach the queue more than once (a splitter resumed
@@ -10,22 +11,6 @@ export interface BatchClaim {
   claimedAt: string;
   /** Refreshed on every delivery of the owner, so a live owner is never taken over. */
   renewedAt: string;
-}
-
-export interface ClaimedBatch {
-  claim: BatchClaim;
-  etag: string;
-}
-
-export interface BatchClaimStore {
-  read(file: FileRef, index: number): Promise<ClaimedBatch | undefined>;
-  /** Writes the claim if the condition holds; false when another writer got there first. */
-  write(
-    file: FileRef,
-    index: number,
-    claim: BatchClaim,
-    condition: { ifAbsent: true } | { ifMatch: string },
-  ): Promise<boolean>;
 }
 
 export type ClaimDecision =
@@ -77,21 +62,25 @@ export async function claimBatch(
   file: FileRef,
   index: number,
   input: Omit<ArbitrationInput, "current">,
-  store: BatchClaimStore,
+  store: ClaimStore<BatchClaim>,
 ): Promise<ClaimDecision> {
+  const key = batchClaimKey(file, index);
   for (let round = 0; round < 3; round++) {
-    const current = await store.read(file, index);
-    const decision = arbitrateBatch({ ...input, current: current?.claim });
+    const current = await store.read(key);
+    const decision = arbitrateBatch({ ...input, current: current?.value });
     if (decision.action !== "send") return decision;
     const at = new Date(input.now).toISOString();
     const claim: BatchClaim = {
       messageId: input.messageId,
-      claimedAt: decision.write === "renew" && current ? current.claim.claimedAt : at,
+      claimedAt: decision.write === "renew" && current ? current.value.claimedAt : at,
       renewedAt: at,
     };
-    const condition = current ? { ifMatch: current.etag } : ({ ifAbsent: true } as const);
-    if (await store.write(file, index, claim, condition)) return decision;
+    if (await store.write(key, claim, current ? { IfMatch: current.etag } : { IfNoneMatch: "*" })) return decision;
   }
   // Three lost races in a row: several copies are live at once; let the queue bring this one back.
   return { action: "wait", owner: "unknown", delayMs: MIN_WAIT_MS };
 }
+
+/** `{reportPrefix}claims/{index}.json`: next to the batch's outcome. */
+export const batchClaimKey = (file: FileRef, index: number): string =>
+  `${file.reportPrefix}claims/${String(index).padStart(6, "0")}.json`;

@@ -16,7 +16,7 @@ import type { FileRef } from "./batch-message.ts";
 import { routeForObjectKey } from "./object-route.ts";
 import { planRequests } from "./request-plan.ts";
 import type { DroppedFile } from "./s3-event.ts";
-import { reportPrefixFor } from "./s3-event.ts";
+import { fileRefFor } from "./s3-event.ts";
 import { type BatchPublisher, splitFile } from "./split-file.ts";
 
 /** A file's options may sit beside it as `{key}.options.json`; such sidecars are read, never split. */
@@ -53,12 +53,7 @@ export interface DroppedFileDeps {
  */
 export async function processDroppedFile(dropped: DroppedFile, deps: DroppedFileDeps): Promise<SplitManifest> {
   const startedAt = new Date(deps.clock.now()).toISOString();
-  const file: FileRef = {
-    bucket: dropped.bucket,
-    key: dropped.key,
-    ...(dropped.versionId ? { versionId: dropped.versionId } : {}),
-    reportPrefix: reportPrefixFor(dropped),
-  };
+  const file: FileRef = fileRefFor(dropped);
   const base = { v: 1 as const, file, startedAt };
   let manifest: SplitManifest;
   try {

@@ -3,7 +3,8 @@ import type { Logger } from "../logging/logger.ts";
 import { type BatchOutcome, type ReportStore, toOutcomeFailure } from "../report/file-report.ts";
 import type { Clock } from "../time/clock.ts";
 import { jsonOf } from "../config/json-text.ts";
-import { type BatchClaimStore, claimBatch } from "./batch-claim.ts";
+import { type BatchClaim, claimBatch } from "./batch-claim.ts";
+import type { ClaimStore } from "./claim-store.ts";
 import { type BatchMessage, BatchMessageSchema } from "./batch-message.ts";
 import { type Delivery, type DeliveryDeps, deliverBatch } from "./deliver-batch.ts";
 
@@ -30,7 +31,7 @@ export interface SenderDeps extends Omit<DeliveryDeps, "client"> {
   client: () => Promise<DeliveryDeps["client"]>;
   reports: ReportStore;
   /** Which message owns each batch, so copies of a batch (resumed splitter, DLQ redrive) never send twice. */
-  claims: BatchClaimStore;
+  claims: ClaimStore<BatchClaim>;
   /** An owner message not delivered for this long is gone; longer than any retry or quota wait. */
   claimTtlMs: number;
   queue: QueueControl;

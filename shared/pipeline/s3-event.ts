@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { FileRef } from "./batch-message.ts";
 
 const S3RecordSchema = z.object({
   eventName: z.string(),
@@ -54,4 +55,14 @@ export function droppedFiles(event: unknown): DroppedFile[] {
 export function reportPrefixFor(file: DroppedFile): string {
   const version = file.versionId ?? (file.eTag ? `etag-${file.eTag.replace(/"/g, "")}` : "unversioned");
   return `reports/${file.key}/${version}/`;
+}
+
+/** The file an event announced, as batches and reports refer to it. */
+export function fileRefFor(file: DroppedFile): FileRef {
+  return {
+    bucket: file.bucket,
+    key: file.key,
+    ...(file.versionId ? { versionId: file.versionId } : {}),
+    reportPrefix: reportPrefixFor(file),
+  };
 }

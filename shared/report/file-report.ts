@@ -1,5 +1,6 @@
 import type { MarketoFailure } from "../marketo/errors.ts";
 import type { FileRef, RowRanges } from "../pipeline/batch-message.ts";
+import type { FileReport } from "./build-file-report.ts";
 
 export interface RejectedRow {
   row: number;
@@ -88,6 +89,9 @@ export interface ReportStore {
   putBatchOutcome(file: FileRef, outcome: BatchOutcome): Promise<void>;
   getBatchOutcome(file: FileRef, index: number): Promise<BatchOutcome | undefined>;
   listBatchOutcomes(file: FileRef): Promise<BatchOutcome[]>;
+  /** `report.json`: the file's report as the report writer last wrote it. */
+  putFileReport(file: FileRef, report: FileReport): Promise<void>;
+  getFileReport(file: FileRef): Promise<FileReport | undefined>;
 }
 
 export type FileStatus = "running" | "complete" | "complete with failures" | "rejected";

@@ -60,14 +60,15 @@ describe("MarketoIngestStack", () => {
     });
   });
 
-  it("gives the ingestion and bulk queues a DLQ with maxReceiveCount and a visibility ≥ 6 × their function's timeout", () => {
+  it("gives the ingestion, bulk and report queues a DLQ with maxReceiveCount and a visibility ≥ 6 × their function's timeout", () => {
     const queues = resourcesOf(template, "AWS::SQS::Queue");
-    expect(queues).toHaveLength(5);
+    expect(queues).toHaveLength(7);
     const withRedrive = queues.filter(([, queue]) => queue.Properties.RedrivePolicy);
-    expect(withRedrive.map(([id]) => id.replace(/Queue.*$/, "")).sort()).toEqual(["Bulk", "Ingestion"]);
+    expect(withRedrive.map(([id]) => id.replace(/Queue.*$/, "")).sort()).toEqual(["Bulk", "Ingestion", "Report"]);
     const timeouts: Record<string, number> = {
       Bulk: DEPLOYMENT_DEFAULTS.bulkImporterTimeoutSeconds,
       Ingestion: DEPLOYMENT_DEFAULTS.senderTimeoutSeconds,
+      Report: DEPLOYMENT_DEFAULTS.reportWriterTimeoutSeconds,
     };
     for (const [id, queue] of withRedrive) {
       expect(queue.Properties.RedrivePolicy).toMatchObject({
@@ -90,7 +91,7 @@ describe("MarketoIngestStack", () => {
     const functions = resourcesOf(template, "AWS::Lambda::Function").filter(([, fn]) =>
       String(fn.Properties.Runtime).startsWith("nodejs"),
     );
-    expect(functions).toHaveLength(3);
+    expect(functions).toHaveLength(4);
     for (const [, fn] of functions) {
       expect(fn.Properties.Runtime).toBe("nodejs24.x");
       expect(fn.Properties.Architectures).toEqual(["arm64"]);
@@ -135,7 +136,7 @@ describe("MarketoIngestStack", () => {
     const pipelinePolicies = resourcesOf(template, "AWS::IAM::Policy").filter(
       ([id]) => !id.includes("NotificationsHandler"),
     );
-    expect(pipelinePolicies).toHaveLength(3);
+    expect(pipelinePolicies).toHaveLength(4);
     const statements = pipelinePolicies.flatMap(
       ([, policy]) =>
         (policy.Properties.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] })
@@ -200,6 +201,25 @@ describe("MarketoIngestStack", () => {
         "s3:ListBucket",
       ]),
     );
+    expect(new Set(actionsOf("ReportWriterRole"))).toEqual(
+      new Set([
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "xray:PutTelemetryRecords",
+        "xray:PutTraceSegments",
+        "sqs:ChangeMessageVisibility",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+        "sqs:GetQueueUrl",
+        "sqs:ReceiveMessage",
+        "sqs:SendMessage",
+        "s3:GetObject",
+        "s3:GetObjectVersion",
+        "s3:PutObject",
+        "s3:AbortMultipartUpload",
+        "s3:ListBucket",
+      ]),
+    );
     expect(new Set(actionsOf("BulkImporterRole"))).toEqual(
       new Set([
         "logs:CreateLogStream",
@@ -222,6 +242,26 @@ describe("MarketoIngestStack", () => {
     );
   });
 
+  it("runs the report writer from its own queue, one file at a time, reading dropped files without writing them", () => {
+    template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+      BatchSize: 1,
+      ScalingConfig: { MaximumConcurrency: 2 },
+      FunctionResponseTypes: ["ReportBatchItemFailures"],
+    });
+    const statements = resourcesOf(template, "AWS::IAM::Policy")
+      .filter(([id]) => id.startsWith("ReportWriterRole"))
+      .flatMap(
+        ([, policy]) =>
+          (policy.Properties.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] })
+            .Statement,
+      );
+    const dropStatements = statements.filter((statement) => JSON.stringify(statement.Resource).includes("DropBucket"));
+    expect(dropStatements.flatMap((statement) => [statement.Action].flat()).sort()).toEqual([
+      "s3:GetObject",
+      "s3:GetObjectVersion",
+    ]);
+  });
+
   it("runs the bulk importer from its own queue, two at a time, with the job-slot count as configuration", () => {
     template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
       BatchSize: 2,
@@ -237,6 +277,7 @@ describe("MarketoIngestStack", () => {
     const alarms = resourcesOf(template, "AWS::CloudWatch::Alarm");
     expect(alarms.map(([, alarm]) => alarm.Properties.MetricName).sort()).toEqual([
       "ApproximateAgeOfOldestMessage",
+      "ApproximateNumberOfMessagesVisible",
       "ApproximateNumberOfMessagesVisible",
       "ApproximateNumberOfMessagesVisible",
       "ApproximateNumberOfMessagesVisible",

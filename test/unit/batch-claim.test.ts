@@ -1,11 +1,6 @@
 import { describe, expect, it } from "vitest";
-import {
-  arbitrateBatch,
-  type BatchClaim,
-  type BatchClaimStore,
-  claimBatch,
-  type ClaimedBatch,
-} from "../../shared/pipeline/batch-claim.ts";
+import { arbitrateBatch, type BatchClaim, batchClaimKey, claimBatch } from "../../shared/pipeline/batch-claim.ts";
+import type { ClaimStore, Versioned, WriteCondition } from "../../shared/pipeline/claim-store.ts";
 import type { FileRef } from "../../shared/pipeline/batch-message.ts";
 import type { BatchOutcome } from "../../shared/report/file-report.ts";
 
@@ -60,27 +55,29 @@ describe("arbitrateBatch: one message sends each batch", () => {
   });
 });
 
-class MemoryClaims implements BatchClaimStore {
-  readonly objects = new Map<string, ClaimedBatch>();
+class MemoryClaims implements ClaimStore<BatchClaim> {
+  readonly objects = new Map<string, Versioned<BatchClaim>>();
   private version = 0;
   /** Runs once before the next write: another copy writing in between read and write. */
   interleave?: () => void;
 
-  async read(_file: FileRef, index: number): Promise<ClaimedBatch | undefined> {
-    return this.objects.get(String(index));
+  async read(key: string): Promise<Versioned<BatchClaim> | undefined> {
+    return this.objects.get(key);
   }
 
-  async write(_file: FileRef, index: number, value: BatchClaim, condition: { ifAbsent: true } | { ifMatch: string }) {
+  async write(key: string, value: BatchClaim, condition: WriteCondition): Promise<boolean> {
     const hook = this.interleave;
     this.interleave = undefined;
     hook?.();
-    const current = this.objects.get(String(index));
-    const holds = "ifAbsent" in condition ? !current : current?.etag === condition.ifMatch;
+    const current = this.objects.get(key);
+    const holds = "IfNoneMatch" in condition ? !current : current?.etag === condition.IfMatch;
     if (!holds) return false;
-    this.objects.set(String(index), { claim: value, etag: `e${++this.version}` });
+    this.objects.set(key, { value, etag: `e${++this.version}` });
     return true;
   }
 }
+
+const KEY = batchClaimKey(file, 0);
 
 describe("claimBatch: conditional writes settle races", () => {
   const input = (messageId: string) => ({ messageId, outcome: undefined, now: NOW, claimTtlMs: TTL });
@@ -88,27 +85,27 @@ describe("claimBatch: conditional writes settle races", () => {
   it("two copies racing for a new batch: exactly one sends, the other waits for it", async () => {
     const store = new MemoryClaims();
     store.interleave = () => {
-      store.objects.set("0", { claim: claim("m2"), etag: "other" });
+      store.objects.set(KEY, { value: claim("m2"), etag: "other" });
     };
     const decision = await claimBatch(file, 0, input("m1"), store);
     expect(decision).toEqual({ action: "wait", owner: "m2", delayMs: 900_000 });
-    expect(store.objects.get("0")?.claim.messageId).toBe("m2");
+    expect(store.objects.get(KEY)?.value.messageId).toBe("m2");
   });
 
   it("two copies taking over a stale claim: the second write loses and waits", async () => {
     const store = new MemoryClaims();
-    store.objects.set("0", { claim: claim("gone", TTL + 60_000), etag: "old" });
+    store.objects.set(KEY, { value: claim("gone", TTL + 60_000), etag: "old" });
     store.interleave = () => {
-      store.objects.set("0", { claim: claim("m2"), etag: "newer" });
+      store.objects.set(KEY, { value: claim("m2"), etag: "newer" });
     };
     expect(await claimBatch(file, 0, input("m1"), store)).toMatchObject({ action: "wait", owner: "m2" });
   });
 
   it("the owner's renewal keeps the first claim time and moves renewedAt", async () => {
     const store = new MemoryClaims();
-    store.objects.set("0", { claim: claim("m1", 600_000), etag: "e0" });
+    store.objects.set(KEY, { value: claim("m1", 600_000), etag: "e0" });
     expect(await claimBatch(file, 0, input("m1"), store)).toEqual({ action: "send", write: "renew" });
-    expect(store.objects.get("0")?.claim).toEqual({
+    expect(store.objects.get(KEY)?.value).toEqual({
       messageId: "m1",
       claimedAt: new Date(NOW - 600_000).toISOString(),
       renewedAt: new Date(NOW).toISOString(),

@@ -65,6 +65,8 @@ function setup(script: { submit?: Array<Error | BulkJobStatus>; status?: Array<E
     putBatchOutcome: async (_file, outcome) => void outcomes.set(outcome.index, outcome),
     getBatchOutcome: async (_file, index) => outcomes.get(index),
     listBatchOutcomes: async () => [...outcomes.values()],
+    putFileReport: async () => {},
+    getFileReport: async () => undefined,
   };
   const deps: BulkImporterDeps = {
     client: async () => ({
