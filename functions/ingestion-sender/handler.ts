@@ -32,6 +32,7 @@ function createRuntime(env: Record<string, string | undefined>): SenderDeps {
     reports: new S3ReportStore(s3, settings.WORK_BUCKET),
     claims: new S3ClaimStore(s3, settings.WORK_BUCKET),
     claimTtlMs: settings.CLAIM_TTL_MS,
+    claimRecheckMs: settings.CLAIM_RECHECK_SECONDS * 1000,
     queue: new SqsQueueControl(sqs, settings.INGESTION_QUEUE_URL, settings.INGESTION_DLQ_URL),
     clock: systemClock,
     random: Math.random,

@@ -47,6 +47,8 @@ export const SenderSettingsSchema = z
     QUOTA_DELAY_MS: int(0, 43_200_000, 3_600_000),
     /** A batch's owner message unseen for this long is gone (in the DLQ): longer than any wait it can be given. */
     CLAIM_TTL_MS: int(60_000, 172_800_000, 3 * 3_600_000),
+    /** A copy of a batch another message is sending looks again after this long, doubling per delivery. */
+    CLAIM_RECHECK_SECONDS: int(1, 900, 60),
     REQUEST_SOURCE: z.string().max(50).default("marketo-ingest"),
     ...requestLimits,
   })

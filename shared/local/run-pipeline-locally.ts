@@ -4,6 +4,7 @@ import { stat } from "node:fs/promises";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import { Upload } from "@aws-sdk/lib-storage";
+import type { S3Event } from "aws-lambda";
 import { createBulkImporterHandler } from "../../functions/bulk-importer/handler.ts";
 import { createSenderHandler } from "../../functions/ingestion-sender/handler.ts";
 import { createReportWriterHandler } from "../../functions/report-writer/handler.ts";
@@ -41,8 +42,11 @@ export interface LocalRunOptions {
   senderEnv?: Record<string, string>;
   bulkEnv?: Record<string, string>;
   reportEnv?: Record<string, string>;
-  /** The request id the splitter sees (Lambda keeps one per event across its retries). */
-  splitterInvocationId?: string;
+  /**
+   * How the S3 notification reaches the splitter. By default as Lambda's asynchronous invocation does: one
+   * request id, and two retries with that id when the invocation fails. Tests deliver it twice, or concurrently.
+   */
+  deliverEvent?: (invoke: (event: S3Event, requestId: string) => Promise<void>, event: S3Event) => Promise<void>;
   eventSource?: { batchSize?: number; maxConcurrency?: number; deadlineMs?: number; functionTimeoutMs?: number };
   /** The bulk importer's event source (the stack's settings unless given). */
   bulkEventSource?: { batchSize?: number; maxConcurrency?: number };
@@ -127,7 +131,8 @@ export async function runPipelineLocally(options: LocalRunOptions): Promise<Loca
 
   options.onProgress?.({ phase: "upload", bytes: uploaded.size });
   const dropped = { bucket: aws.dropBucket, key: options.key, size: uploaded.size, eTag: uploaded.eTag };
-  await splitter(objectCreatedEvent(dropped), { awsRequestId: options.splitterInvocationId ?? randomUUID() });
+  const invoke = (event: S3Event, requestId: string) => splitter(event, { awsRequestId: requestId });
+  await (options.deliverEvent ?? invokeAsLambdaRetries)(invoke, objectCreatedEvent(dropped));
 
   const file: FileRef = fileRefFor(dropped);
   const reports = new S3ReportStore(aws.s3, aws.workBucket);
@@ -192,6 +197,22 @@ export async function runPipelineLocally(options: LocalRunOptions): Promise<Loca
     bulkEventSource,
     elapsedMs: clock.now() - startedAt,
   };
+}
+
+/** Lambda's asynchronous invocation: the same request id for the event and its two retries after failures. */
+async function invokeAsLambdaRetries(
+  invoke: (event: S3Event, requestId: string) => Promise<void>,
+  event: S3Event,
+): Promise<void> {
+  const requestId = randomUUID();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await invoke(event, requestId);
+    } catch (error) {
+      // After the retries Lambda sends the event to the splitter's DLQ; locally the run fails with the error.
+      if (attempt >= 3) throw error;
+    }
+  }
 }
 
 async function upload(aws: LocalAws, options: LocalRunOptions): Promise<{ size: number; eTag: string }> {

@@ -23,19 +23,22 @@ export type ClaimDecision =
 
 export interface ArbitrationInput {
   messageId: string;
+  /** Deliveries of this message so far (1 on the first): a waiting copy waits longer each time. */
+  receiveCount: number;
   outcome: BatchOutcome | undefined;
   current: BatchClaim | undefined;
   now: number;
   /** An owner not seen for this long is gone (its message went to the DLQ): another copy may take over. */
   claimTtlMs: number;
+  /** First wait of a copy whose batch another message owns; it doubles per delivery, up to SQS's 15 minutes. */
+  recheckMs: number;
 }
 
-/** Shortest and longest wait of a copy whose batch another message owns. */
-const MIN_WAIT_MS = 30_000;
 const MAX_WAIT_MS = 900_000;
 
 /** Decides what one delivered message does with its batch, from the batch's outcome and current claim. */
-export function arbitrateBatch({ messageId, outcome, current, now, claimTtlMs }: ArbitrationInput): ClaimDecision {
+export function arbitrateBatch(input: ArbitrationInput): ClaimDecision {
+  const { messageId, outcome, current, now, claimTtlMs } = input;
   if (outcome && outcome.status !== "dead-lettered") return { action: "skip", why: "final" };
   const mine = current?.messageId === messageId;
   if (outcome?.status === "dead-lettered") {
@@ -46,11 +49,12 @@ export function arbitrateBatch({ messageId, outcome, current, now, claimTtlMs }:
   if (mine) return { action: "send", write: "renew" };
   const idleMs = now - Date.parse(current.renewedAt);
   if (idleMs > claimTtlMs) return { action: "send", write: "take-over" };
+  const backoff = input.recheckMs * 2 ** Math.max(0, input.receiveCount - 1);
   const untilStale = claimTtlMs - idleMs + 1_000;
   return {
     action: "wait",
     owner: current.messageId,
-    delayMs: Math.min(MAX_WAIT_MS, Math.max(MIN_WAIT_MS, untilStale)),
+    delayMs: Math.max(1_000, Math.min(MAX_WAIT_MS, backoff, untilStale)),
   };
 }
 
@@ -78,7 +82,7 @@ export async function claimBatch(
     if (await store.write(key, claim, current ? { IfMatch: current.etag } : { IfNoneMatch: "*" })) return decision;
   }
   // Three lost races in a row: several copies are live at once; let the queue bring this one back.
-  return { action: "wait", owner: "unknown", delayMs: MIN_WAIT_MS };
+  return { action: "wait", owner: "unknown", delayMs: input.recheckMs };
 }
 
 /** `{reportPrefix}claims/{index}.json`: next to the batch's outcome. */

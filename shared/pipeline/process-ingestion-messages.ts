@@ -34,6 +34,8 @@ export interface SenderDeps extends Omit<DeliveryDeps, "client"> {
   claims: ClaimStore<BatchClaim>;
   /** An owner message not delivered for this long is gone; longer than any retry or quota wait. */
   claimTtlMs: number;
+  /** First re-check of a copy whose batch another live message owns (doubles per delivery). */
+  claimRecheckMs: number;
   queue: QueueControl;
   clock: Clock;
   maxAttempts: number;
@@ -90,9 +92,11 @@ async function processOne(record: SQSRecord, deps: SenderDeps, remainingMs: () =
       message.batch.index,
       {
         messageId: record.messageId,
+        receiveCount,
         outcome: await deps.reports.getBatchOutcome(message.file, message.batch.index),
         now: deps.clock.now(),
         claimTtlMs: deps.claimTtlMs,
+        recheckMs: deps.claimRecheckMs,
       },
       deps.claims,
     );

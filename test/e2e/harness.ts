@@ -27,6 +27,7 @@ export const FAST_RETRIES = {
   RETRY_CAP_MS: "1000",
   IN_PROCESS_MAX_DELAY_MS: "3000",
   REQUEST_TIMEOUT_MS: "2000",
+  CLAIM_RECHECK_SECONDS: "1",
 };
 
 /** Bulk waits in whole seconds (SQS delays), kept short; the 606 floor too. */

@@ -21,7 +21,7 @@ const outcome = (status: BatchOutcome["status"]): BatchOutcome => ({
   finishedAt: new Date(NOW).toISOString(),
 });
 const decide = (messageId: string, current?: BatchClaim, final?: BatchOutcome) =>
-  arbitrateBatch({ messageId, outcome: final, current, now: NOW, claimTtlMs: TTL });
+  arbitrateBatch({ messageId, receiveCount: 1, outcome: final, current, now: NOW, claimTtlMs: TTL, recheckMs: 60_000 });
 
 describe("arbitrateBatch: one message sends each batch", () => {
   it("the first copy to arrive claims the batch and sends", () => {
@@ -32,11 +32,22 @@ describe("arbitrateBatch: one message sends each batch", () => {
     expect(decide("m1", claim("m1", 600_000))).toEqual({ action: "send", write: "renew" });
   });
 
-  it("a copy of a batch another live message owns waits, at least 30 s and at most 15 min", () => {
-    const fresh = decide("m2", claim("m1", 0));
-    expect(fresh).toEqual({ action: "wait", owner: "m1", delayMs: 900_000 });
-    const nearlyStale = decide("m2", claim("m1", TTL - 5_000));
-    expect(nearlyStale).toEqual({ action: "wait", owner: "m1", delayMs: 30_000 });
+  it("a copy of a batch another live message owns waits, longer each delivery, never past 15 min or the TTL", () => {
+    const waitOn = (receiveCount: number, idleMs = 0) =>
+      arbitrateBatch({
+        messageId: "m2",
+        receiveCount,
+        outcome: undefined,
+        current: claim("m1", idleMs),
+        now: NOW,
+        claimTtlMs: TTL,
+        recheckMs: 60_000,
+      });
+    expect([1, 2, 3, 4, 5, 6].map((n) => (waitOn(n) as { delayMs: number }).delayMs)).toEqual([
+      60_000, 120_000, 240_000, 480_000, 900_000, 900_000,
+    ]);
+    expect(waitOn(1)).toMatchObject({ action: "wait", owner: "m1" });
+    expect(waitOn(3, TTL - 5_000)).toMatchObject({ delayMs: 6_000 });
   });
 
   it("a copy takes over when the owner was not seen for longer than the TTL (its message left the queue)", () => {
@@ -80,7 +91,14 @@ class MemoryClaims implements ClaimStore<BatchClaim> {
 const KEY = batchClaimKey(file, 0);
 
 describe("claimBatch: conditional writes settle races", () => {
-  const input = (messageId: string) => ({ messageId, outcome: undefined, now: NOW, claimTtlMs: TTL });
+  const input = (messageId: string) => ({
+    messageId,
+    receiveCount: 1,
+    outcome: undefined,
+    now: NOW,
+    claimTtlMs: TTL,
+    recheckMs: 60_000,
+  });
 
   it("two copies racing for a new batch: exactly one sends, the other waits for it", async () => {
     const store = new MemoryClaims();
@@ -88,7 +106,7 @@ describe("claimBatch: conditional writes settle races", () => {
       store.objects.set(KEY, { value: claim("m2"), etag: "other" });
     };
     const decision = await claimBatch(file, 0, input("m1"), store);
-    expect(decision).toEqual({ action: "wait", owner: "m2", delayMs: 900_000 });
+    expect(decision).toEqual({ action: "wait", owner: "m2", delayMs: 60_000 });
     expect(store.objects.get(KEY)?.value.messageId).toBe("m2");
   });
 
