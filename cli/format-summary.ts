@@ -1,4 +1,5 @@
 import type { LocalRunResult } from "../shared/local/run-pipeline-locally.ts";
+import type { FileReport } from "../shared/report/build-file-report.ts";
 
 const n = (value: number): string => value.toLocaleString("en-US");
 
@@ -45,5 +46,29 @@ export function formatProblems(result: LocalRunResult, limit = 10): string[] {
     lines.push(`row ${issue.row ?? "?"} ${issue.kind} in Marketo: ${issue.reason}`);
   }
   if (issues.length > limit) lines.push(`… ${issues.length} rows failed or warned in Marketo in all`);
+  return lines;
+}
+
+/** A stored or live file report as a few lines: status, the identity, where the failures went, timings. */
+export function formatReportLines(report: FileReport, source: "stored" | "live"): string[] {
+  const version = report.file.versionId ? ` (version ${report.file.versionId})` : "";
+  const lines = [
+    `${report.file.key}${version}: ${report.status}${source === "live" ? " (live, from the batch outcomes)" : ""}`,
+    `rows read ${n(report.rowsRead)} = accepted ${n(report.accepted)} + rejected ${n(report.rejected)} + failed ${n(report.failed)} + dead-lettered ${n(report.deadLettered)}${report.pending ? ` + pending ${n(report.pending)}` : ""}`,
+    `batches ${n(report.batches.final)}/${n(report.batches.total)} final · requests ${n(report.requests)} · ${report.objectType} (${report.mode})`,
+  ];
+  if (report.error) lines.push(`file rejected: ${report.error.code}: ${report.error.message}`);
+  for (const rejection of report.rejections.slice(0, 10)) {
+    lines.push(
+      `  rejected ${n(rejection.rows)}${rejection.field ? ` (field ${rejection.field})` : ""}: ${rejection.reason}`,
+    );
+  }
+  for (const failure of report.failures.slice(0, 10)) {
+    lines.push(`  ${failure.outcome} ${n(failure.rows)}: ${failure.code} ${failure.message}`);
+  }
+  if (report.rowsWithIssues) {
+    lines.push(`rows with issues: ${n(report.rowsWithIssues.rows)} in ${report.rowsWithIssues.key}`);
+  }
+  lines.push(`elapsed ${(report.timings.elapsedMs / 1000).toFixed(1)} s · reported ${report.timings.reportedAt}`);
   return lines;
 }

@@ -6,7 +6,9 @@ import { startLocalAws } from "../shared/local/local-aws.ts";
 import { type LocalRunProgress, runPipelineLocally } from "../shared/local/run-pipeline-locally.ts";
 import { BULK_PREFIXES, bulkRouteForKey, isBulkKey } from "../shared/bulk/bulk-route.ts";
 import { OBJECT_NAMES, routeForObjectName } from "../shared/pipeline/object-route.ts";
+import { readS3Text } from "../shared/aws/s3-object-source.ts";
 import { formatProblems, formatSummaryLine } from "./format-summary.ts";
+import { statusCommand } from "./status.ts";
 import { resolveMarketoTarget } from "./marketo-target.ts";
 
 const USAGE = `marketo-ingest — move person data into Adobe Marketo Engage
@@ -16,7 +18,8 @@ Usage:
   marketo-ingest run FILE --object TYPE        run any file through the same pipeline, locally
       TYPE: persons | customobjects/{apiName} | companies | programmembers | programmembers/delete
             | bulk/leads | bulk/customobjects/{apiName} | bulk/programmembers/{programId}   (Bulk Import jobs)
-      [--report FILE]                          write the JSON report there
+      [--report FILE]                          write the file's JSON report (report.json) there
+      [--rows-with-issues FILE]                write rejected/failed rows there as CSV (original columns + reason)
       [--format csv|tsv|ssv|json|ndjson]       default: from the file name (.csv, .tsv, .json, .ndjson[.gz])
       [--priority normal|high] [--partition NAME] [--dedupe-fields email[,field2]]     persons
       [--dedupe-by dedupeFields|marketoGUID|idField] [--action createOnly|updateOnly|createOrUpdate]
@@ -26,6 +29,10 @@ Usage:
       [--lookup-field FIELD] [--list-id ID] [--partition NAME]                    bulk leads
       [--program-member-status STATUS] [--program-id ID]                          bulk program members
       [--options FILE]                         a sidecar options JSON (flags above win over it)
+
+  marketo-ingest status KEY --bucket WORK_BUCKET   the report of a file dropped on a deployed stack
+      [--version ID] [--json]                  (AWS credentials from the environment; exit 0 complete,
+                                               1 complete with failures, 3 running, 4 no such file)
 
 Locally means: an in-process S3/SQS emulator and the real Lambda handlers. Marketo is the bundled simulator
 unless MARKETO_CLIENT_ID, MARKETO_CLIENT_SECRET and MARKETO_MUNCHKIN_ID are set (then that instance;
@@ -69,6 +76,14 @@ async function main(argv: string[]): Promise<number> {
     }
     return runFile(file, values.object, values);
   }
+  if (command === "status") {
+    if (!file) {
+      console.error("status needs the KEY of a dropped file (e.g. persons/2026-11-23.csv)\n");
+      console.error(USAGE);
+      return 2;
+    }
+    return statusCommand(file, values, process.env);
+  }
   console.error(`unknown command "${command}"\n`);
   console.error(USAGE);
   return 2;
@@ -95,6 +110,10 @@ function parseCliArgs(argv: string[]) {
       "list-id": { type: "string" },
       "program-member-status": { type: "string" },
       "program-id": { type: "string" },
+      "rows-with-issues": { type: "string" },
+      bucket: { type: "string" },
+      version: { type: "string" },
+      json: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -103,6 +122,7 @@ function parseCliArgs(argv: string[]) {
 type RunFlags = Partial<
   Record<
     | "report"
+    | "rows-with-issues"
     | "priority"
     | "partition"
     | "dedupe-fields"
@@ -162,14 +182,13 @@ async function runFile(path: string, objectType: string, flags: RunFlags): Promi
     for (const line of formatProblems(result)) console.error(`  ${line}`);
     console.log(formatSummaryLine(result));
     if (flags.report) {
-      const report = {
-        file: result.file,
-        summary: result.summary,
-        manifest: result.manifest,
-        batches: result.outcomes,
-      };
-      await writeFile(flags.report, `${JSON.stringify(report, null, 2)}\n`);
+      await writeFile(flags.report, `${JSON.stringify(result.report, null, 2)}\n`);
       console.error(`report written to ${flags.report}`);
+    }
+    if (flags["rows-with-issues"]) {
+      const key = result.report?.rowsWithIssues?.key;
+      await writeFile(flags["rows-with-issues"], key ? await readS3Text(aws.s3, aws.workBucket, key) : "");
+      console.error(`rows with issues written to ${flags["rows-with-issues"]}`);
     }
     const { summary } = result;
     return summary.status === "complete" && summary.accepted === summary.rowsRead ? 0 : 1;

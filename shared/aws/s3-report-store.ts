@@ -77,3 +77,22 @@ export class S3ReportStore implements ReportStore {
 
 const batchKey = (file: FileRef, index: number): string =>
   `${file.reportPrefix}batches/${String(index).padStart(6, "0")}.json`;
+
+/** `reports/{key}/{version}/` for every version of `key` that has report objects. */
+export async function listReportPrefixes(s3: S3Client, bucket: string, key: string): Promise<string[]> {
+  const prefixes: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.send(
+      new ListObjectsV2Command({
+        Bucket: bucket,
+        Prefix: `reports/${key}/`,
+        Delimiter: "/",
+        ...(token ? { ContinuationToken: token } : {}),
+      }),
+    );
+    for (const common of page.CommonPrefixes ?? []) if (common.Prefix) prefixes.push(common.Prefix);
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return prefixes;
+}

@@ -11,6 +11,9 @@ export interface FileReport extends FileReportSummary {
   file: Omit<FileRef, "reportPrefix">;
   objectType: string;
   mode: "ingestion" | "bulk";
+  /** How the file was read, and the request options that applied (configuration, never row data). */
+  input?: SplitManifest["input"];
+  options?: SplitManifest["options"];
   /** Batches (Data Ingestion requests or import parts) the file was split into, and how many ended. */
   batches: { total: number; final: number };
   /** Why the whole file was rejected (nothing was sent). */
@@ -49,6 +52,8 @@ export function buildFileReport(
     file,
     objectType: manifest.objectType,
     mode: manifest.mode ?? "ingestion",
+    ...(manifest.input ? { input: manifest.input } : {}),
+    ...(manifest.options ? { options: manifest.options } : {}),
     ...summary,
     batches: { total: manifest.batches, final: outcomes.length },
     ...(manifest.error ? { error: manifest.error } : {}),

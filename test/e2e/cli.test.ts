@@ -5,6 +5,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type MarketoSimulator, startMarketoSimulator } from "../../shared/marketo-simulator/index.ts";
+import type { FileReport } from "../../shared/report/build-file-report.ts";
+import { startHarness } from "./harness.ts";
 
 const BIN = fileURLToPath(new URL("../../bin/marketo-ingest.mjs", import.meta.url));
 
@@ -40,19 +42,58 @@ describe("marketo-ingest CLI", () => {
     expect(stderr).toContain("split: 5,000 rows read");
   });
 
-  it("run: sends any file, writes the JSON report, and exits 1 when a row was rejected", async () => {
+  it("run: sends any file, writes the JSON report and the rows with issues, and exits 1 when a row was rejected", async () => {
     const file = join(dir, "people.csv");
     const report = join(dir, "report.json");
+    const issues = join(dir, "issues.csv");
     await writeFile(file, 'email,firstName\na@example.com,Ann\nb@example.com,"Bo, Jr."\nc@example.com,Cy,extra\n');
-    const { code, stdout } = await cli(["run", file, "--object", "persons", "--report", report]);
+    const { code, stdout } = await cli([
+      "run",
+      file,
+      "--object",
+      "persons",
+      "--report",
+      report,
+      "--rows-with-issues",
+      issues,
+    ]);
     expect(code).toBe(1);
     expect(stdout).toMatch(/rows read 3 · requests 1 · accepted 2 · rejected 1 ·/);
-    const written = JSON.parse(await readFile(report, "utf8")) as {
-      summary: { rowsRead: number; accepted: number };
-      manifest: { rejectedRows: { row: number; code: string }[] };
-    };
-    expect(written.summary).toMatchObject({ rowsRead: 3, accepted: 2 });
-    expect(written.manifest.rejectedRows).toEqual([expect.objectContaining({ row: 3 })]);
+    const written = JSON.parse(await readFile(report, "utf8")) as FileReport;
+    expect(written).toMatchObject({
+      status: "complete with failures",
+      rowsRead: 3,
+      accepted: 2,
+      rejected: 1,
+      rejections: [{ reason: "row has 3 fields but the header has 2", rows: 1 }],
+      rowsWithIssues: { rows: 1 },
+    });
+    expect(await readFile(issues, "utf8")).toBe(
+      "row,line,outcome,code,field,reason,email,firstName\r\n3,4,rejected,,,row has 3 fields but the header has 2,,\r\n",
+    );
+  });
+
+  it("status: reads a file's report from a work bucket (a deployed stack's, here the emulator's)", async () => {
+    const h = await startHarness();
+    try {
+      await h.run("persons/status.csv", "email,firstName\r\na@example.com,Ann\r\n,NoEmail\r\n");
+      const env = { ...h.aws.awsEnv, AWS_ENDPOINT_URL: h.aws.endpoint };
+      const done = await cli(["status", "persons/status.csv", "--bucket", h.aws.workBucket], env);
+      expect(done.code).toBe(1);
+      expect(done.stdout).toContain("persons/status.csv: complete with failures");
+      expect(done.stdout).toContain("rows read 2 = accepted 1 + rejected 1 + failed 0 + dead-lettered 0");
+      expect(done.stdout).toMatch(/rows with issues: 1 in reports\/persons\/status\.csv\/.+\/rows-with-issues\.csv/);
+      expect(done.stdout).not.toContain("a@example.com"); // counts and reasons, never row contents
+
+      const json = await cli(["status", "persons/status.csv", "--bucket", h.aws.workBucket, "--json"], env);
+      expect(JSON.parse(json.stdout)).toMatchObject({ rowsRead: 2, accepted: 1, rejected: 1 });
+
+      const missing = await cli(["status", "persons/never.csv", "--bucket", h.aws.workBucket], env);
+      expect(missing.code).toBe(4);
+      expect((await cli(["status", "persons/status.csv"], env)).code).toBe(2);
+    } finally {
+      await h.close();
+    }
   });
 
   it("run --object bulk/leads: imports as a Bulk Import job and names Marketo's failed row by its number", async () => {
@@ -125,8 +166,8 @@ describe("marketo-ingest CLI", () => {
     const report = join(dir, "cars-report.json");
     const custom = await cli(["run", cars, "--object", "customobjects/car_c", "--report", report]);
     expect(custom.code).toBe(0);
-    const written = JSON.parse(await readFile(report, "utf8")) as { manifest: { objectType: string; input: unknown } };
-    expect(written.manifest).toMatchObject({ objectType: "customobjects/car_c", input: { format: "ndjson" } });
+    const written = JSON.parse(await readFile(report, "utf8")) as FileReport;
+    expect(written).toMatchObject({ objectType: "customobjects/car_c", input: { format: "ndjson" }, accepted: 2 });
 
     const wrongAction = await cli(["run", companies, "--object", "companies", "--action", "CreateOnly"]);
     expect(wrongAction.code).toBe(1);
