@@ -1,0 +1,172 @@
+import type { SQSRecord } from "aws-lambda";
+import { describe, expect, it } from "vitest";
+import { createLogger } from "../../shared/logging/logger.ts";
+import { arbitrateFile } from "../../shared/pipeline/file-claim.ts";
+import type { FileReport } from "../../shared/report/build-file-report.ts";
+import type { BatchOutcome, ReportStore, SplitManifest } from "../../shared/report/file-report.ts";
+import { processReportMessages, type ReportWriterDeps } from "../../shared/report/process-report-messages.ts";
+import type { ReportMessage } from "../../shared/report/report-message.ts";
+import { FakeClock } from "./fake-clock.ts";
+
+const file = { bucket: "drop", key: "persons/a.csv", reportPrefix: "reports/persons/a.csv/v1/" };
+const CSV = "email,firstName\r\na@x.io,Ann\r\nb@x.io,Bo\r\nc@x.io,Cy\r\n,NoEmail\r\n";
+const manifest: SplitManifest = {
+  v: 1,
+  file,
+  objectType: "persons",
+  input: { format: "csv" },
+  status: "queued",
+  rowsRead: 4,
+  rowsQueued: 3,
+  batches: 2,
+  rejectedRows: [{ row: 4, line: 5, field: "email", reason: "email is required" }],
+  startedAt: "2026-11-23T10:00:00.000Z",
+  finishedAt: "2026-11-23T10:00:01.000Z",
+};
+const outcome = (index: number, extra: Partial<BatchOutcome>): BatchOutcome => ({
+  v: 1,
+  index,
+  rowCount: 1,
+  rows: [[1, 1]],
+  status: "accepted",
+  attempts: 1,
+  finishedAt: "2026-11-23T10:00:05.000Z",
+  ...extra,
+});
+
+function writer(outcomes: BatchOutcome[], clock = new FakeClock(Date.parse("2026-11-23T10:01:00Z"))) {
+  const written: FileReport[] = [];
+  const requeued: Array<{ message: ReportMessage; delaySeconds: number }> = [];
+  const deadLettered: string[] = [];
+  const csv: string[] = [];
+  const reports: ReportStore = {
+    putManifest: async () => {},
+    getManifest: async () => manifest,
+    putBatchOutcome: async () => {},
+    getBatchOutcome: async () => undefined,
+    listBatchOutcomes: async () => outcomes,
+    putFileReport: async (_file, report) => void written.push(report),
+    getFileReport: async () => written.at(-1),
+  };
+  const deps: ReportWriterDeps = {
+    reports,
+    openSource: async function* () {
+      yield Buffer.from(CSV);
+    },
+    putIssueRows: async (ref, chunks) => {
+      for await (const chunk of chunks) csv.push(chunk);
+      return `${ref.reportPrefix}rows-with-issues.csv`;
+    },
+    queue: {
+      requeue: async (body, delaySeconds) => void requeued.push({ message: JSON.parse(body), delaySeconds }),
+      deadLetter: async (body) => void deadLettered.push(body),
+    },
+    clock,
+    logger: createLogger("test"),
+    policy: { recheckFirstSeconds: 30, recheckMaxSeconds: 300, giveUpAfterMs: 3_600_000 },
+  };
+  return { deps, written, requeued, deadLettered, csv };
+}
+
+const record = (message: unknown): SQSRecord =>
+  ({
+    messageId: "m1",
+    receiptHandle: "r1",
+    body: typeof message === "string" ? message : JSON.stringify(message),
+    attributes: { ApproximateReceiveCount: "1" },
+  }) as unknown as SQSRecord;
+const first: ReportMessage = { v: 1, kind: "file-report", file, checks: 0 };
+
+describe("report writer", () => {
+  it("a file with open batches: report.json says running, and the file is looked at again later, less often each time", async () => {
+    const w = writer([outcome(0, {})]);
+    await processReportMessages([record(first)], w.deps);
+    await processReportMessages([record({ ...first, checks: 4, firstCheckAt: "2026-11-23T10:00:30.000Z" })], w.deps);
+    expect(w.written.map((r) => [r.status, r.pending])).toEqual([
+      ["running", 2],
+      ["running", 2],
+    ]);
+    expect(w.requeued.map((r) => [r.message.checks, r.delaySeconds])).toEqual([
+      [1, 30],
+      [5, 300],
+    ]);
+    expect(w.requeued[0]?.message.firstCheckAt).toBe("2026-11-23T10:01:00.000Z");
+    expect(w.csv).toEqual([]);
+  });
+
+  it("stops re-checking a file still running after the give-up time, leaving report.json as running", async () => {
+    const w = writer([outcome(0, {})]);
+    await processReportMessages([record({ ...first, checks: 9, firstCheckAt: "2026-11-23T08:00:00.000Z" })], w.deps);
+    expect(w.written.at(-1)?.status).toBe("running");
+    expect(w.requeued).toEqual([]);
+  });
+
+  it("once every batch is final: the rows with issues as CSV, then the final report pointing at it", async () => {
+    const failed = outcome(1, {
+      rowCount: 2,
+      rows: [[2, 3]],
+      status: "failed",
+      failure: { code: "4000802", message: "Invalid data", status: 400 },
+    });
+    const w = writer([outcome(0, { requestId: "req-0" }), failed]);
+    await processReportMessages([record(first)], w.deps);
+    expect(w.requeued).toEqual([]);
+    expect(w.written.at(-1)).toMatchObject({
+      status: "complete with failures",
+      rowsRead: 4,
+      accepted: 1,
+      rejected: 1,
+      failed: 2,
+      requestIds: ["req-0"],
+      failures: [{ outcome: "failed", code: "4000802", message: "Invalid data", rows: 2 }],
+      rejections: [{ field: "email", reason: "email is required", rows: 1 }],
+      rowsWithIssues: { key: "reports/persons/a.csv/v1/rows-with-issues.csv", rows: 3 },
+      timings: { lastBatchFinishedAt: "2026-11-23T10:00:05.000Z", elapsedMs: 5_000 },
+    });
+    expect(w.csv.join("")).toBe(
+      "row,line,outcome,code,field,reason,email,firstName\r\n" +
+        "2,3,failed,4000802,,Invalid data,b@x.io,Bo\r\n" +
+        "3,4,failed,4000802,,Invalid data,c@x.io,Cy\r\n" +
+        "4,5,rejected,,email,email is required,,NoEmail\r\n",
+    );
+  });
+
+  it("a body that is not a report message goes to the DLQ instead of looping", async () => {
+    const w = writer([]);
+    const response = await processReportMessages([record("{oops")], w.deps);
+    expect(response.batchItemFailures).toEqual([]);
+    expect(w.deadLettered).toEqual(["{oops"]);
+  });
+});
+
+describe("arbitrateFile: a dropped file version is split once", () => {
+  const input = {
+    invocationId: "req-1",
+    manifestExists: false,
+    now: Date.parse("2026-11-23T10:00:00Z"),
+    leaseMs: 960_000,
+  };
+  const claim = (owner: string, ageMs: number) => ({ owner, claimedAt: new Date(input.now - ageMs).toISOString() });
+
+  it("the first invocation claims it; Lambda's retry (same request id) splits it again", () => {
+    expect(arbitrateFile(input, undefined)).toEqual({ action: "split", as: "first" });
+    expect(arbitrateFile(input, claim("req-1", 60_000))).toEqual({ action: "split", as: "retry" });
+  });
+
+  it("a duplicate event skips a file being split or already split", () => {
+    expect(arbitrateFile(input, claim("req-0", 60_000))).toEqual({
+      action: "skip",
+      why: "in-progress",
+      owner: "req-0",
+    });
+    expect(arbitrateFile({ ...input, manifestExists: true }, claim("req-0", 60_000))).toEqual({
+      action: "skip",
+      why: "done",
+      owner: "req-0",
+    });
+  });
+
+  it("a claim older than any invocation can live is taken over", () => {
+    expect(arbitrateFile(input, claim("req-0", 960_001))).toEqual({ action: "split", as: "take-over" });
+  });
+});
