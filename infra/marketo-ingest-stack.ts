@@ -63,7 +63,7 @@ export class MarketoIngestStack extends Stack {
     const ingestion = new QueueWithDlq(this, "Ingestion", {
       visibilityTimeout: Duration.seconds(d.ingestionQueueVisibilitySeconds),
       retentionPeriod: Duration.days(d.ingestionQueueRetentionDays),
-      maxReceiveCount: d.redriveMaxReceiveCount,
+      maxReceiveCount: d.ingestionRedriveMaxReceiveCount,
       deadLetterRetention: Duration.days(d.dlqRetentionDays),
     });
     // Bulk parts: each message is one step of one part; waits are new delayed messages, so receive counts stay low.

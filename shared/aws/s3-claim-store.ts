@@ -13,7 +13,7 @@ export class S3ClaimStore<T> implements ClaimStore<T> {
     return readVersionedJson<T>(this.s3, this.bucket, key);
   }
 
-  write(key: string, value: T, condition: WriteCondition): Promise<boolean> {
+  write(key: string, value: T, condition: WriteCondition): Promise<string | undefined> {
     return putJsonIf(this.s3, this.bucket, key, value, condition);
   }
 }

@@ -20,7 +20,7 @@ export async function readVersionedJson<T>(
 
 /**
  * Writes JSON only if the condition holds: `If-None-Match: *` creates for exactly one writer, `If-Match` replaces
- * only what the caller read. True when the write won, false when another writer got there first.
+ * only what the caller read. The new ETag when the write won, undefined when another writer got there first.
  */
 export async function putJsonIf(
   s3: S3Client,
@@ -28,9 +28,9 @@ export async function putJsonIf(
   key: string,
   value: unknown,
   condition: WriteCondition,
-): Promise<boolean> {
+): Promise<string | undefined> {
   try {
-    await s3.send(
+    const written = await s3.send(
       new PutObjectCommand({
         Bucket: bucket,
         Key: key,
@@ -39,9 +39,9 @@ export async function putJsonIf(
         ...condition,
       }),
     );
-    return true;
+    return written.ETag ?? "";
   } catch (error) {
-    if (isConditionConflict(error)) return false;
+    if (isConditionConflict(error)) return undefined;
     throw error;
   }
 }

@@ -95,8 +95,8 @@ export class S3JobSlots implements JobSlots {
   }
 
   /** True when the conditional write won; false when the condition failed (another writer got there first). */
-  private write(slot: number, record: SlotRecord, condition: WriteCondition): Promise<boolean> {
-    return putJsonIf(this.s3, this.options.bucket, this.key(slot), record, condition);
+  private async write(slot: number, record: SlotRecord, condition: WriteCondition): Promise<boolean> {
+    return (await putJsonIf(this.s3, this.options.bucket, this.key(slot), record, condition)) !== undefined;
   }
 }
 

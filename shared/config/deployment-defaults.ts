@@ -8,10 +8,15 @@ export const DEPLOYMENT_DEFAULTS = {
   senderBatchSize: 10,
   /** Concurrent sender invocations: the bound on parallel Marketo requests is this × senderBatchSize. */
   senderMaxConcurrency: 5,
-  /** Receives before the sender dead-letters a message itself, with its reason. */
+  /** Failed deliveries of a batch before the sender dead-letters it itself, with its reason. */
   maxAttempts: 8,
-  /** The queue's redrive: a safety net above maxAttempts for invocations that crash. */
+  /** The queues' redrive: a safety net above maxAttempts for invocations that crash. */
   redriveMaxReceiveCount: 10,
+  /**
+   * The ingestion queue's redrive sits higher: a batch waiting out Marketo's daily quota is received once an
+   * hour (QUOTA_DELAY_MS) until the reset, up to a day, and those receives are not failed attempts.
+   */
+  ingestionRedriveMaxReceiveCount: 50,
   /** ≥ 6 × the sender timeout (AWS guidance for SQS event sources). */
   ingestionQueueVisibilitySeconds: 6 * 60,
   splitterTimeoutSeconds: 900,

@@ -66,7 +66,7 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
   await s3.send(new CreateBucketCommand({ Bucket: workBucket }));
   const ingestion = await createQueueWithDlq(sqs, "marketo-ingest-ingestion", {
     visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? DEPLOYMENT_DEFAULTS.ingestionQueueVisibilitySeconds,
-    maxReceiveCount: options.redriveMaxReceiveCount ?? DEPLOYMENT_DEFAULTS.redriveMaxReceiveCount,
+    maxReceiveCount: options.redriveMaxReceiveCount ?? DEPLOYMENT_DEFAULTS.ingestionRedriveMaxReceiveCount,
   });
   const bulk = await createQueueWithDlq(sqs, "marketo-ingest-bulk", {
     visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? DEPLOYMENT_DEFAULTS.bulkQueueVisibilitySeconds,

@@ -11,6 +11,17 @@ export interface BatchClaim {
   claimedAt: string;
   /** Refreshed on every delivery of the owner, so a live owner is never taken over. */
   renewedAt: string;
+  /** Deliveries of this batch that failed transiently (quota waits and duplicate copies do not count). */
+  failures?: number;
+  firstFailureAt?: string;
+  lastFailureAt?: string;
+}
+
+/** The claim this message holds, and the ETag that lets it record a failure on it. */
+export interface OwnedClaim {
+  key: string;
+  claim: BatchClaim;
+  etag: string;
 }
 
 export type ClaimDecision =
@@ -20,6 +31,10 @@ export type ClaimDecision =
   | { action: "send"; write: "create" | "renew" | "take-over" }
   /** Another live message owns the batch: look again later (it will be final, or its claim stale). */
   | { action: "wait"; owner: string; delayMs: number };
+
+/** What `claimBatch` settled: a send comes with the claim as written. */
+export type ClaimResult =
+  Exclude<ClaimDecision, { action: "send" }> | (Extract<ClaimDecision, { action: "send" }> & { owned: OwnedClaim });
 
 export interface ArbitrationInput {
   messageId: string;
@@ -67,22 +82,34 @@ export async function claimBatch(
   index: number,
   input: Omit<ArbitrationInput, "current">,
   store: ClaimStore<BatchClaim>,
-): Promise<ClaimDecision> {
+): Promise<ClaimResult> {
   const key = batchClaimKey(file, index);
   for (let round = 0; round < 3; round++) {
     const current = await store.read(key);
     const decision = arbitrateBatch({ ...input, current: current?.value });
     if (decision.action !== "send") return decision;
     const at = new Date(input.now).toISOString();
-    const claim: BatchClaim = {
-      messageId: input.messageId,
-      claimedAt: decision.write === "renew" && current ? current.value.claimedAt : at,
-      renewedAt: at,
-    };
-    if (await store.write(key, claim, current ? { IfMatch: current.etag } : { IfNoneMatch: "*" })) return decision;
+    // The owner keeps its history across deliveries; a new owner (a redriven copy) starts afresh.
+    const claim: BatchClaim =
+      decision.write === "renew" && current
+        ? { ...current.value, renewedAt: at }
+        : { messageId: input.messageId, claimedAt: at, renewedAt: at };
+    const etag = await store.write(key, claim, current ? { IfMatch: current.etag } : { IfNoneMatch: "*" });
+    if (etag !== undefined) return { ...decision, owned: { key, claim, etag } };
   }
   // Three lost races in a row: several copies are live at once; let the queue bring this one back.
   return { action: "wait", owner: "unknown", delayMs: input.recheckMs };
+}
+
+/** The owner's claim after one more failed delivery. */
+export function withFailure(claim: BatchClaim, at: number): BatchClaim {
+  const iso = new Date(at).toISOString();
+  return {
+    ...claim,
+    failures: (claim.failures ?? 0) + 1,
+    firstFailureAt: claim.firstFailureAt ?? iso,
+    lastFailureAt: iso,
+  };
 }
 
 /** `{reportPrefix}claims/{index}.json`: next to the batch's outcome. */

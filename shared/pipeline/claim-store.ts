@@ -10,6 +10,6 @@ export type WriteCondition = { IfNoneMatch: "*" } | { IfMatch: string };
 /** Small records that several workers race to create or replace; the loser of a race learns it and re-reads. */
 export interface ClaimStore<T> {
   read(key: string): Promise<Versioned<T> | undefined>;
-  /** True when the write won; false when the condition failed (another writer got there first). */
-  write(key: string, value: T, condition: WriteCondition): Promise<boolean>;
+  /** The new ETag when the write won; undefined when the condition failed (another writer got there first). */
+  write(key: string, value: T, condition: WriteCondition): Promise<string | undefined>;
 }

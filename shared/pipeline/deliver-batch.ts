@@ -22,8 +22,8 @@ export type Delivery =
   | { status: "retry-later"; failure: MarketoFailure; delayMs: number; tries: number };
 
 export interface DeliveryContext {
-  /** How many times the queue has delivered this message (1 on first delivery). */
-  receiveCount: number;
+  /** Earlier deliveries of this batch that failed transiently (0 on the first): the backoff grows with them. */
+  failedDeliveries: number;
   /** Milliseconds left in the invocation. */
   remainingMs: () => number;
 }
@@ -68,7 +68,7 @@ export async function deliverBatch(message: BatchMessage, ctx: DeliveryContext, 
       if (failure.disposition === "quota") {
         return { status: "retry-later", failure, delayMs: deps.policy.quotaDelayMs, tries };
       }
-      const attempt = (ctx.receiveCount - 1) * deps.policy.inProcessAttempts + tries;
+      const attempt = ctx.failedDeliveries * deps.policy.inProcessAttempts + tries;
       const delayMs = retryDelayMs(attempt, deps.policy.backoff, deps.random, failure.retryAfterMs);
       const canWaitHere =
         tries < deps.policy.inProcessAttempts &&

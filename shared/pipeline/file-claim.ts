@@ -46,7 +46,8 @@ export async function claimFile(
     const decision = arbitrateFile(input, current?.value);
     if (decision.action === "skip" || decision.as === "retry") return decision;
     const claim: FileClaim = { owner: input.invocationId, claimedAt: new Date(input.now).toISOString() };
-    if (await store.write(key, claim, current ? { IfMatch: current.etag } : { IfNoneMatch: "*" })) return decision;
+    const written = await store.write(key, claim, current ? { IfMatch: current.etag } : { IfNoneMatch: "*" });
+    if (written !== undefined) return decision;
   }
   return { action: "skip", why: "in-progress" };
 }

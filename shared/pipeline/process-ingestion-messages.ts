@@ -3,7 +3,7 @@ import type { Logger } from "../logging/logger.ts";
 import { type BatchOutcome, type ReportStore, toOutcomeFailure } from "../report/file-report.ts";
 import type { Clock } from "../time/clock.ts";
 import { jsonOf } from "../config/json-text.ts";
-import { type BatchClaim, claimBatch } from "./batch-claim.ts";
+import { type BatchClaim, claimBatch, type OwnedClaim, withFailure } from "./batch-claim.ts";
 import type { ClaimStore } from "./claim-store.ts";
 import { type BatchMessage, BatchMessageSchema } from "./batch-message.ts";
 import { type Delivery, type DeliveryDeps, deliverBatch } from "./deliver-batch.ts";
@@ -21,6 +21,7 @@ export interface DeadLetterReason {
   message: string;
   attempts: number;
   firstAttemptAt?: string;
+  firstFailureAt?: string;
   lastFailureAt: string;
   reportPrefix?: string;
   batchIndex?: number;
@@ -109,9 +110,11 @@ async function processOne(record: SQSRecord, deps: SenderDeps, remainingMs: () =
       await deps.queue.retryAfter(record.receiptHandle, Math.ceil(decision.delayMs / 1000));
       return "retry";
     }
+    const { owned } = decision;
     const client = await deps.client();
-    const delivery = await deliverBatch(message, { receiveCount, remainingMs }, { ...deps, client });
-    return await settle(message, delivery, record, { receiveCount, firstAttemptAt }, deps);
+    const failedDeliveries = owned.claim.failures ?? 0;
+    const delivery = await deliverBatch(message, { failedDeliveries, remainingMs }, { ...deps, client });
+    return await settle(message, delivery, record, owned, deps);
   } catch (error) {
     // Reporting or the queue failed: the message comes back; Marketo upserts make a resend harmless.
     deps.logger.error("batch not settled; will be retried", { ...ids, error: (error as Error).name });
@@ -123,18 +126,22 @@ async function settle(
   message: BatchMessage,
   delivery: Delivery,
   record: SQSRecord,
-  attempt: { receiveCount: number; firstAttemptAt: string | undefined },
+  owned: OwnedClaim,
   deps: SenderDeps,
 ): Promise<"done" | "retry"> {
   const ids = { messageId: record.messageId, reportPrefix: message.file.reportPrefix, batch: message.batch.index };
+  const history =
+    delivery.status === "retry-later" && delivery.failure.disposition !== "quota"
+      ? withFailure(owned.claim, deps.clock.now())
+      : owned.claim;
   const outcome = (status: BatchOutcome["status"], extra: Partial<BatchOutcome>): BatchOutcome => ({
     v: 1,
     index: message.batch.index,
     rowCount: message.batch.rowCount,
     rows: message.batch.rows,
     status,
-    attempts: attempt.receiveCount,
-    ...(attempt.firstAttemptAt ? { firstAttemptAt: attempt.firstAttemptAt } : {}),
+    attempts: (owned.claim.failures ?? 0) + 1,
+    firstAttemptAt: owned.claim.claimedAt,
     finishedAt: now(deps),
     ...extra,
   });
@@ -156,25 +163,41 @@ async function settle(
       });
       return "done";
     case "retry-later": {
-      if (attempt.receiveCount >= deps.maxAttempts) {
+      if (delivery.failure.disposition === "quota") {
+        // The daily quota: the data waits for the reset, and waiting is not a failed attempt.
+        await deps.queue.retryAfter(record.receiptHandle, Math.ceil(delivery.delayMs / 1000));
+        deps.logger.warn("daily quota reached; batch waits", { ...ids, code: delivery.failure.code });
+        return "retry";
+      }
+      const failures = history.failures ?? 1;
+      if (failures >= deps.maxAttempts) {
         await deps.queue.deadLetter(record.body, {
           code: delivery.failure.code,
           message: delivery.failure.message,
-          attempts: attempt.receiveCount,
-          ...(attempt.firstAttemptAt ? { firstAttemptAt: attempt.firstAttemptAt } : {}),
-          lastFailureAt: now(deps),
+          attempts: failures,
+          firstFailureAt: history.firstFailureAt ?? now(deps),
+          lastFailureAt: history.lastFailureAt ?? now(deps),
           reportPrefix: message.file.reportPrefix,
           batchIndex: message.batch.index,
         });
         await deps.reports.putBatchOutcome(
           message.file,
-          outcome("dead-lettered", { failure: toOutcomeFailure(delivery.failure) }),
+          outcome("dead-lettered", { attempts: failures, failure: toOutcomeFailure(delivery.failure) }),
         );
-        deps.logger.error("batch dead-lettered after retries", { ...ids, code: delivery.failure.code });
+        deps.logger.error("batch dead-lettered after retries", { ...ids, code: delivery.failure.code, failures });
         return "done";
       }
+      // Record the failure on the claim (the attempt count survives redeliveries), then back off.
+      if ((await deps.claims.write(owned.key, history, { IfMatch: owned.etag })) === undefined) {
+        deps.logger.warn("batch claim changed while sending; failure not recorded", ids);
+      }
       await deps.queue.retryAfter(record.receiptHandle, Math.ceil(delivery.delayMs / 1000));
-      deps.logger.warn("batch will be retried", { ...ids, code: delivery.failure.code, delayMs: delivery.delayMs });
+      deps.logger.warn("batch will be retried", {
+        ...ids,
+        code: delivery.failure.code,
+        delayMs: delivery.delayMs,
+        failures,
+      });
       return "retry";
     }
   }

@@ -72,7 +72,9 @@ describe("MarketoIngestStack", () => {
     };
     for (const [id, queue] of withRedrive) {
       expect(queue.Properties.RedrivePolicy).toMatchObject({
-        maxReceiveCount: DEPLOYMENT_DEFAULTS.redriveMaxReceiveCount,
+        maxReceiveCount: id.startsWith("Ingestion")
+          ? DEPLOYMENT_DEFAULTS.ingestionRedriveMaxReceiveCount
+          : DEPLOYMENT_DEFAULTS.redriveMaxReceiveCount,
       });
       const timeout = timeouts[id.replace(/Queue.*$/, "")] as number;
       expect(queue.Properties.VisibilityTimeout).toBeGreaterThanOrEqual(6 * timeout);

@@ -76,15 +76,16 @@ class MemoryClaims implements ClaimStore<BatchClaim> {
     return this.objects.get(key);
   }
 
-  async write(key: string, value: BatchClaim, condition: WriteCondition): Promise<boolean> {
+  async write(key: string, value: BatchClaim, condition: WriteCondition): Promise<string | undefined> {
     const hook = this.interleave;
     this.interleave = undefined;
     hook?.();
     const current = this.objects.get(key);
     const holds = "IfNoneMatch" in condition ? !current : current?.etag === condition.IfMatch;
-    if (!holds) return false;
-    this.objects.set(key, { value, etag: `e${++this.version}` });
-    return true;
+    if (!holds) return undefined;
+    const etag = `e${++this.version}`;
+    this.objects.set(key, { value, etag });
+    return etag;
   }
 }
 
@@ -122,7 +123,7 @@ describe("claimBatch: conditional writes settle races", () => {
   it("the owner's renewal keeps the first claim time and moves renewedAt", async () => {
     const store = new MemoryClaims();
     store.objects.set(KEY, { value: claim("m1", 600_000), etag: "e0" });
-    expect(await claimBatch(file, 0, input("m1"), store)).toEqual({ action: "send", write: "renew" });
+    expect(await claimBatch(file, 0, input("m1"), store)).toMatchObject({ action: "send", write: "renew" });
     expect(store.objects.get(KEY)?.value).toEqual({
       messageId: "m1",
       claimedAt: new Date(NOW - 600_000).toISOString(),

@@ -43,10 +43,14 @@ function scriptedClient(script: Array<Error | string>) {
 const run = (
   client: ReturnType<typeof scriptedClient>,
   clock = new FakeClock(),
-  receiveCount = 1,
+  failedDeliveries = 0,
   remaining = 60_000,
 ) =>
-  deliverBatch(message, { receiveCount, remainingMs: () => remaining }, { client, clock, random: () => 0.5, policy });
+  deliverBatch(
+    message,
+    { failedDeliveries, remainingMs: () => remaining },
+    { client, clock, random: () => 0.5, policy },
+  );
 
 describe("deliverBatch", () => {
   it("sends the exact body once with a correlation id naming file and batch", async () => {
@@ -80,7 +84,7 @@ describe("deliverBatch", () => {
     const client = scriptedClient([fail("retry"), fail("retry"), fail("retry")]);
     const first = await run(client);
     expect(first).toMatchObject({ status: "retry-later", tries: 3 });
-    const later = await run(scriptedClient([fail("retry"), fail("retry"), fail("retry")]), new FakeClock(), 4);
+    const later = await run(scriptedClient([fail("retry"), fail("retry"), fail("retry")]), new FakeClock(), 3);
     expect(later.status === "retry-later" && first.status === "retry-later" && later.delayMs > first.delayMs).toBe(
       true,
     );
@@ -88,7 +92,7 @@ describe("deliverBatch", () => {
 
   it("does not wait in place when the invocation is about to end", async () => {
     const client = scriptedClient([fail("retry")]);
-    expect(await run(client, new FakeClock(), 1, 5_500)).toMatchObject({ status: "retry-later", tries: 1 });
+    expect(await run(client, new FakeClock(), 0, 5_500)).toMatchObject({ status: "retry-later", tries: 1 });
   });
 
   it("reports permanent failures without retrying", async () => {
@@ -111,7 +115,7 @@ describe("deliverBatch", () => {
     const client = scriptedClient([]);
     const result = await deliverBatch(
       message,
-      { receiveCount: 1, remainingMs: () => 60_000 },
+      { failedDeliveries: 0, remainingMs: () => 60_000 },
       { client, clock: new FakeClock(), random: () => 0, policy: { ...policy, maxRequestBytes: 10 } },
     );
     expect(result).toMatchObject({ status: "failed", failure: { code: "request_too_large" } });
