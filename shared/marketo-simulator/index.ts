@@ -3,7 +3,14 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { setTimeout as delay } from "node:timers/promises";
 import { BULK_DEFAULTS, type BulkLogEntry, BulkImportSim, type BulkStats, type SimBulkJob } from "./bulk-import.ts";
-import { defaultError, type Fault, FaultQueue } from "./faults.ts";
+import {
+  type AppliedFault,
+  type ChaosOptions,
+  defaultError,
+  type Fault,
+  FaultQueue,
+  type FaultKind,
+} from "./faults.ts";
 import {
   type Limits,
   objectCount,
@@ -24,7 +31,7 @@ import {
 import { readCapped } from "./read-capped.ts";
 import { TokenIssuer } from "./token-issuer.ts";
 
-export type { Fault } from "./faults.ts";
+export type { AppliedFault, ChaosOptions, Fault, FaultKind } from "./faults.ts";
 export type { AsyncRejection, StoredBulkProgramMember, StoredObject, StoredProgramMember } from "./sim-state.ts";
 export type { BulkJobStatus, BulkLogEntry, BulkObjectType, BulkStats, SimBulkJob } from "./bulk-import.ts";
 
@@ -68,7 +75,15 @@ export interface IngestionRequestLog {
   tokenPresent: boolean;
   bodyBytes: number;
   objectCount: number;
-  fault?: Fault["kind"];
+  fault?: FaultKind;
+  /** Whether the fault was scripted (injectFault) or drawn by chaos (injectChaos). */
+  faultSource?: AppliedFault["source"];
+  /**
+   * The client hung up before the answer was written (its timeout, typically during a delay fault): `status` is
+   * then 499, as nobody received an answer. Whether the request changed the state depends on the delay fault's
+   * `ifClientGone`.
+   */
+  clientGone?: true;
   receivedAt: number;
 }
 
@@ -97,6 +112,12 @@ export interface MarketoSimulator {
   occupyBulkQueue(n: number): void;
   releaseBulkQueue(): void;
   injectFault(fault: Fault): void;
+  /** Seeded random faults on calls no scripted fault matched (see ChaosOptions); replaces earlier chaos. */
+  injectChaos(options: ChaosOptions): void;
+  /** Faults applied since the last reset, per kind (every kind present), scripted and chaos or only one source. */
+  faultsApplied(source?: AppliedFault["source"]): Record<FaultKind, number>;
+  /** Every fault applied since the last reset, in order, with the path and whether it was scripted or chaos. */
+  readonly faultLog: readonly AppliedFault[];
   expireTokens(): void;
   reset(): void;
   close(): Promise<void>;
@@ -165,11 +186,19 @@ export async function startMarketoSimulator(options: SimulatorOptions = {}): Pro
       ...(header("x-request-source") !== undefined ? { requestSource: header("x-request-source") } : {}),
     };
     requests.push(entry);
+    // A client that hung up (its timeout) closes the socket: the response can no longer be delivered. Neither the
+    // request's nor its 'close' event tells (it fires once the body is read); the response and socket do.
+    const clientGone = () => res.destroyed || req.socket.destroyed;
+    const logClientGone = () => {
+      entry.status = 499;
+      entry.clientGone = true;
+    };
     const answer = (
       status: number,
       error?: { code: string; message: string },
       extraHeaders: Record<string, string> = {},
     ) => {
+      if (clientGone()) return logClientGone();
       entry.status = status;
       if (error) entry.errorCode = error.code;
       res.writeHead(status, {
@@ -184,12 +213,16 @@ export async function startMarketoSimulator(options: SimulatorOptions = {}): Pro
     const fault = faults.take(url.pathname);
     if (fault) {
       entry.fault = fault.kind;
+      entry.faultSource = faults.log.at(-1)?.source ?? "scripted";
       if (fault.kind === "reset") {
         entry.status = -1;
         req.socket.destroy();
         return;
       }
-      if (fault.kind === "delay") await delay(fault.ms, undefined, { ref: false });
+      if (fault.kind === "delay") {
+        await delay(fault.ms, undefined, { ref: false });
+        if (fault.ifClientGone === "discard" && clientGone()) return logClientGone();
+      }
       if (fault.kind === "expireTokens") tokens.expireAll();
       if (fault.kind === "status") {
         const error = defaultError(fault.status);
@@ -295,6 +328,11 @@ export async function startMarketoSimulator(options: SimulatorOptions = {}): Pro
     occupyBulkQueue: (n) => bulk.occupy(n),
     releaseBulkQueue: () => bulk.release(),
     injectFault: (fault) => faults.push(fault),
+    injectChaos: (options) => faults.injectChaos(options),
+    faultsApplied: (source) => faults.appliedCounts(source),
+    get faultLog() {
+      return faults.log;
+    },
     expireTokens: () => tokens.expireAll(),
     reset: () => {
       state.clear();

@@ -250,3 +250,230 @@ describe("fault injection", () => {
     expect(sim.persons()).toHaveLength(0);
   });
 });
+
+describe("fault option `after`: dormant for the first N matching requests, then applies", () => {
+  const person = { persons: [{ email: "a@example.com" }] };
+  const company = { companies: [{ externalCompanyId: "c1" }] };
+
+  it("token expiry after 3 requests: three calls pass, the fourth answers 401", async () => {
+    const live = await token();
+    sim.injectFault({ kind: "expireTokens", after: 3 });
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) statuses.push((await post("/persons", person, { "x-mkto-user-token": live })).status);
+    expect(statuses).toEqual([202, 202, 202, 401]);
+    expect(sim.requests.map((r) => r.fault)).toEqual([undefined, undefined, undefined, "expireTokens"]);
+  });
+
+  it("counts only the requests it matches: another path does not wake it", async () => {
+    const live = await token();
+    sim.injectFault({ kind: "status", status: 503, path: "/persons", after: 1 });
+    const send = async (path: string, body: unknown) => (await post(path, body, { "x-mkto-user-token": live })).status;
+    expect(await send("/companies", company)).toBe(202);
+    expect(await send("/companies", company)).toBe(202);
+    expect(await send("/persons", person)).toBe(202);
+    expect(await send("/persons", person)).toBe(503);
+    expect(await send("/persons", person)).toBe(202);
+  });
+
+  it("a dormant fault does not block later ones; active faults apply in FIFO order", async () => {
+    const live = await token();
+    sim.injectFault({ kind: "status", status: 500, after: 1 });
+    sim.injectFault({ kind: "status", status: 502, times: 2 });
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) statuses.push((await post("/persons", person, { "x-mkto-user-token": live })).status);
+    // 1st: the 500 is dormant, the 502 applies. 2nd: both active, the older 500 first. 3rd: the 502's second use.
+    expect(statuses).toEqual([502, 500, 502, 202]);
+  });
+
+  it("applies `times` times once awake", async () => {
+    const live = await token();
+    sim.injectFault({ kind: "status", status: 429, after: 2, times: 2 });
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) statuses.push((await post("/persons", person, { "x-mkto-user-token": live })).status);
+    expect(statuses).toEqual([202, 202, 429, 429, 202]);
+  });
+
+  it("works on the bulk paths: a restError after one call, a failJob on the second job created", async () => {
+    const live = await token();
+    const bearer = { authorization: `Bearer ${live}` };
+    sim.injectFault({ kind: "restError", code: "611", path: "/bulk/v1/leads/batch/", after: 1 });
+    const statusCode = async () => {
+      const body = (await (await fetch(`${sim.restUrl}/bulk/v1/leads/batch/1.json`, { headers: bearer })).json()) as {
+        errors?: Array<{ code: string }>;
+      };
+      return body.errors?.[0]?.code;
+    };
+    expect(await statusCode()).toBe("1013");
+    expect(await statusCode()).toBe("611");
+    expect(await statusCode()).toBe("1013");
+
+    sim.injectFault({ kind: "failJob", message: "Import failed: second job", after: 1 });
+    for (let i = 0; i < 2; i++) {
+      const form = new FormData();
+      form.set("file", new Blob([`email\np${i}@example.com\n`], { type: "text/csv" }), "import.csv");
+      expect(
+        (await fetch(`${sim.restUrl}/bulk/v1/leads.json`, { method: "POST", headers: bearer, body: form })).ok,
+      ).toBe(true);
+    }
+    for (let i = 0; i < 100 && sim.bulkJobs.some((j) => j.status === "Queued" || j.status === "Importing"); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(sim.bulkJobs.map((j) => [j.status, j.message])).toEqual([
+      ["Complete", expect.stringMatching(/^Import succeeded/)],
+      ["Failed", "Import failed: second job"],
+    ]);
+  });
+
+  it("refuses a negative or fractional `after`", () => {
+    expect(() => sim.injectFault({ kind: "reset", after: -1 })).toThrow(RangeError);
+    expect(() => sim.injectFault({ kind: "reset", after: 1.5 })).toThrow(RangeError);
+  });
+});
+
+describe("delay fault when the client hangs up before the answer", () => {
+  const person = { persons: [{ email: "gone@example.com" }] };
+
+  /** Posts with a client timeout shorter than the delay; resolves once the simulator has finished the request. */
+  async function postAndHangUp(clientTimeoutMs: number) {
+    const live = await token();
+    const outcome = await fetch(`${sim.ingestionUrl}/subscriptions/${sim.munchkinId}/persons`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-mkto-user-token": live },
+      body: JSON.stringify(person),
+      signal: AbortSignal.timeout(clientTimeoutMs),
+    }).then(
+      (response) => response.status,
+      (error: Error) => error.name,
+    );
+    for (let i = 0; i < 100 && sim.requests.some((r) => r.status === 0); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return outcome;
+  }
+
+  it('"process" (the default) still applies the request, and the log says 499 clientGone, not 202', async () => {
+    sim.injectFault({ kind: "delay", ms: 400 });
+    expect(await postAndHangUp(100)).toBe("TimeoutError");
+    expect(sim.requests).toEqual([expect.objectContaining({ status: 499, clientGone: true, fault: "delay" })]);
+    expect(sim.persons()).toEqual([expect.objectContaining({ key: expect.stringContaining("gone@example.com") })]);
+  });
+
+  it('"discard" drops the request: no state change, the log says 499 clientGone', async () => {
+    sim.injectFault({ kind: "delay", ms: 400, ifClientGone: "discard" });
+    expect(await postAndHangUp(100)).toBe("TimeoutError");
+    expect(sim.requests).toEqual([expect.objectContaining({ status: 499, clientGone: true, fault: "delay" })]);
+    expect(sim.persons()).toEqual([]);
+  });
+
+  it('a client that waits out a "discard" delay gets its 202 and the request applies', async () => {
+    sim.injectFault({ kind: "delay", ms: 100, ifClientGone: "discard" });
+    expect(await postAndHangUp(5_000)).toBe(202);
+    expect(sim.requests).toEqual([expect.objectContaining({ status: 202, fault: "delay" })]);
+    expect(sim.requests[0]).not.toHaveProperty("clientGone");
+    expect(sim.persons()).toHaveLength(1);
+  });
+});
+
+describe("seeded chaos", () => {
+  const person = { persons: [{ email: "a@example.com" }] };
+
+  async function sendPersons(n: number, live: string): Promise<number[]> {
+    const statuses: number[] = [];
+    for (let i = 0; i < n; i++) statuses.push((await post("/persons", person, { "x-mkto-user-token": live })).status);
+    return statuses;
+  }
+
+  it("with rate 1 every request gets a chaos fault, up to maxFaults", async () => {
+    const live = await token();
+    sim.injectChaos({ seed: 1, rate: 1, faults: [{ kind: "status", status: 503 }], maxFaults: 3 });
+    expect(await sendPersons(5, live)).toEqual([503, 503, 503, 202, 202]);
+    expect(sim.faultsApplied()).toEqual({
+      status: 3,
+      delay: 0,
+      reset: 0,
+      expireTokens: 0,
+      restError: 0,
+      failJob: 0,
+    });
+    expect(sim.faultsApplied("chaos").status).toBe(3);
+    expect(sim.faultsApplied("scripted").status).toBe(0);
+    expect(sim.requests.map((r) => r.faultSource)).toEqual(["chaos", "chaos", "chaos", undefined, undefined]);
+  });
+
+  it("rate 0 never fires", async () => {
+    const live = await token();
+    sim.injectChaos({ seed: 1, rate: 0, faults: [{ kind: "status", status: 503 }] });
+    expect(await sendPersons(10, live)).toEqual(Array(10).fill(202));
+    expect(sim.faultLog).toEqual([]);
+  });
+
+  it("scripted faults go first: chaos draws only for requests no scripted fault matched", async () => {
+    const live = await token();
+    sim.injectFault({ kind: "status", status: 429 });
+    sim.injectChaos({ seed: 9, rate: 1, faults: [{ kind: "status", status: 503 }], maxFaults: 1 });
+    expect(await sendPersons(3, live)).toEqual([429, 503, 202]);
+    expect(sim.faultLog.map((f) => [f.kind, f.source])).toEqual([
+      ["status", "scripted"],
+      ["status", "chaos"],
+    ]);
+    expect(sim.faultsApplied()).toMatchObject({ status: 2 });
+  });
+
+  it("the same seed and the same requests give the same faults; another seed gives others", async () => {
+    const live = await token();
+    const faults = [
+      { kind: "status", status: 503 },
+      { kind: "status", status: 429, retryAfterSeconds: 1 },
+      { kind: "delay", ms: 1 },
+    ] as const;
+    const run = async (seed: number) => {
+      sim.reset();
+      sim.injectChaos({ seed, rate: 0.3, faults: [...faults] });
+      const statuses = await sendPersons(60, live);
+      return { statuses, faults: sim.requests.map((r) => r.fault ?? "-"), counts: sim.faultsApplied("chaos") };
+    };
+    const first = await run(42);
+    const again = await run(42);
+    const other = await run(7);
+    expect(again).toEqual(first);
+    expect(other.faults).not.toEqual(first.faults);
+    // About 30% of 60 requests get a fault, of all three kinds; every other request is accepted.
+    const fired = first.faults.filter((f) => f !== "-").length;
+    expect(fired).toBeGreaterThan(8);
+    expect(fired).toBeLessThan(30);
+    expect(first.counts.status + first.counts.delay).toBe(fired);
+    expect(first.statuses.filter((s) => s === 503).length).toBeGreaterThan(0);
+    expect(first.statuses.filter((s) => s === 429).length).toBeGreaterThan(0);
+    expect(first.counts.delay).toBeGreaterThan(0);
+    expect(first.statuses.filter((s) => s === 202).length).toBe(60 - first.counts.status);
+  });
+
+  it("is limited to `path`, draws only faults the call can take, and reset() clears it", async () => {
+    const live = await token();
+    sim.injectChaos({
+      seed: 3,
+      rate: 1,
+      path: "/bulk/v1/",
+      faults: [{ kind: "restError", code: "606" }],
+    });
+    // A Data Ingestion call is outside the path (and cannot take a restError anyway).
+    expect((await sendPersons(1, live))[0]).toBe(202);
+    const bulkStatus = async () =>
+      (
+        (await (
+          await fetch(`${sim.restUrl}/bulk/v1/leads/batch/1.json`, { headers: { authorization: `Bearer ${live}` } })
+        ).json()) as { errors?: Array<{ code: string }> }
+      ).errors?.[0]?.code;
+    expect(await bulkStatus()).toBe("606");
+    expect(sim.faultsApplied("chaos").restError).toBe(1);
+    sim.reset();
+    expect(await bulkStatus()).toBe("1013");
+    expect(sim.faultsApplied()).toMatchObject({ restError: 0, status: 0 });
+    expect(sim.faultLog).toEqual([]);
+  });
+
+  it("refuses a rate outside [0, 1] and an empty fault list", () => {
+    expect(() => sim.injectChaos({ seed: 1, rate: 1.5, faults: [{ kind: "reset" }] })).toThrow(RangeError);
+    expect(() => sim.injectChaos({ seed: 1, rate: 0.5, faults: [] })).toThrow(RangeError);
+  });
+});
