@@ -4,7 +4,6 @@ import { expectEveryRowAccountedFor, readIssueRows } from "./accounting.ts";
 import { useHarness } from "./harness.ts";
 
 const h = useHarness();
-const accepted = () => h().sim.requests.filter((r) => r.status === 202);
 
 describe("the file report", () => {
   it("counts every row, and lists rejected and failed rows with their original columns, row number and reason", async () => {
