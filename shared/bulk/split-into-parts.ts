@@ -125,6 +125,11 @@ async function runPass(
       reject(row, checked.reason, checked.field);
       continue;
     }
+    if (![...checked.cells.values()].some((value) => value !== "")) {
+      // An all-blank row would be a blank line in the import file, which Marketo's CSV reading skips.
+      reject(row, "row has no values");
+      continue;
+    }
     onRow?.(checked.cells);
     if (!output) continue;
     const line = formatCsvLine(

@@ -3,7 +3,7 @@ import { pipeline } from "node:stream/promises";
 import { CsvError, type Info, parse } from "csv-parse";
 import { decodeUtf8 } from "./decode-utf8.ts";
 import { InputFileError } from "./input-file-error.ts";
-import type { SourceRow } from "./source-row.ts";
+import { setField, type SourceRow } from "./source-row.ts";
 
 export interface CsvOptions {
   /** Field delimiter: `,` for CSV, `\t` for TSV, `;` for SSV. */
@@ -64,7 +64,7 @@ export async function* readCsvRows(
       const values: Record<string, string> = {};
       for (let i = 0; i < header.length; i++) {
         const value = record[i] as string;
-        if (value !== "") values[header[i] as string] = value;
+        if (value !== "") setField(values, header[i] as string, value);
       }
       yield { kind: "record", row, line, values };
     }

@@ -1,6 +1,6 @@
 import { decodeUtf8 } from "./decode-utf8.ts";
 import { InputFileError } from "./input-file-error.ts";
-import type { SourceRow } from "./source-row.ts";
+import { setField, type SourceRow } from "./source-row.ts";
 
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value);
@@ -8,7 +8,7 @@ const isPlainObject = (value: unknown): value is Record<string, unknown> =>
 /** JSON null means "no value", like an empty CSV cell: left out rather than sent as null. */
 function withoutNulls(object: Record<string, unknown>): Record<string, unknown> {
   const values: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(object)) if (value !== null && value !== "") values[key] = value;
+  for (const [key, value] of Object.entries(object)) if (value !== null && value !== "") setField(values, key, value);
   return values;
 }
 

@@ -19,3 +19,13 @@ export interface RowRejection {
 }
 
 export type SourceRow = SourceRecord | RowRejection;
+
+/**
+ * Sets a field as an own property whatever its name: a plain assignment to `__proto__` would replace the
+ * object's prototype and silently drop the cell.
+ */
+export function setField<T>(values: Record<string, T>, name: string, value: T): void {
+  if (name === "__proto__")
+    Object.defineProperty(values, name, { value, enumerable: true, writable: true, configurable: true });
+  else values[name] = value;
+}

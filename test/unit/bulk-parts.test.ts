@@ -102,6 +102,20 @@ describe("splitting a file into import parts", () => {
     expect(nested.rejections).toEqual([
       expect.objectContaining({ row: 2, field: "specs", reason: expect.stringContaining("flat") }),
     ]);
+
+    // A row with no values would be a blank line, which CSV readers skip (shifting failures onto other rows).
+    const blank = await splitIntoParts(
+      {
+        file,
+        route: { target: "customobjects", apiName: "car_c" },
+        params: { format: "csv" },
+        openRows: () => readCsvRows(bytes("vin,color\nV1,\n,\nV3,\n")),
+        maxPartBytes: 10_000,
+      },
+      new MemorySink(),
+    );
+    expect(blank.rejections).toEqual([expect.objectContaining({ row: 2, reason: "row has no values" })]);
+    expect(blank.rowsQueued).toBe(2);
   });
 
   it("writes the chosen delimiter, plain numbers and RFC 4180 quoting", () => {

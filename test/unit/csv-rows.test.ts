@@ -45,6 +45,14 @@ describe("readCsvRows", () => {
     expect(result).toEqual([{ kind: "record", row: 1, line: 2, values: { email: "山田@x.io", name: "Łukasz" } }]);
   });
 
+  it("keeps a column named __proto__ as a field (an assignment would swallow it)", async () => {
+    const [row] = await rows("email,__proto__\na@x.io,hello\n");
+    expect(row?.kind === "record" && Object.entries(row.values)).toEqual([
+      ["email", "a@x.io"],
+      ["__proto__", "hello"],
+    ]);
+  });
+
   it("leaves empty cells out and keeps values as text (leading zeros stay)", async () => {
     const result = await rows("email,postalCode,phone\na@x.io,04906,\n");
     expect(result[0]).toMatchObject({ values: { email: "a@x.io", postalCode: "04906" } });

@@ -597,32 +597,27 @@ describe("splitting files into Bulk Import parts", () => {
     );
   });
 
-  // KNOWN BUG (kept as a failing property; remove `.fails` once fixed): a custom object row with no values in a
-  // part of one column is written as a blank line (formatCsvLine([""]) is "\n", split-into-parts.ts:130), and
-  // mapJobRows parses parts with skip_empty_lines (map-job-rows.ts:57), so every later row's failure is
-  // attributed to the row before it, and the blank row's own failure to no row.
-  it.fails(
-    "failure rows map one for one even when a row has no values (a blank line in a one-column part)",
-    async () => {
-      const oneColumn = tableOf(
-        [
-          { name: "vin", cell: fc.oneof(fc.constant(""), fc.constantFrom("V1", "V2", "V3")) },
-          { name: "color", cell: fc.constant("") },
-        ],
-        12,
-      );
-      await fc.assert(
-        fc.asyncProperty(oneColumn, partFormats, async (table, partFormat) => {
-          for (const { mapped, original } of await echoFailures(
-            table,
-            { target: "customobjects", apiName: "car_c" },
-            partFormat,
-          )) {
-            expect(mapped).toEqual(original);
-          }
-        }),
-        { seed: SEED + 8, numRuns: 100 },
-      );
-    },
-  );
+  // Found by this property: an all-blank row used to be written as a blank line, which mapJobRows (like Marketo's
+  // CSV reading) skips, shifting every later failure onto the row before it. Such rows are now rejected.
+  it("failure rows map one for one even when a row has no values (a blank line in a one-column part)", async () => {
+    const oneColumn = tableOf(
+      [
+        { name: "vin", cell: fc.oneof(fc.constant(""), fc.constantFrom("V1", "V2", "V3")) },
+        { name: "color", cell: fc.constant("") },
+      ],
+      12,
+    );
+    await fc.assert(
+      fc.asyncProperty(oneColumn, partFormats, async (table, partFormat) => {
+        for (const { mapped, original } of await echoFailures(
+          table,
+          { target: "customobjects", apiName: "car_c" },
+          partFormat,
+        )) {
+          expect(mapped).toEqual(original);
+        }
+      }),
+      { seed: SEED + 8, numRuns: 100 },
+    );
+  });
 });
