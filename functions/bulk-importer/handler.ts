@@ -1,5 +1,6 @@
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { createS3Client, createSecretsClient, createSqsClient } from "../../shared/aws/clients.ts";
+import { S3ClaimStore } from "../../shared/aws/s3-claim-store.ts";
 import { S3JobSlots } from "../../shared/aws/s3-job-slots.ts";
 import { S3ReportStore } from "../../shared/aws/s3-report-store.ts";
 import { readS3Text } from "../../shared/aws/s3-object-source.ts";
@@ -11,6 +12,7 @@ import { createLogger } from "../../shared/logging/logger.ts";
 import { BulkImportClient } from "../../shared/marketo/bulk-import-client.ts";
 import { lazyMarketoClient } from "../../shared/marketo/lazy-client.ts";
 import { createMarketoDispatcher } from "../../shared/marketo/http.ts";
+import type { BatchClaim } from "../../shared/pipeline/batch-claim.ts";
 import { systemClock } from "../../shared/time/clock.ts";
 
 const logger = createLogger("marketo-ingest-bulk-importer");
@@ -35,6 +37,9 @@ function createRuntime(env: Record<string, string | undefined>): BulkImporterDep
       leaseTtlMs: settings.BULK_SLOT_LEASE_MS,
       clock: systemClock,
     }),
+    claims: new S3ClaimStore<BatchClaim>(s3, settings.WORK_BUCKET),
+    claimTtlMs: settings.CLAIM_TTL_MS,
+    claimRecheckMs: settings.CLAIM_RECHECK_SECONDS * 1000,
     readPart: (key) => readS3Text(s3, settings.WORK_BUCKET, key),
     reports: new S3ReportStore(s3, settings.WORK_BUCKET),
     queue: new SqsQueueControl(createSqsClient(env), settings.BULK_QUEUE_URL, settings.BULK_DLQ_URL),

@@ -61,6 +61,11 @@ export const BulkPartMessageSchema = z.object({
   params: BulkJobParamsSchema,
   part: BulkPartSchema,
   stage: BulkStageSchema,
+  /**
+   * Which copy of the part's message this is: drawn when the splitter queues the part and carried by every wait,
+   * so a resumed splitter's second copy is told apart from the first (SQS message ids change at each wait).
+   */
+  copyId: z.string().min(1).optional(),
 });
 export type BulkPartMessage = z.infer<typeof BulkPartMessageSchema>;
 

@@ -5,6 +5,8 @@ import type { BulkImportClient, BulkJobStatus } from "../marketo/bulk-import-cli
 import { asMarketoFailure, type MarketoFailure } from "../marketo/errors.ts";
 import type { DeadLetterReason } from "../pipeline/process-ingestion-messages.ts";
 import { type BatchOutcome, type ReportStore, type RowIssue, toOutcomeFailure } from "../report/file-report.ts";
+import { type BatchClaim, claimBatch } from "../pipeline/batch-claim.ts";
+import type { ClaimStore } from "../pipeline/claim-store.ts";
 import { type BackoffPolicy, retryDelayMs } from "../retry/backoff.ts";
 import type { Clock } from "../time/clock.ts";
 import { type BulkPartMessage, BulkPartMessageSchema, partHolder } from "./bulk-message.ts";
@@ -37,6 +39,10 @@ export interface BulkImporterDeps {
   /** Resolved lazily so a missing secret makes parts wait instead of failing the cold start. */
   client: () => Promise<Pick<BulkImportClient, "submit" | "status" | "rowsFile">>;
   slots: JobSlots;
+  /** Which copy of a part submits it, so two copies (a resumed splitter) never import it twice. */
+  claims: ClaimStore<BatchClaim>;
+  claimTtlMs: number;
+  claimRecheckMs: number;
   readPart: (key: string) => Promise<string>;
   reports: ReportStore;
   queue: BulkQueue;
@@ -93,8 +99,29 @@ async function processOne(record: SQSRecord, deps: BulkImporterDeps): Promise<vo
     deps.logger.info("bulk part already final; duplicate ignored", ids(message));
     return;
   }
-  if (message.stage.step === "submit") await submit(message, deps);
-  else await poll(message, deps);
+  if (message.stage.step === "poll") return poll(message, deps);
+  if (message.copyId) {
+    const stage = message.stage;
+    const decision = await claimBatch(
+      message.file,
+      message.part.index,
+      {
+        messageId: message.copyId,
+        receiveCount: stage.waits + 1,
+        outcome: undefined,
+        now: deps.clock.now(),
+        claimTtlMs: deps.claimTtlMs,
+        recheckMs: deps.claimRecheckMs,
+      },
+      deps.claims,
+    );
+    if (decision.action === "skip") return;
+    if (decision.action === "wait") {
+      deps.logger.info("bulk part owned by another copy; this copy waits", ids(message));
+      return requeue(deps, message, { ...stage, waits: stage.waits + 1 }, Math.ceil(decision.delayMs / 1000));
+    }
+  }
+  await submit(message, deps);
 }
 
 async function submit(message: BulkPartMessage, deps: BulkImporterDeps): Promise<void> {

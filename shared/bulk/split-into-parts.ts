@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { RowRejection, SourceRow } from "../parsing/source-row.ts";
 import { type FileRef, toRowRanges } from "../pipeline/batch-message.ts";
 import type { BatchPublisher, SplitSummary } from "../pipeline/split-file.ts";
@@ -99,6 +100,7 @@ async function runPass(
       params: request.params,
       part,
       stage: { step: "submit", tries: 0, waits: 0 },
+      copyId: randomUUID(),
     };
     await output.sink.publish({ id: `p${index}`, body: JSON.stringify(message) });
     summary.rowsQueued += rows.length;

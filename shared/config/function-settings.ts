@@ -74,6 +74,9 @@ export const BulkImporterSettingsSchema = z.object({
   /** Least wait after 606 (100 calls per 20 s window). */
   RATE_LIMIT_WAIT_MS: int(0, 900_000, 20_000),
   MAX_ATTEMPTS: int(1, 100, 8),
+  /** A part's submitting copy unseen this long is gone; a second copy (resumed splitter) may then submit. */
+  CLAIM_TTL_MS: int(60_000, 172_800_000, 3 * 3_600_000),
+  CLAIM_RECHECK_SECONDS: int(1, 900, 60),
   /** A 10 MB upload needs longer than a Data Ingestion request. */
   REQUEST_TIMEOUT_MS: int(1_000, 110_000, 90_000),
   RETRY_BASE_MS: int(0, 900_000, 5_000),

@@ -320,5 +320,31 @@ describe("pipeline faults", () => {
         many.map((row) => row.email as string),
       );
     });
+
+    it("a bulk file too: the parts it queued twice are imported once each", async () => {
+      const leads = Array.from({ length: 720 }, (_, i) => `lead${i}@example.com,First ${i},${i % 90}`);
+      // 12 parts of ≤ 2 KiB. The first SendMessageBatch (10 parts) gets through, the rest fails until the invocation gives up.
+      proxy.failAfter("SendMessageBatch", 1);
+      proxy.seen.clear();
+      const result = await h().run("bulk/leads/resumed.csv", `email,firstName,leadScore\n${leads.join("\n")}\n`, {
+        splitterEnv: { BULK_MAX_PART_BYTES: "2048", AWS_ENDPOINT_URL_SQS: proxy.url },
+        // Many importers at once, so a part's two copies are handled at the same time (the race claims close).
+        bulkEventSource: { batchSize: 1, maxConcurrency: 24 },
+        deliverEvent: async (invoke, event) => {
+          await expect(invoke(event, "req-2")).rejects.toThrow();
+          proxy.heal();
+          await invoke(event, "req-2");
+        },
+      });
+      expectEveryRowAccountedFor(result);
+      expect(result.summary).toMatchObject({ status: "complete", accepted: leads.length });
+      const parts = result.manifest?.batches ?? -1;
+      expect(parts).toBeGreaterThan(10);
+      expect(h().sim.bulkJobs.filter((j) => !j.foreign)).toHaveLength(parts);
+      expectPersonsWrittenOnce(
+        h(),
+        leads.map((line) => line.split(",")[0] as string),
+      );
+    });
   });
 });

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { arbitrateBatch, type BatchClaim, batchClaimKey, claimBatch } from "../../shared/pipeline/batch-claim.ts";
-import type { ClaimStore, Versioned, WriteCondition } from "../../shared/pipeline/claim-store.ts";
 import type { FileRef } from "../../shared/pipeline/batch-message.ts";
 import type { BatchOutcome } from "../../shared/report/file-report.ts";
+import { MemoryClaims } from "./memory-claims.ts";
 
 const NOW = Date.parse("2026-11-23T12:00:00Z");
 const TTL = 3_600_000;
@@ -65,29 +65,6 @@ describe("arbitrateBatch: one message sends each batch", () => {
     expect(decide("redriven", claim("m1"), outcome("dead-lettered"))).toEqual({ action: "send", write: "take-over" });
   });
 });
-
-class MemoryClaims implements ClaimStore<BatchClaim> {
-  readonly objects = new Map<string, Versioned<BatchClaim>>();
-  private version = 0;
-  /** Runs once before the next write: another copy writing in between read and write. */
-  interleave?: () => void;
-
-  async read(key: string): Promise<Versioned<BatchClaim> | undefined> {
-    return this.objects.get(key);
-  }
-
-  async write(key: string, value: BatchClaim, condition: WriteCondition): Promise<string | undefined> {
-    const hook = this.interleave;
-    this.interleave = undefined;
-    hook?.();
-    const current = this.objects.get(key);
-    const holds = "IfNoneMatch" in condition ? !current : current?.etag === condition.IfMatch;
-    if (!holds) return undefined;
-    const etag = `e${++this.version}`;
-    this.objects.set(key, { value, etag });
-    return etag;
-  }
-}
 
 const KEY = batchClaimKey(file, 0);
 

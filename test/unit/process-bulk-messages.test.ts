@@ -9,6 +9,7 @@ import { MarketoRequestError } from "../../shared/marketo/errors.ts";
 import type { DeadLetterReason } from "../../shared/pipeline/process-ingestion-messages.ts";
 import type { BatchOutcome, ReportStore } from "../../shared/report/file-report.ts";
 import { FakeClock } from "./fake-clock.ts";
+import { MemoryClaims } from "./memory-claims.ts";
 
 const file = { bucket: "drop", key: "bulk/leads/a.csv", reportPrefix: "reports/bulk/leads/a.csv/v1/" };
 const submitMessage: BulkPartMessage = {
@@ -53,6 +54,7 @@ function setup(script: { submit?: Array<Error | BulkJobStatus>; status?: Array<E
   const requeued: Array<{ message: BulkPartMessage; delaySeconds: number }> = [];
   const deadLettered: DeadLetterReason[] = [];
   const slots = new MemorySlots();
+  const claims = new MemoryClaims();
   const next = (list: Array<Error | BulkJobStatus> | undefined) => {
     const item = list?.shift();
     if (!item) throw new Error("script exhausted");
@@ -75,6 +77,9 @@ function setup(script: { submit?: Array<Error | BulkJobStatus>; status?: Array<E
       rowsFile: async () => (calls.push("rowsFile"), undefined),
     }),
     slots,
+    claims,
+    claimTtlMs: 3_600_000,
+    claimRecheckMs: 60_000,
     readPart: async () => "email,firstName\na@x.io,A\nb@x.io,B\n",
     reports,
     queue: {
@@ -94,7 +99,7 @@ function setup(script: { submit?: Array<Error | BulkJobStatus>; status?: Array<E
       rateLimitWaitMs: 20_000,
     },
   };
-  return { deps, calls, outcomes, requeued, deadLettered, slots };
+  return { deps, calls, outcomes, requeued, deadLettered, slots, claims };
 }
 
 const record = (message: unknown, receiveCount = 1): SQSRecord =>
@@ -138,6 +143,32 @@ describe("the bulk importer, one step per message", () => {
     await processBulkMessages([record(submitMessage, 2)], t.deps);
     expect(t.calls).toEqual([]);
     expect(t.requeued[0]?.message.stage).toMatchObject({ step: "poll", batchId: 555 });
+  });
+
+  it("two copies of one part (a resumed splitter queued it twice): one submits, the other waits and then drops", async () => {
+    const t = setup({ submit: [job("Queued")] });
+    const first = { ...submitMessage, copyId: "copy-1" };
+    const second = { ...submitMessage, copyId: "copy-2" };
+    await processBulkMessages([record(first)], t.deps);
+    await processBulkMessages([record(second)], t.deps);
+    expect(t.calls).toEqual(["submit"]);
+    expect(t.requeued.map((r) => [r.message.copyId, r.message.stage.step])).toEqual([
+      ["copy-1", "poll"],
+      ["copy-2", "submit"],
+    ]);
+    // The first copy's job ends; the waiting copy comes back, finds the outcome, and calls nothing.
+    t.outcomes.set(0, {
+      v: 1,
+      index: 0,
+      rowCount: 2,
+      rows: [[1, 2]],
+      status: "accepted",
+      attempts: 1,
+      finishedAt: "x",
+    });
+    await processBulkMessages([record(t.requeued[1]?.message)], t.deps);
+    expect(t.calls).toEqual(["submit"]);
+    expect(t.requeued).toHaveLength(2);
   });
 
   it("waits without spending an attempt when no slot is free, or when Marketo answers 1016/1029", async () => {

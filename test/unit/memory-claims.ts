@@ -1,0 +1,26 @@
+import type { BatchClaim } from "../../shared/pipeline/batch-claim.ts";
+import type { ClaimStore, Versioned, WriteCondition } from "../../shared/pipeline/claim-store.ts";
+
+/** Claims in memory with S3's conditional-write contract (If-None-Match: *, If-Match: etag). */
+export class MemoryClaims implements ClaimStore<BatchClaim> {
+  readonly objects = new Map<string, Versioned<BatchClaim>>();
+  private version = 0;
+  /** Runs once before the next write: another copy writing in between read and write. */
+  interleave?: () => void;
+
+  async read(key: string): Promise<Versioned<BatchClaim> | undefined> {
+    return this.objects.get(key);
+  }
+
+  async write(key: string, value: BatchClaim, condition: WriteCondition): Promise<string | undefined> {
+    const hook = this.interleave;
+    this.interleave = undefined;
+    hook?.();
+    const current = this.objects.get(key);
+    const holds = "IfNoneMatch" in condition ? !current : current?.etag === condition.IfMatch;
+    if (!holds) return undefined;
+    const etag = `e${++this.version}`;
+    this.objects.set(key, { value, etag });
+    return etag;
+  }
+}
