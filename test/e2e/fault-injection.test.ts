@@ -74,6 +74,8 @@ describe("Data Ingestion faults: retried, then delivered exactly once", () => {
   });
 
   it("daily quota (429 4290801): the batch waits for the reset, and waiting does not spend its attempts", async () => {
+    // One batch meets the spent quota three times; two failed attempts would dead-letter it, three waits must not.
+    const rows = samplePersons(80, 33);
     h().sim.injectFault({
       kind: "status",
       status: 429,
@@ -81,13 +83,17 @@ describe("Data Ingestion faults: retried, then delivered exactly once", () => {
       message: "Daily quota reached",
       times: 3,
     });
-    const result = await h().run("persons/quota.csv", CSV, {
-      splitterEnv: SMALL_BATCHES,
-      // Two failed attempts would dead-letter a batch; three quota waits must not.
+    const result = await h().run("persons/quota.csv", toCsv(rows), {
       senderEnv: { QUOTA_DELAY_MS: "1000", MAX_ATTEMPTS: "2" },
     });
-    await expectDeliveredOnce(result);
-    expect(requestsOf(429).map((r) => r.errorCode)).toEqual(["4290801", "4290801", "4290801"]);
+    expectEveryRowAccountedFor(result);
+    expect(result.summary).toMatchObject({ status: "complete", accepted: rows.length, deadLettered: 0 });
+    expectPersonsWrittenOnce(
+      h(),
+      rows.map((row) => row.email as string),
+    );
+    expect(h().sim.requests.map((r) => r.status)).toEqual([429, 429, 429, 202]);
+    expect(result.outcomes[0]?.attempts).toBe(1);
   });
 
   it("token expiry mid-run: one identity call refreshes it for every sender in flight", async () => {
