@@ -96,6 +96,17 @@ async function benchEndToEnd(): Promise<void> {
       `  Marketo requests/record ${(sim.requests.length / result.summary.rowsRead).toFixed(4)} · identity calls ${sim.identityCalls}`,
     );
     console.log(`  sender invocations     ${result.eventSource.invocations}`);
+    // What delivery guarantees cost: S3 (claims, outcomes, report) and SQS calls per Marketo request.
+    const counts = aws.requestCounts();
+    const batches = result.manifest?.batches ?? 1;
+    const perBatch = (prefix: string) =>
+      Object.entries(counts)
+        .filter(([name]) => name.startsWith(prefix))
+        .map(([name, count]) => `${name.slice(prefix.length)} ${(count / batches).toFixed(2)}`)
+        .join(", ");
+    console.log(`  S3 calls per batch     ${perBatch("s3:")}   (${batches} batches; upload and reports included)`);
+    console.log(`  SQS calls per batch    ${perBatch("sqs:")}`);
+    console.log(`  report                 ${result.report?.status} (${result.report?.rowsRead.toLocaleString()} rows)`);
   } finally {
     await aws.close();
     await sim.close();

@@ -108,7 +108,8 @@ async function processOne(record: SQSRecord, deps: BulkImporterDeps): Promise<vo
       {
         messageId: message.copyId,
         receiveCount: stage.waits + 1,
-        outcome: undefined,
+        // Checked above: the part has no outcome yet.
+        readOutcome: async () => undefined,
         now: deps.clock.now(),
         claimTtlMs: deps.claimTtlMs,
         recheckMs: deps.claimRecheckMs,

@@ -23,6 +23,8 @@ export interface LocalAws {
   readonly bulkDlqUrl: string;
   readonly reportQueueUrl: string;
   readonly reportDlqUrl: string;
+  /** Requests made to the emulator so far, by service and operation (`s3:GET`, `sqs:SendMessageBatch`, …). */
+  requestCounts(): Record<string, number>;
   /** Environment that points the SDK (and so the handlers) at the emulators. */
   readonly awsEnv: Record<string, string>;
   close(): Promise<void>;
@@ -39,6 +41,8 @@ const REGION = "us-east-1";
 export async function startLocalAws(options: LocalAwsOptions = {}): Promise<LocalAws> {
   // fauxqs's own start helper binds every interface; build its app and bind loopback only.
   const app = buildApp({ logger: false });
+  const requestCounts = new Map<string, number>();
+  countRequests(app, requestCounts);
   addConditionalWrites(app);
   await app.listen({ port: 0, host: "127.0.0.1" });
   app.server.unref();
@@ -90,6 +94,7 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
     reportQueueUrl: report.queueUrl,
     reportDlqUrl: report.dlqUrl,
     awsEnv,
+    requestCounts: () => Object.fromEntries(requestCounts),
     close: async () => {
       s3.destroy();
       sqs.destroy();
@@ -132,6 +137,24 @@ const PRECONDITION_FAILED =
 const NO_SUCH_KEY =
   '<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>';
 
+const INTERNAL_HEADER = "x-local-aws-internal";
+
+/** Counts the requests clients make, by service and operation (`s3:PUT`, `sqs:SendMessageBatch`), for the bench. */
+function countRequests(app: ReturnType<typeof buildApp>, counts: Map<string, number>): void {
+  app.addHook("onRequest", async (request) => {
+    if (request.headers[INTERNAL_HEADER]) return;
+    const target = request.headers["x-amz-target"];
+    const url = new URL(request.raw.url ?? "/", "http://local");
+    const name =
+      typeof target === "string"
+        ? `sqs:${target.split(".").pop()}`
+        : url.searchParams.has("list-type")
+          ? "s3:LIST"
+          : `s3:${request.method}`;
+    counts.set(name, (counts.get(name) ?? 0) + 1);
+  });
+}
+
 /**
  * The emulator ignores S3's conditional writes (`If-None-Match: *` / `If-Match` on PutObject and DeleteObject),
  * which the bulk job slots rely on. This adds them the way S3 has them: writes to one key are serialized, and a
@@ -164,7 +187,7 @@ function addConditionalWrites(app: ReturnType<typeof buildApp>): void {
     const ifNoneMatch = request.headers["if-none-match"];
     const ifMatch = request.headers["if-match"];
     if (ifNoneMatch === undefined && ifMatch === undefined) return;
-    const head = await app.inject({ method: "HEAD", url: path });
+    const head = await app.inject({ method: "HEAD", url: path, headers: { [INTERNAL_HEADER]: "1" } });
     const exists = head.statusCode === 200;
     const etag = String(head.headers.etag ?? "").replace(/"/g, "");
     const fail = (status: number, body: string) =>

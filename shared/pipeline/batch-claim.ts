@@ -80,13 +80,16 @@ export function arbitrateBatch(input: ArbitrationInput): ClaimDecision {
 export async function claimBatch(
   file: FileRef,
   index: number,
-  input: Omit<ArbitrationInput, "current">,
+  input: Omit<ArbitrationInput, "current" | "outcome"> & { readOutcome: () => Promise<BatchOutcome | undefined> },
   store: ClaimStore<BatchClaim>,
 ): Promise<ClaimResult> {
   const key = batchClaimKey(file, index);
+  const { readOutcome, ...rest } = input;
   for (let round = 0; round < 3; round++) {
     const current = await store.read(key);
-    const decision = arbitrateBatch({ ...input, current: current?.value });
+    // An outcome is only ever written by a claim's owner: an unclaimed batch has none, and needs no read.
+    const outcome = current ? await readOutcome() : undefined;
+    const decision = arbitrateBatch({ ...rest, outcome, current: current?.value });
     if (decision.action !== "send") return decision;
     const at = new Date(input.now).toISOString();
     // The owner keeps its history across deliveries; a new owner (a redriven copy) starts afresh.

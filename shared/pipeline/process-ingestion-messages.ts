@@ -94,7 +94,7 @@ async function processOne(record: SQSRecord, deps: SenderDeps, remainingMs: () =
       {
         messageId: record.messageId,
         receiveCount,
-        outcome: await deps.reports.getBatchOutcome(message.file, message.batch.index),
+        readOutcome: () => deps.reports.getBatchOutcome(message.file, message.batch.index),
         now: deps.clock.now(),
         claimTtlMs: deps.claimTtlMs,
         recheckMs: deps.claimRecheckMs,

@@ -72,7 +72,7 @@ describe("claimBatch: conditional writes settle races", () => {
   const input = (messageId: string) => ({
     messageId,
     receiveCount: 1,
-    outcome: undefined,
+    readOutcome: async () => undefined,
     now: NOW,
     claimTtlMs: TTL,
     recheckMs: 60_000,
