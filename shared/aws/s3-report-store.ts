@@ -36,7 +36,23 @@ export class S3ReportStore implements ReportStore {
   }
 
   async listBatchOutcomes(file: FileRef): Promise<BatchOutcome[]> {
-    const keys: string[] = [];
+    const keys = (await this.listOutcomeObjects(file)).map((object) => object.key);
+    const outcomes: BatchOutcome[] = [];
+    // Bounded parallel reads: a 10 GB file has ~50k batches.
+    for (let i = 0; i < keys.length; i += 32) {
+      const chunk = await Promise.all(keys.slice(i, i + 32).map((key) => this.getJson<BatchOutcome>(key)));
+      for (const outcome of chunk) if (outcome) outcomes.push(outcome);
+    }
+    return outcomes.sort((a, b) => a.index - b.index);
+  }
+
+  async lastOutcomeWrittenAt(file: FileRef): Promise<number | undefined> {
+    const times = (await this.listOutcomeObjects(file)).map((object) => object.modifiedAt);
+    return times.length ? Math.max(...times) : undefined;
+  }
+
+  private async listOutcomeObjects(file: FileRef): Promise<Array<{ key: string; modifiedAt: number }>> {
+    const objects: Array<{ key: string; modifiedAt: number }> = [];
     let token: string | undefined;
     do {
       const page = await this.s3.send(
@@ -46,16 +62,12 @@ export class S3ReportStore implements ReportStore {
           ...(token ? { ContinuationToken: token } : {}),
         }),
       );
-      for (const object of page.Contents ?? []) if (object.Key) keys.push(object.Key);
+      for (const object of page.Contents ?? []) {
+        if (object.Key) objects.push({ key: object.Key, modifiedAt: object.LastModified?.getTime() ?? 0 });
+      }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
-    const outcomes: BatchOutcome[] = [];
-    // Bounded parallel reads: a 10 GB file has ~50k batches.
-    for (let i = 0; i < keys.length; i += 32) {
-      const chunk = await Promise.all(keys.slice(i, i + 32).map((key) => this.getJson<BatchOutcome>(key)));
-      for (const outcome of chunk) if (outcome) outcomes.push(outcome);
-    }
-    return outcomes.sort((a, b) => a.index - b.index);
+    return objects;
   }
 
   private async putJson(key: string, value: unknown): Promise<void> {

@@ -92,6 +92,8 @@ export interface ReportStore {
   /** `report.json`: the file's report as the report writer last wrote it. */
   putFileReport(file: FileRef, report: FileReport): Promise<void>;
   getFileReport(file: FileRef): Promise<FileReport | undefined>;
+  /** When the newest batch outcome was written (a redriven batch can end after the final report). */
+  lastOutcomeWrittenAt(file: FileRef): Promise<number | undefined>;
 }
 
 export type FileStatus = "running" | "complete" | "complete with failures" | "rejected";

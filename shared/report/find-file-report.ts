@@ -3,7 +3,7 @@ import { buildFileReport, type FileReport } from "./build-file-report.ts";
 import type { ReportStore, SplitManifest } from "./file-report.ts";
 
 export interface FileReportLookup {
-  reports: Pick<ReportStore, "getManifest" | "getFileReport" | "listBatchOutcomes">;
+  reports: Pick<ReportStore, "getManifest" | "getFileReport" | "listBatchOutcomes" | "lastOutcomeWrittenAt">;
   /** The report prefixes of every version of `key` dropped so far (`reports/{key}/{version}/`). */
   listReportPrefixes: (key: string) => Promise<string[]>;
   now: () => number;
@@ -17,7 +17,8 @@ export type FoundReport =
 
 /**
  * The report of the newest split of `key` (or of the version whose prefix ends in `version`). A final report.json
- * is returned as stored; while batches are still open, the report is built from its parts, so it is never stale.
+ * is returned as stored unless a batch ended after it (a DLQ redrive); otherwise the report is built from its
+ * parts, so it is never stale.
  */
 export async function findFileReport(
   key: string,
@@ -32,7 +33,11 @@ export async function findFileReport(
   if (!newest) return { found: "none", versions: prefixes.length };
   const stored = await deps.reports.getFileReport(newest.file);
   if (stored && stored.status !== "running") {
-    return { found: "report", report: stored, source: "stored", versions: prefixes.length };
+    // A batch redriven from the DLQ after the report was written ends later: then the stored report is stale.
+    const lastWrite = await deps.reports.lastOutcomeWrittenAt(newest.file);
+    if (lastWrite === undefined || lastWrite <= Date.parse(stored.timings.reportedAt)) {
+      return { found: "report", report: stored, source: "stored", versions: prefixes.length };
+    }
   }
   const outcomes = await deps.reports.listBatchOutcomes(newest.file);
   return {

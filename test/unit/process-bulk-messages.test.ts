@@ -69,6 +69,7 @@ function setup(script: { submit?: Array<Error | BulkJobStatus>; status?: Array<E
     listBatchOutcomes: async () => [...outcomes.values()],
     putFileReport: async () => {},
     getFileReport: async () => undefined,
+    lastOutcomeWrittenAt: async () => undefined,
   };
   const deps: BulkImporterDeps = {
     client: async () => ({

@@ -4,6 +4,7 @@ import { createLogger } from "../../shared/logging/logger.ts";
 import { arbitrateFile } from "../../shared/pipeline/file-claim.ts";
 import type { FileReport } from "../../shared/report/build-file-report.ts";
 import type { BatchOutcome, ReportStore, SplitManifest } from "../../shared/report/file-report.ts";
+import { findFileReport } from "../../shared/report/find-file-report.ts";
 import { processReportMessages, type ReportWriterDeps } from "../../shared/report/process-report-messages.ts";
 import type { ReportMessage } from "../../shared/report/report-message.ts";
 import { FakeClock } from "./fake-clock.ts";
@@ -47,6 +48,7 @@ function writer(outcomes: BatchOutcome[], clock = new FakeClock(Date.parse("2026
     listBatchOutcomes: async () => outcomes,
     putFileReport: async (_file, report) => void written.push(report),
     getFileReport: async () => written.at(-1),
+    lastOutcomeWrittenAt: async () => undefined,
   };
   const deps: ReportWriterDeps = {
     reports,
@@ -168,5 +170,49 @@ describe("arbitrateFile: a dropped file version is split once", () => {
 
   it("a claim older than any invocation can live is taken over", () => {
     expect(arbitrateFile(input, claim("req-0", 960_001))).toEqual({ action: "split", as: "take-over" });
+  });
+});
+
+describe("findFileReport: the report `status` prints", () => {
+  const final = (reportedAt: string): FileReport =>
+    ({ status: "complete with failures", timings: { reportedAt }, rowsRead: 4 }) as unknown as FileReport;
+  const lookup = (stored: FileReport | undefined, lastWrite: number | undefined) => ({
+    reports: {
+      getManifest: async () => manifest,
+      getFileReport: async () => stored,
+      listBatchOutcomes: async () => [outcome(0, {}), outcome(1, { rowCount: 2, rows: [[2, 3]] })],
+      lastOutcomeWrittenAt: async () => lastWrite,
+    },
+    listReportPrefixes: async () => [file.reportPrefix],
+    now: () => Date.parse("2026-11-23T11:00:00Z"),
+  });
+
+  it("returns the stored final report when no batch ended after it", async () => {
+    const stored = final("2026-11-23T10:05:00.000Z");
+    const found = await findFileReport(file.key, undefined, lookup(stored, Date.parse("2026-11-23T10:04:00Z")));
+    expect(found).toMatchObject({ found: "report", source: "stored", report: stored });
+  });
+
+  it("rebuilds it live when a batch ended later (a DLQ redrive), and while the file runs", async () => {
+    const stale = await findFileReport(
+      file.key,
+      undefined,
+      lookup(final("2026-11-23T10:05:00.000Z"), Date.parse("2026-11-23T10:30:00Z")),
+    );
+    expect(stale).toMatchObject({
+      found: "report",
+      source: "live",
+      report: { status: "complete with failures", accepted: 3 },
+    });
+    const running = await findFileReport(file.key, undefined, lookup(undefined, undefined));
+    expect(running).toMatchObject({ source: "live" });
+  });
+
+  it("says so when the key was never dropped", async () => {
+    const none = await findFileReport("persons/other.csv", undefined, {
+      ...lookup(undefined, undefined),
+      listReportPrefixes: async () => [],
+    });
+    expect(none).toEqual({ found: "none", versions: 0 });
   });
 });
