@@ -1,12 +1,12 @@
 import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import type { DeadLetterReason, QueueControl } from "../pipeline/process-ingestion-messages.ts";
+import type { DeadLetterReason, DelayQueue, QueueControl } from "../pipeline/queue-control.ts";
 
 /** SQS visibility timeouts top out at 12 hours. */
 const MAX_VISIBILITY_SECONDS = 43_200;
 /** SQS message delays top out at 15 minutes. */
 export const MAX_DELAY_SECONDS = 900;
 
-export class SqsQueueControl implements QueueControl {
+export class SqsQueueControl implements QueueControl, DelayQueue {
   constructor(
     private readonly sqs: SQSClient,
     private readonly queueUrl: string,

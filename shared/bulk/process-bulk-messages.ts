@@ -3,9 +3,10 @@ import { jsonOf } from "../config/json-text.ts";
 import type { Logger } from "../logging/logger.ts";
 import type { BulkImportClient, BulkJobStatus } from "../marketo/bulk-import-client.ts";
 import { asMarketoFailure, type MarketoFailure } from "../marketo/errors.ts";
-import type { DeadLetterReason } from "../pipeline/process-ingestion-messages.ts";
+import type { DelayQueue } from "../pipeline/queue-control.ts";
 import { type BatchOutcome, type ReportStore, type RowIssue, toOutcomeFailure } from "../report/file-report.ts";
 import { type BatchClaim, claimBatch } from "../pipeline/batch-claim.ts";
+import { eachRecordInTurn } from "../pipeline/each-record.ts";
 import type { ClaimStore } from "../pipeline/claim-store.ts";
 import { type BackoffPolicy, retryDelayMs } from "../retry/backoff.ts";
 import type { Clock } from "../time/clock.ts";
@@ -13,12 +14,6 @@ import { type BulkPartMessage, BulkPartMessageSchema, partHolder } from "./bulk-
 import { BULK_DELIMITERS } from "./csv-text.ts";
 import type { JobSlots } from "./job-slots.ts";
 import { mapJobRows } from "./map-job-rows.ts";
-
-export interface BulkQueue {
-  /** Queues the message again, visible after `delaySeconds` (≤ 900): how a part waits without a Lambda waiting. */
-  requeue(body: string, delaySeconds: number): Promise<void>;
-  deadLetter(body: string, reason: DeadLetterReason): Promise<void>;
-}
 
 export interface BulkPolicy {
   /** Transient failures (5xx, 606, 615, timeouts) of one step before the part goes to the DLQ. */
@@ -45,7 +40,7 @@ export interface BulkImporterDeps {
   claimRecheckMs: number;
   readPart: (key: string) => Promise<string>;
   reports: ReportStore;
-  queue: BulkQueue;
+  queue: DelayQueue;
   clock: Clock;
   random: () => number;
   policy: BulkPolicy;
@@ -62,21 +57,17 @@ const CAPACITY_CODES = new Set(["1016", "1029"]);
  * an outcome in the file's report, or is queued again with a delay for its next step. Messages whose step hit an
  * infrastructure error (S3, SQS) are returned for SQS to redeliver.
  */
-export async function processBulkMessages(records: SQSRecord[], deps: BulkImporterDeps): Promise<SQSBatchResponse> {
-  const failures: SQSBatchResponse["batchItemFailures"] = [];
+export function processBulkMessages(records: SQSRecord[], deps: BulkImporterDeps): Promise<SQSBatchResponse> {
   // One at a time: each step is one Marketo call at most, and the instance allows 10 concurrent calls in all.
-  for (const record of records) {
-    try {
-      await processOne(record, deps);
-    } catch (error) {
+  return eachRecordInTurn(
+    records,
+    (record) => processOne(record, deps),
+    (record, error) =>
       deps.logger.error("bulk step not settled; will be redelivered", {
         messageId: record.messageId,
         error: (error as Error).name,
-      });
-      failures.push({ itemIdentifier: record.messageId });
-    }
-  }
-  return { batchItemFailures: failures };
+      }),
+  );
 }
 
 async function processOne(record: SQSRecord, deps: BulkImporterDeps): Promise<void> {

@@ -3,29 +3,11 @@ import type { Logger } from "../logging/logger.ts";
 import { type BatchOutcome, type ReportStore, toOutcomeFailure } from "../report/file-report.ts";
 import type { Clock } from "../time/clock.ts";
 import { jsonOf } from "../config/json-text.ts";
+import type { QueueControl } from "./queue-control.ts";
 import { type BatchClaim, claimBatch, type OwnedClaim, withFailure } from "./batch-claim.ts";
 import type { ClaimStore } from "./claim-store.ts";
 import { type BatchMessage, BatchMessageSchema } from "./batch-message.ts";
 import { type Delivery, type DeliveryDeps, deliverBatch } from "./deliver-batch.ts";
-
-/** The queue operations the sender needs beyond what the event source does for it. */
-export interface QueueControl {
-  /** Makes a failed message visible again after `seconds` (the retry backoff). */
-  retryAfter(receiptHandle: string, seconds: number): Promise<void>;
-  /** Moves a message to the dead-letter queue with the reason as attributes. */
-  deadLetter(body: string, reason: DeadLetterReason): Promise<void>;
-}
-
-export interface DeadLetterReason {
-  code: string;
-  message: string;
-  attempts: number;
-  firstAttemptAt?: string;
-  firstFailureAt?: string;
-  lastFailureAt: string;
-  reportPrefix?: string;
-  batchIndex?: number;
-}
 
 export interface SenderDeps extends Omit<DeliveryDeps, "client"> {
   /** Resolved lazily so a missing secret makes messages wait instead of failing the cold start. */

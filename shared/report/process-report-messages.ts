@@ -3,17 +3,13 @@ import { jsonOf } from "../config/json-text.ts";
 import type { Logger } from "../logging/logger.ts";
 import { inflateIfGzip, type InputFormat, InputFormatSchema, readRows } from "../parsing/input-format.ts";
 import type { FileRef } from "../pipeline/batch-message.ts";
-import type { DeadLetterReason } from "../pipeline/process-ingestion-messages.ts";
+import { eachRecordInTurn } from "../pipeline/each-record.ts";
+import type { DelayQueue } from "../pipeline/queue-control.ts";
 import type { Clock } from "../time/clock.ts";
 import { buildFileReport, type FileReport } from "./build-file-report.ts";
 import type { ReportStore } from "./file-report.ts";
 import { IssueIndex, issueRowsCsv } from "./issue-rows.ts";
 import { type ReportMessage, ReportMessageSchema } from "./report-message.ts";
-
-export interface ReportQueue {
-  requeue(body: string, delaySeconds: number): Promise<void>;
-  deadLetter(body: string, reason: DeadLetterReason): Promise<void>;
-}
 
 export interface ReportPolicy {
   /** First re-check of a running file, doubling up to `recheckMaxSeconds` (SQS delays stop at 900). */
@@ -29,7 +25,7 @@ export interface ReportWriterDeps {
   openSource: (file: FileRef) => AsyncIterable<Uint8Array>;
   /** Stores the rows-with-issues CSV, streamed; returns its key. */
   putIssueRows: (file: FileRef, csv: AsyncIterable<string>) => Promise<string>;
-  queue: ReportQueue;
+  queue: DelayQueue;
   clock: Clock;
   policy: ReportPolicy;
   logger: Logger;
@@ -42,20 +38,16 @@ const ReportMessageText = jsonOf(ReportMessageSchema);
  * comes back later; once every batch is final it writes the rows with issues as CSV and the final report.
  * One writer per file at a time, and every write is a pure function of the stored parts, so repeats agree.
  */
-export async function processReportMessages(records: SQSRecord[], deps: ReportWriterDeps): Promise<SQSBatchResponse> {
-  const failures: SQSBatchResponse["batchItemFailures"] = [];
-  for (const record of records) {
-    try {
-      await processOne(record, deps);
-    } catch (error) {
+export function processReportMessages(records: SQSRecord[], deps: ReportWriterDeps): Promise<SQSBatchResponse> {
+  return eachRecordInTurn(
+    records,
+    (record) => processOne(record, deps),
+    (record, error) =>
       deps.logger.error("report not written; will be retried", {
         messageId: record.messageId,
         error: (error as Error).name,
-      });
-      failures.push({ itemIdentifier: record.messageId });
-    }
-  }
-  return { batchItemFailures: failures };
+      }),
+  );
 }
 
 async function processOne(record: SQSRecord, deps: ReportWriterDeps): Promise<void> {

@@ -1,4 +1,3 @@
-import { DeleteMessageBatchCommand, ReceiveMessageCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 import { describe, expect, it } from "vitest";
 import { samplePersons, toCsv } from "../../scripts/make-sample-persons.ts";
 import { expectedPersons, useHarness } from "./harness.ts";
@@ -72,89 +71,6 @@ describe("persons: S3 drop → splitter → queue → sender → Marketo", () =>
   });
 });
 
-describe("faults", () => {
-  const rows = samplePersons(1_500, 11);
-  const csv = toCsv(rows);
-
-  it("401: the token is refreshed (once for all senders in flight) and every batch is delivered", async () => {
-    h().sim.injectFault({ kind: "expireTokens" });
-    const result = await h().run("persons/fault-401.csv", csv);
-    expect(result.summary).toMatchObject({ status: "complete", accepted: rows.length, deadLettered: 0 });
-    const unauthorized = h().sim.requests.filter((r) => r.status === 401);
-    expect(unauthorized.length).toBeGreaterThanOrEqual(1);
-    // Each batch that met the dead token was retried once with the new one, and delivered.
-    for (const rejected of unauthorized) {
-      const sameBatch = h().sim.requests.filter((r) => r.correlationId === rejected.correlationId);
-      expect(sameBatch.map((r) => r.status)).toEqual([401, 202]);
-    }
-    // One identity call for the first token, one for its replacement: the refresh is shared.
-    expect(h().sim.identityCalls).toBe(2);
-    expect(personsByEmail().size).toBe(rows.length);
-  });
-
-  it.each([
-    ["429 with Retry-After", { kind: "status" as const, status: 429, retryAfterSeconds: 1, times: 2 }],
-    ["503", { kind: "status" as const, status: 503, times: 3 }],
-  ])("%s: retried with backoff and delivered", async (_name, fault) => {
-    h().sim.injectFault(fault);
-    const result = await h().run(`persons/fault-${fault.status}.csv`, csv);
-    expect(result.summary).toMatchObject({ status: "complete", accepted: rows.length, deadLettered: 0 });
-    expect(h().sim.requests.filter((r) => r.status === fault.status)).toHaveLength(fault.times);
-    const stored = personsByEmail();
-    expect(stored.size).toBe(rows.length);
-    for (const person of stored.values()) expect(person.writes).toBe(1);
-  });
-
-  it("400: the batch ends as a reported failure with Marketo's code, once, and the rest is delivered", async () => {
-    h().sim.injectFault({ kind: "status", status: 400, errorCode: "4000802", message: "Invalid data" });
-    const result = await h().run("persons/fault-400.csv", csv);
-
-    const failedRequests = h().sim.requests.filter((r) => r.status === 400);
-    expect(failedRequests).toHaveLength(1);
-    const failedBatch = result.outcomes.find((o) => o.status === "failed");
-    expect(failedBatch?.failure).toMatchObject({ status: 400, code: "4000802", message: "Invalid data" });
-    // Not retried: no other request carried that batch's correlation id.
-    const sameBatch = h().sim.requests.filter((r) => r.correlationId === failedRequests[0]?.correlationId);
-    expect(sameBatch).toHaveLength(1);
-    expect(result.summary).toMatchObject({
-      status: "complete with failures",
-      rowsRead: rows.length,
-      failed: failedBatch?.rowCount,
-      accepted: rows.length - (failedBatch?.rowCount ?? 0),
-      deadLettered: 0,
-      pending: 0,
-    });
-    expect(personsByEmail().size).toBe(rows.length - (failedBatch?.rowCount ?? 0));
-  });
-
-  it("a batch that never gets through ends in the DLQ with its reason after MAX_ATTEMPTS", async () => {
-    h().sim.injectFault({ kind: "status", status: 503, times: 1_000, path: "/persons" });
-    const small = toCsv(samplePersons(10, 12));
-    const result = await h().run("persons/fault-dlq.csv", small, {
-      senderEnv: { MAX_ATTEMPTS: "2", IN_PROCESS_ATTEMPTS: "1", RETRY_BASE_MS: "0", RETRY_CAP_MS: "0" },
-    });
-    expect(result.summary).toMatchObject({ rowsRead: 10, deadLettered: 10, accepted: 0, pending: 0 });
-    expect(result.deadLetterMessages).toBe(1);
-    const dead = await h().aws.sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: h().aws.ingestionDlqUrl,
-        MaxNumberOfMessages: 10,
-        MessageAttributeNames: ["All"],
-      }),
-    );
-    const attributes = dead.Messages?.[0]?.MessageAttributes ?? {};
-    expect(attributes.code?.StringValue).toBe("5000801");
-    expect(attributes.attempts?.StringValue).toBe("2");
-    expect(attributes.lastFailureAt?.StringValue).toBeTruthy();
-    await h().aws.sqs.send(
-      new DeleteMessageBatchCommand({
-        QueueUrl: h().aws.ingestionDlqUrl,
-        Entries: (dead.Messages ?? []).map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle as string })),
-      }),
-    );
-  });
-});
-
 describe("bad input", () => {
   it.each([
     ["a non-UTF-8 file", "persons/latin1.csv", Buffer.from("email,firstName\na@x.io,Jos\xe9\n", "latin1"), "NOT_UTF8"],
@@ -179,21 +95,5 @@ describe("bad input", () => {
       { row: 3, line: 4, reason: "row has 3 fields but the header has 2" },
     ]);
     expect([...personsByEmail().keys()].sort()).toEqual(["a@x.io", "d@x.io"]);
-  });
-
-  it("an invalid message on the queue goes to the DLQ with its reason instead of looping", async () => {
-    await h().aws.sqs.send(new SendMessageCommand({ QueueUrl: h().aws.ingestionQueueUrl, MessageBody: "{not json" }));
-    const result = await h().run("persons/after-poison.csv", "email\r\nz@x.io\r\n");
-    expect(result.summary.accepted).toBe(1);
-    const dead = await h().aws.sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: h().aws.ingestionDlqUrl,
-        MaxNumberOfMessages: 10,
-        MessageAttributeNames: ["All"],
-      }),
-    );
-    expect(dead.Messages).toHaveLength(1);
-    expect(dead.Messages?.[0]?.Body).toBe("{not json");
-    expect(dead.Messages?.[0]?.MessageAttributes?.code?.StringValue).toBe("invalid_message");
   });
 });

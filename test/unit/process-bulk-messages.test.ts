@@ -6,7 +6,7 @@ import { type BulkImporterDeps, processBulkMessages } from "../../shared/bulk/pr
 import { createLogger } from "../../shared/logging/logger.ts";
 import type { BulkJobStatus } from "../../shared/marketo/bulk-import-client.ts";
 import { MarketoRequestError } from "../../shared/marketo/errors.ts";
-import type { DeadLetterReason } from "../../shared/pipeline/process-ingestion-messages.ts";
+import type { DeadLetterReason } from "../../shared/pipeline/queue-control.ts";
 import type { BatchOutcome, ReportStore } from "../../shared/report/file-report.ts";
 import { FakeClock } from "./fake-clock.ts";
 import { MemoryClaims } from "./memory-claims.ts";
@@ -22,6 +22,16 @@ const submitMessage: BulkPartMessage = {
   stage: { step: "submit", tries: 0, waits: 0 },
 };
 const holder = `${file.reportPrefix}0`;
+/** The part's final outcome, as its job's last poll writes it. */
+const acceptedPart: BatchOutcome = {
+  v: 1,
+  index: 0,
+  rowCount: 2,
+  rows: [[1, 2]],
+  status: "accepted",
+  attempts: 1,
+  finishedAt: "x",
+};
 
 /** In-memory slots with the same contract as S3JobSlots (one holder per slot). */
 class MemorySlots implements JobSlots {
@@ -158,15 +168,7 @@ describe("the bulk importer, one step per message", () => {
       ["copy-2", "submit"],
     ]);
     // The first copy's job ends; the waiting copy comes back, finds the outcome, and calls nothing.
-    t.outcomes.set(0, {
-      v: 1,
-      index: 0,
-      rowCount: 2,
-      rows: [[1, 2]],
-      status: "accepted",
-      attempts: 1,
-      finishedAt: "x",
-    });
+    t.outcomes.set(0, acceptedPart);
     await processBulkMessages([record(t.requeued[1]?.message)], t.deps);
     expect(t.calls).toEqual(["submit"]);
     expect(t.requeued).toHaveLength(2);
@@ -230,15 +232,7 @@ describe("the bulk importer, one step per message", () => {
     };
     const t = setup();
     await t.slots.acquire(holder);
-    t.outcomes.set(0, {
-      v: 1,
-      index: 0,
-      rowCount: 2,
-      rows: [[1, 2]],
-      status: "accepted",
-      attempts: 1,
-      finishedAt: "x",
-    });
+    t.outcomes.set(0, acceptedPart);
     await processBulkMessages([record(poll, 3)], t.deps);
     expect(t.calls).toEqual([]);
     expect(t.slots.held.size).toBe(0);
