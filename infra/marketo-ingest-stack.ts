@@ -199,12 +199,10 @@ export class MarketoIngestStack extends Stack {
         resources: [workBucket.arnForObjects(`${JOB_SLOT_PREFIX}*`)],
       }),
     );
+    // ListBucket without an s3:prefix condition: a GetObject carries no prefix, and a conditioned grant would turn
+    // "no such slot" into 403. The work bucket holds only the pipeline's own objects.
     bulkImporter.addToRolePolicy(
-      new PolicyStatement({
-        actions: ["s3:ListBucket"],
-        resources: [workBucket.bucketArn],
-        conditions: { StringLike: { "s3:prefix": ["reports/*", `${JOB_SLOT_PREFIX}*`] } },
-      }),
+      new PolicyStatement({ actions: ["s3:ListBucket"], resources: [workBucket.bucketArn] }),
     );
     // Each wait is the message queued again with a delay; undeliverable parts go to the DLQ with their reason.
     bulk.queue.grantSendMessages(bulkImporter);
@@ -280,8 +278,9 @@ export class MarketoIngestStack extends Stack {
 }
 
 /**
- * Read and write reports under `reports/` only. ListBucket (limited to that prefix) makes a missing report
- * answer 404 rather than 403, which is how a redelivered batch learns it was not sent yet.
+ * Read and write reports under `reports/` only. ListBucket makes a missing claim, outcome or manifest answer 404
+ * rather than 403, which is how a batch or a file learns it is new. It carries no s3:prefix condition: a GetObject
+ * has no prefix in its request context, so a conditioned grant would not apply and missing keys would answer 403.
  */
 function grantReportAccess(fn: IFunction, workBucket: IBucket): void {
   fn.addToRolePolicy(
@@ -290,13 +289,7 @@ function grantReportAccess(fn: IFunction, workBucket: IBucket): void {
       resources: [workBucket.arnForObjects("reports/*")],
     }),
   );
-  fn.addToRolePolicy(
-    new PolicyStatement({
-      actions: ["s3:ListBucket"],
-      resources: [workBucket.bucketArn],
-      conditions: { StringLike: { "s3:prefix": ["reports/*"] } },
-    }),
-  );
+  fn.addToRolePolicy(new PolicyStatement({ actions: ["s3:ListBucket"], resources: [workBucket.bucketArn] }));
 }
 
 function resolveSecret(scope: Construct, ref: MarketoSecretRef): ISecret {

@@ -44,6 +44,7 @@ function createRuntime(env: Record<string, string | undefined>): SenderDeps {
       backoff: { baseMs: settings.RETRY_BASE_MS, capMs: settings.RETRY_CAP_MS },
       quotaDelayMs: settings.QUOTA_DELAY_MS,
       maxRequestBytes: settings.MAX_REQUEST_BYTES,
+      requestTimeoutMs: settings.REQUEST_TIMEOUT_MS,
     },
   };
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { SQSBatchResponse, SQSRecord } from "aws-lambda";
 import { jsonOf } from "../config/json-text.ts";
 import type { Logger } from "../logging/logger.ts";
@@ -84,12 +85,14 @@ async function processOne(record: SQSRecord, deps: BulkImporterDeps): Promise<vo
     return;
   }
   const holder = partHolder(message);
-  if (await deps.reports.getBatchOutcome(message.file, message.part.index)) {
+  const outcome = await deps.reports.getBatchOutcome(message.file, message.part.index);
+  if (outcome && outcome.status !== "dead-lettered") {
     // A duplicate of a part that already ended: free its slot if a crash left it held, and stop.
     if (message.stage.step === "poll") await deps.slots.release(message.stage.slot, holder);
     deps.logger.info("bulk part already final; duplicate ignored", ids(message));
     return;
   }
+  // A dead-lettered part comes back only by a DLQ redrive: a poll polls its job again, a submit submits again.
   if (message.stage.step === "poll") return poll(message, deps);
   if (message.copyId) {
     const stage = message.stage;
@@ -99,11 +102,12 @@ async function processOne(record: SQSRecord, deps: BulkImporterDeps): Promise<vo
       {
         messageId: message.copyId,
         receiveCount: stage.waits + 1,
-        // Checked above: the part has no outcome yet.
-        readOutcome: async () => undefined,
+        readOutcome: async () => outcome,
         now: deps.clock.now(),
         claimTtlMs: deps.claimTtlMs,
         recheckMs: deps.claimRecheckMs,
+        // A bulk copy waits as a delayed message: SQS delays stop at 15 minutes.
+        maxWaitMs: 900_000,
       },
       deps.claims,
     );
@@ -254,7 +258,8 @@ async function afterFailure(
     return;
   }
   if (stage.tries >= deps.policy.maxAttempts) {
-    await deps.queue.deadLetter(JSON.stringify({ ...message, stage }), {
+    // The DLQ copy is a new copy: redriven, it may take the part over from this one.
+    await deps.queue.deadLetter(JSON.stringify({ ...message, stage, copyId: randomUUID() }), {
       code: failure.code,
       message: failure.message,
       attempts: stage.tries,
@@ -263,7 +268,10 @@ async function afterFailure(
       reportPrefix: message.file.reportPrefix,
       batchIndex: message.part.index,
     });
-    await putOutcome(deps, message, stage, "dead-lettered", { failure: toOutcomeFailure(failure) });
+    await putOutcome(deps, message, stage, "dead-lettered", {
+      failure: toOutcomeFailure(failure),
+      ...(message.copyId ? { deadLetteredBy: message.copyId } : {}),
+    });
     if (stage.step === "poll") await deps.slots.release(stage.slot, partHolder(message));
     deps.logger.error("bulk part dead-lettered after retries", { ...ids(message), code: failure.code });
     return;

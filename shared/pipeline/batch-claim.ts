@@ -45,19 +45,25 @@ export interface ArbitrationInput {
   now: number;
   /** An owner not seen for this long is gone (its message went to the DLQ): another copy may take over. */
   claimTtlMs: number;
-  /** First wait of a copy whose batch another message owns; it doubles per delivery, up to SQS's 15 minutes. */
+  /** First wait of a copy whose batch another message owns; it doubles per delivery, up to `maxWaitMs`. */
   recheckMs: number;
+  /** Longest single wait the queue allows: 12 h for a visibility change, 15 min for a delayed message. */
+  maxWaitMs: number;
 }
-
-const MAX_WAIT_MS = 900_000;
 
 /** Decides what one delivered message does with its batch, from the batch's outcome and current claim. */
 export function arbitrateBatch(input: ArbitrationInput): ClaimDecision {
   const { messageId, outcome, current, now, claimTtlMs } = input;
   if (outcome && outcome.status !== "dead-lettered") return { action: "skip", why: "final" };
   const mine = current?.messageId === messageId;
-  if (outcome?.status === "dead-lettered") {
-    // The owner put its copy in the DLQ; a different message is that copy redriven, and may send again.
+  // The owner put its copy in the DLQ; another message is that copy redriven and may send it again, unless a
+  // redriven copy already did take over (then the rules below decide between the copies).
+  const claimedSinceDeadLetter =
+    outcome?.status === "dead-lettered" &&
+    current !== undefined &&
+    outcome.deadLetteredBy !== undefined &&
+    current.messageId !== outcome.deadLetteredBy;
+  if (outcome?.status === "dead-lettered" && !claimedSinceDeadLetter) {
     return mine ? { action: "skip", why: "dead-lettered-by-me" } : { action: "send", write: "take-over" };
   }
   if (!current) return { action: "send", write: "create" };
@@ -69,7 +75,7 @@ export function arbitrateBatch(input: ArbitrationInput): ClaimDecision {
   return {
     action: "wait",
     owner: current.messageId,
-    delayMs: Math.max(1_000, Math.min(MAX_WAIT_MS, backoff, untilStale)),
+    delayMs: Math.max(1_000, Math.min(input.maxWaitMs, backoff, untilStale)),
   };
 }
 

@@ -14,6 +14,8 @@ export interface DeliveryPolicy {
   quotaDelayMs: number;
   /** Byte limit of one request body (a message over it is a bug upstream, and is failed, not sent). */
   maxRequestBytes: number;
+  /** How long one request may take: a retry here must fit in what is left of the invocation. */
+  requestTimeoutMs: number;
 }
 
 export type Delivery =
@@ -70,10 +72,11 @@ export async function deliverBatch(message: BatchMessage, ctx: DeliveryContext, 
       }
       const attempt = ctx.failedDeliveries * deps.policy.inProcessAttempts + tries;
       const delayMs = retryDelayMs(attempt, deps.policy.backoff, deps.random, failure.retryAfterMs);
+      // Another try here needs the wait, a whole request timeout and time to settle, or Lambda kills it mid-way.
       const canWaitHere =
         tries < deps.policy.inProcessAttempts &&
         delayMs <= deps.policy.inProcessMaxDelayMs &&
-        ctx.remainingMs() - delayMs > SAFETY_MS;
+        ctx.remainingMs() - delayMs - deps.policy.requestTimeoutMs > SAFETY_MS;
       if (!canWaitHere) return { status: "retry-later", failure, delayMs, tries };
       await deps.clock.sleep(delayMs);
     }

@@ -44,7 +44,8 @@ export async function claimFile(
   for (let round = 0; round < 3; round++) {
     const current = await store.read(key);
     const decision = arbitrateFile(input, current?.value);
-    if (decision.action === "skip" || decision.as === "retry") return decision;
+    // A retry rewrites the claim too: its lease then runs from this attempt, not from the first one.
+    if (decision.action === "skip") return decision;
     const claim: FileClaim = { owner: input.invocationId, claimedAt: new Date(input.now).toISOString() };
     const written = await store.write(key, claim, current ? { IfMatch: current.etag } : { IfNoneMatch: "*" });
     if (written !== undefined) return decision;

@@ -28,8 +28,10 @@ export interface SenderDeps extends Omit<DeliveryDeps, "client"> {
 /** A queue message body: JSON text of a batch message. */
 const BatchMessageText = jsonOf(BatchMessageSchema);
 
-/** Keep this much of the invocation unused: messages not started by then go back to the queue untouched. */
-const START_CUTOFF_MS = 10_000;
+/** A copy waiting on another message's batch waits by visibility: up to SQS's 12 hours (the claim TTL caps it). */
+const MAX_VISIBILITY_WAIT_MS = 43_200_000;
+/** Time to write the outcome and change visibility after the last request. */
+const SETTLE_MARGIN_MS = 5_000;
 
 /**
  * Sender core: one Data Ingestion request per message. Returns the messages to retry (partial batch failure);
@@ -66,7 +68,8 @@ async function processOne(record: SQSRecord, deps: SenderDeps, remainingMs: () =
     return "done";
   }
   const ids = { messageId: record.messageId, reportPrefix: message.file.reportPrefix, batch: message.batch.index };
-  if (remainingMs() < START_CUTOFF_MS) return "retry";
+  // A message started now must be able to finish one request and settle before the invocation ends.
+  if (remainingMs() < deps.policy.requestTimeoutMs + SETTLE_MARGIN_MS) return "retry";
 
   try {
     // A batch with a final outcome was handled, and a batch another live copy owns is that copy's to send.
@@ -80,6 +83,7 @@ async function processOne(record: SQSRecord, deps: SenderDeps, remainingMs: () =
         now: deps.clock.now(),
         claimTtlMs: deps.claimTtlMs,
         recheckMs: deps.claimRecheckMs,
+        maxWaitMs: MAX_VISIBILITY_WAIT_MS,
       },
       deps.claims,
     );
@@ -164,7 +168,11 @@ async function settle(
         });
         await deps.reports.putBatchOutcome(
           message.file,
-          outcome("dead-lettered", { attempts: failures, failure: toOutcomeFailure(delivery.failure) }),
+          outcome("dead-lettered", {
+            attempts: failures,
+            failure: toOutcomeFailure(delivery.failure),
+            deadLetteredBy: record.messageId,
+          }),
         );
         deps.logger.error("batch dead-lettered after retries", { ...ids, code: delivery.failure.code, failures });
         return "done";

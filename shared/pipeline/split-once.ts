@@ -1,4 +1,5 @@
 import type { SplitManifest } from "../report/file-report.ts";
+import type { FileRef } from "./batch-message.ts";
 import type { ClaimStore } from "./claim-store.ts";
 import { claimFile, type FileClaim } from "./file-claim.ts";
 import { type DroppedFileDeps, processDroppedFile } from "./process-dropped-file.ts";
@@ -34,11 +35,22 @@ export async function splitDroppedFileOnce(
     deps.claims,
   );
   if (decision.action === "skip") {
-    // This invocation wrote the manifest and died before announcing it: announce now (a repeat is harmless).
-    if (existing && decision.owner === invocationId) await deps.announce(existing);
+    // The manifest exists but the announcement may have been lost (this invocation died right after writing it,
+    // or every retry did): announce again. A repeat is harmless; a report chain is idempotent.
+    if (existing && (decision.owner === invocationId || (await reportOverdue(file, existing, deps)))) {
+      await deps.announce(existing);
+    }
     return { status: "skipped", why: decision.why, ...(decision.owner ? { owner: decision.owner } : {}) };
   }
   const manifest = await processDroppedFile(dropped, deps);
   await deps.announce(manifest);
   return { status: "split", manifest, as: decision.as };
+}
+
+/** Long enough for any announced file to have a report.json (the first check comes within minutes). */
+const REPORT_OVERDUE_MS = 15 * 60_000;
+
+async function reportOverdue(file: FileRef, manifest: SplitManifest, deps: SplitOnceDeps): Promise<boolean> {
+  if (deps.clock.now() - Date.parse(manifest.finishedAt) < REPORT_OVERDUE_MS) return false;
+  return (await deps.reports.getFileReport(file)) === undefined;
 }

@@ -77,6 +77,8 @@ export interface BatchOutcome {
   failure?: OutcomeFailure;
   firstAttemptAt?: string;
   finishedAt: string;
+  /** The message (or bulk copy) that dead-lettered the batch: its redriven copy is the one that may send again. */
+  deadLetteredBy?: string;
   /** Bulk Import only: the job, and the rows it failed (counted as failed) or warned about (still imported). */
   job?: BulkJobSummary;
   rowFailures?: RowIssue[];

@@ -74,6 +74,15 @@ async function processOne(record: SQSRecord, deps: ReportWriterDeps): Promise<vo
     await deps.reports.putFileReport(message.file, draft);
     const firstCheckAt = message.firstCheckAt ?? new Date(now).toISOString();
     if (now - Date.parse(firstCheckAt) > deps.policy.giveUpAfterMs) {
+      // Stuck batches: stop looking, but through the DLQ, so its alarm says so (a redrive resumes the checks).
+      await deps.queue.deadLetter(JSON.stringify({ ...message, checks: 0 }), {
+        code: "file_still_running",
+        message: `${draft.pending} rows still pending since ${firstCheckAt}`,
+        attempts: message.checks,
+        firstAttemptAt: firstCheckAt,
+        lastFailureAt: new Date(now).toISOString(),
+        reportPrefix: message.file.reportPrefix,
+      });
       deps.logger.error("file still running; report writer stops waiting", { ...ids, pending: draft.pending });
       return;
     }

@@ -1,8 +1,10 @@
-import { ReceiveMessageCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
+import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { samplePersons, toCsv } from "../../scripts/make-sample-persons.ts";
+import { listReportPrefixes, S3ReportStore } from "../../shared/aws/s3-report-store.ts";
 import type { LocalRunResult } from "../../shared/local/run-pipeline-locally.ts";
 import type { Fault } from "../../shared/marketo-simulator/index.ts";
+import { findFileReport } from "../../shared/report/find-file-report.ts";
 import { expectEveryRowAccountedFor, expectPersonsWrittenOnce, readIssueRows } from "./accounting.ts";
 import { type FaultProxy, startFaultProxy } from "./fault-proxy.ts";
 import { useHarness } from "./harness.ts";
@@ -209,6 +211,24 @@ describe("faults that end a batch: reported with the reason, never retried point
       { outcome: "dead-lettered", code: "5000801", message: "Internal Server Error", rows: 30 },
     ]);
     expect(await readIssueRows(h(), result)).toHaveLength(30);
+
+    // The runbook: once Marketo is back, redrive the DLQ. The batch is sent once more and the report catches up.
+    h().sim.reset();
+    const message = dead.Messages?.[0];
+    await h().aws.sqs.send(new SendMessageCommand({ QueueUrl: h().aws.ingestionQueueUrl, MessageBody: message?.Body }));
+    await h().aws.sqs.send(
+      new DeleteMessageCommand({ QueueUrl: h().aws.ingestionDlqUrl, ReceiptHandle: message?.ReceiptHandle }),
+    );
+    await h().run("persons/after-redrive.csv", "email\r\nredrive-neighbour@example.com\r\n");
+    expectPersonsWrittenOnce(h(), [...rows.map((row) => row.email as string), "redrive-neighbour@example.com"]);
+    const reports = new S3ReportStore(h().aws.s3, h().aws.workBucket);
+    expect(await reports.getBatchOutcome(result.file, 0)).toMatchObject({ status: "accepted" });
+    const found = await findFileReport("persons/exhausted.csv", undefined, {
+      reports,
+      listReportPrefixes: (key) => listReportPrefixes(h().aws.s3, h().aws.workBucket, key),
+      now: () => Date.now(),
+    });
+    expect(found).toMatchObject({ source: "live", report: { status: "complete", accepted: 30, deadLettered: 0 } });
   });
 
   it("poison message on the queue: dead-lettered at once with its reason; the file beside it is delivered once", async () => {

@@ -21,7 +21,16 @@ const outcome = (status: BatchOutcome["status"]): BatchOutcome => ({
   finishedAt: new Date(NOW).toISOString(),
 });
 const decide = (messageId: string, current?: BatchClaim, final?: BatchOutcome) =>
-  arbitrateBatch({ messageId, receiveCount: 1, outcome: final, current, now: NOW, claimTtlMs: TTL, recheckMs: 60_000 });
+  arbitrateBatch({
+    messageId,
+    receiveCount: 1,
+    outcome: final,
+    current,
+    now: NOW,
+    claimTtlMs: TTL,
+    recheckMs: 60_000,
+    maxWaitMs: 900_000,
+  });
 
 describe("arbitrateBatch: one message sends each batch", () => {
   it("the first copy to arrive claims the batch and sends", () => {
@@ -42,6 +51,7 @@ describe("arbitrateBatch: one message sends each batch", () => {
         now: NOW,
         claimTtlMs: TTL,
         recheckMs: 60_000,
+        maxWaitMs: 900_000,
       });
     expect([1, 2, 3, 4, 5, 6].map((n) => (waitOn(n) as { delayMs: number }).delayMs)).toEqual([
       60_000, 120_000, 240_000, 480_000, 900_000, 900_000,
@@ -60,6 +70,14 @@ describe("arbitrateBatch: one message sends each batch", () => {
     expect(decide("m3", undefined, outcome(status))).toEqual({ action: "skip", why: "final" });
   });
 
+  it("two redriven copies of a dead-lettered batch: the first takes over, the second waits for it", () => {
+    const deadLettered = { ...outcome("dead-lettered"), deadLetteredBy: "m1" };
+    expect(decide("copy-a", claim("m1"), deadLettered)).toEqual({ action: "send", write: "take-over" });
+    // copy-a's claim is now in place: copy-b is a duplicate of a live owner, not a second redrive.
+    expect(decide("copy-b", claim("copy-a"), deadLettered)).toMatchObject({ action: "wait", owner: "copy-a" });
+    expect(decide("copy-a", claim("copy-a"), deadLettered)).toEqual({ action: "send", write: "renew" });
+  });
+
   it("a dead-lettered batch is sent again by its redriven copy, never by the message that dead-lettered it", () => {
     expect(decide("m1", claim("m1"), outcome("dead-lettered"))).toEqual({ action: "skip", why: "dead-lettered-by-me" });
     expect(decide("redriven", claim("m1"), outcome("dead-lettered"))).toEqual({ action: "send", write: "take-over" });
@@ -76,6 +94,7 @@ describe("claimBatch: conditional writes settle races", () => {
     now: NOW,
     claimTtlMs: TTL,
     recheckMs: 60_000,
+    maxWaitMs: 900_000,
   });
 
   it("two copies racing for a new batch: exactly one sends, the other waits for it", async () => {

@@ -20,6 +20,7 @@ const policy: DeliveryPolicy = {
   backoff: { baseMs: 1_000, capMs: 60_000 },
   quotaDelayMs: 3_600_000,
   maxRequestBytes: 1_000_000,
+  requestTimeoutMs: 20_000,
 };
 
 const fail = (disposition: MarketoFailure["disposition"], extra: Partial<MarketoFailure> = {}) =>
@@ -93,6 +94,14 @@ describe("deliverBatch", () => {
   it("does not wait in place when the invocation is about to end", async () => {
     const client = scriptedClient([fail("retry")]);
     expect(await run(client, new FakeClock(), 0, 5_500)).toMatchObject({ status: "retry-later", tries: 1 });
+  });
+
+  it("does not try again in place unless a whole request timeout still fits (a timed-out try took its share)", async () => {
+    // 28 s left: a 1 s wait plus a 20 s request plus 5 s to settle fits; with 25 s left it does not.
+    const fits = scriptedClient([fail("retry"), "req-2"]);
+    expect(await run(fits, new FakeClock(), 0, 28_000)).toMatchObject({ status: "accepted", tries: 2 });
+    const tight = scriptedClient([fail("retry"), "req-2"]);
+    expect(await run(tight, new FakeClock(), 0, 25_000)).toMatchObject({ status: "retry-later", tries: 1 });
   });
 
   it("reports permanent failures without retrying", async () => {

@@ -2,17 +2,17 @@ import type { BatchClaim } from "../../shared/pipeline/batch-claim.ts";
 import type { ClaimStore, Versioned, WriteCondition } from "../../shared/pipeline/claim-store.ts";
 
 /** Claims in memory with S3's conditional-write contract (If-None-Match: *, If-Match: etag). */
-export class MemoryClaims implements ClaimStore<BatchClaim> {
-  readonly objects = new Map<string, Versioned<BatchClaim>>();
+export class MemoryClaims<T = BatchClaim> implements ClaimStore<T> {
+  readonly objects = new Map<string, Versioned<T>>();
   private version = 0;
   /** Runs once before the next write: another copy writing in between read and write. */
   interleave?: () => void;
 
-  async read(key: string): Promise<Versioned<BatchClaim> | undefined> {
+  async read(key: string): Promise<Versioned<T> | undefined> {
     return this.objects.get(key);
   }
 
-  async write(key: string, value: BatchClaim, condition: WriteCondition): Promise<string | undefined> {
+  async write(key: string, value: T, condition: WriteCondition): Promise<string | undefined> {
     const hook = this.interleave;
     this.interleave = undefined;
     hook?.();

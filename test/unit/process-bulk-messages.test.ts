@@ -63,6 +63,7 @@ function setup(script: { submit?: Array<Error | BulkJobStatus>; status?: Array<E
   const outcomes = new Map<number, BatchOutcome>();
   const requeued: Array<{ message: BulkPartMessage; delaySeconds: number }> = [];
   const deadLettered: DeadLetterReason[] = [];
+  const deadLetterBodies: BulkPartMessage[] = [];
   const slots = new MemorySlots();
   const claims = new MemoryClaims();
   const next = (list: Array<Error | BulkJobStatus> | undefined) => {
@@ -95,7 +96,10 @@ function setup(script: { submit?: Array<Error | BulkJobStatus>; status?: Array<E
     reports,
     queue: {
       requeue: async (body, delaySeconds) => void requeued.push({ message: JSON.parse(body), delaySeconds }),
-      deadLetter: async (_body, reason) => void deadLettered.push(reason),
+      deadLetter: async (body, reason) => {
+        deadLettered.push(reason);
+        if (body.startsWith("{") && body.endsWith("}")) deadLetterBodies.push(JSON.parse(body));
+      },
     },
     clock: new FakeClock(),
     random: () => 0.5,
@@ -110,7 +114,7 @@ function setup(script: { submit?: Array<Error | BulkJobStatus>; status?: Array<E
       rateLimitWaitMs: 20_000,
     },
   };
-  return { deps, calls, outcomes, requeued, deadLettered, slots, claims };
+  return { deps, calls, outcomes, requeued, deadLettered, deadLetterBodies, slots, claims };
 }
 
 const record = (message: unknown, receiveCount = 1): SQSRecord =>
@@ -201,6 +205,21 @@ describe("the bulk importer, one step per message", () => {
     ]);
     expect(exhausted.outcomes.get(0)).toMatchObject({ status: "dead-lettered", failure: { code: "611" } });
     expect(exhausted.slots.held.size).toBe(0);
+  });
+
+  it("a dead-lettered part redriven from the DLQ is submitted again, by that copy only", async () => {
+    const t = setup({ submit: [restError("611", "retry"), job("Queued")] });
+    const owner = { ...submitMessage, copyId: "copy-1", stage: { step: "submit" as const, tries: 2, waits: 0 } };
+    await processBulkMessages([record(owner)], t.deps);
+    expect(t.outcomes.get(0)).toMatchObject({ status: "dead-lettered", deadLetteredBy: "copy-1" });
+    const redriven = t.deadLetterBodies[0];
+    expect(redriven?.copyId).not.toBe("copy-1");
+    // The dead-lettering copy itself (a stray redelivery) does nothing; the DLQ copy submits.
+    await processBulkMessages([record(owner)], t.deps);
+    expect(t.calls).toEqual(["submit"]);
+    await processBulkMessages([record(redriven)], t.deps);
+    expect(t.calls).toEqual(["submit", "submit"]);
+    expect(t.requeued.at(-1)?.message.stage).toMatchObject({ step: "poll", batchId: 77 });
   });
 
   it("a permanent error ends the part as failed with Marketo's code, frees the slot, and is not retried", async () => {

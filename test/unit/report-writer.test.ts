@@ -1,13 +1,15 @@
 import type { SQSRecord } from "aws-lambda";
 import { describe, expect, it } from "vitest";
 import { createLogger } from "../../shared/logging/logger.ts";
-import { arbitrateFile } from "../../shared/pipeline/file-claim.ts";
+import { arbitrateFile, claimFile, type FileClaim } from "../../shared/pipeline/file-claim.ts";
+import { type SplitOnceDeps, splitDroppedFileOnce } from "../../shared/pipeline/split-once.ts";
 import type { FileReport } from "../../shared/report/build-file-report.ts";
 import type { BatchOutcome, ReportStore, SplitManifest } from "../../shared/report/file-report.ts";
 import { findFileReport } from "../../shared/report/find-file-report.ts";
 import { processReportMessages, type ReportWriterDeps } from "../../shared/report/process-report-messages.ts";
 import type { ReportMessage } from "../../shared/report/report-message.ts";
 import { FakeClock } from "./fake-clock.ts";
+import { MemoryClaims } from "./memory-claims.ts";
 
 const file = { bucket: "drop", key: "persons/a.csv", reportPrefix: "reports/persons/a.csv/v1/" };
 const CSV = "email,firstName\r\na@x.io,Ann\r\nb@x.io,Bo\r\nc@x.io,Cy\r\n,NoEmail\r\n";
@@ -96,11 +98,13 @@ describe("report writer", () => {
     expect(w.csv).toEqual([]);
   });
 
-  it("stops re-checking a file still running after the give-up time, leaving report.json as running", async () => {
+  it("stops re-checking a file still running after the give-up time: report.json says running, the DLQ says why", async () => {
     const w = writer([outcome(0, {})]);
     await processReportMessages([record({ ...first, checks: 9, firstCheckAt: "2026-11-23T08:00:00.000Z" })], w.deps);
     expect(w.written.at(-1)?.status).toBe("running");
     expect(w.requeued).toEqual([]);
+    // Through the DLQ, so its alarm fires; redriven, the message starts checking again.
+    expect(w.deadLettered.map((body) => JSON.parse(body))).toEqual([expect.objectContaining({ checks: 0 })]);
   });
 
   it("once every batch is final: the rows with issues as CSV, then the final report pointing at it", async () => {
@@ -214,5 +218,64 @@ describe("findFileReport: the report `status` prints", () => {
       listReportPrefixes: async () => [],
     });
     expect(none).toEqual({ found: "none", versions: 0 });
+  });
+});
+
+describe("claimFile: the claim's lease runs from the latest attempt", () => {
+  it("Lambda's retry rewrites the claim, so a duplicate event arriving later cannot take over mid-split", async () => {
+    const store = new MemoryClaims<FileClaim>();
+    const at = (iso: string) => ({
+      invocationId: "req-1",
+      manifestExists: false,
+      now: Date.parse(iso),
+      leaseMs: 960_000,
+    });
+    expect(await claimFile(file, at("2026-11-23T10:00:00Z"), store)).toEqual({ action: "split", as: "first" });
+    expect(await claimFile(file, at("2026-11-23T10:14:00Z"), store)).toEqual({ action: "split", as: "retry" });
+    const duplicate = { ...at("2026-11-23T10:20:00Z"), invocationId: "req-2" };
+    expect(await claimFile(file, duplicate, store)).toEqual({ action: "skip", why: "in-progress", owner: "req-1" });
+  });
+});
+
+describe("splitDroppedFileOnce: an announcement is never lost for good", () => {
+  const dropped = { bucket: file.bucket, key: file.key, versionId: "v1" };
+  const run = async (minutesSinceSplit: number, stored: FileReport | undefined, invocationId = "dup-event") => {
+    const claims = new MemoryClaims<FileClaim>();
+    await claims.write(
+      `${file.reportPrefix}split-claim.json`,
+      { owner: "req-1", claimedAt: manifest.startedAt },
+      {
+        IfNoneMatch: "*",
+      },
+    );
+    const announced: string[] = [];
+    const reports = {
+      getManifest: async () => manifest,
+      getFileReport: async () => stored,
+    } as unknown as ReportStore;
+    const result = await splitDroppedFileOnce(dropped, invocationId, {
+      reports,
+      claims,
+      leaseMs: 960_000,
+      clock: new FakeClock(Date.parse(manifest.finishedAt) + minutesSinceSplit * 60_000),
+      announce: async (m: SplitManifest) => void announced.push(m.file.reportPrefix),
+    } as unknown as SplitOnceDeps);
+    return { result, announced };
+  };
+
+  it("a duplicate event for a split file with no report after 15 minutes announces it again", async () => {
+    expect(await run(20, undefined)).toEqual({
+      result: { status: "skipped", why: "done", owner: "req-1" },
+      announced: [file.reportPrefix],
+    });
+  });
+
+  it("but not while the first report is still due, nor once one exists", async () => {
+    expect((await run(5, undefined)).announced).toEqual([]);
+    expect((await run(20, { status: "complete" } as FileReport)).announced).toEqual([]);
+  });
+
+  it("Lambda's retry of the invocation that wrote the manifest announces it at once", async () => {
+    expect((await run(0, undefined, "req-1")).announced).toEqual([file.reportPrefix]);
   });
 });
