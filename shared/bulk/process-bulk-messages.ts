@@ -8,6 +8,7 @@ import type { DelayQueue } from "../pipeline/queue-control.ts";
 import { type BatchOutcome, type ReportStore, type RowIssue, toOutcomeFailure } from "../report/file-report.ts";
 import { type BatchClaim, claimBatch } from "../pipeline/batch-claim.ts";
 import { eachRecordInTurn } from "../pipeline/each-record.ts";
+import { parseOrDeadLetter } from "../pipeline/poison-message.ts";
 import type { ClaimStore } from "../pipeline/claim-store.ts";
 import { type BackoffPolicy, retryDelayMs } from "../retry/backoff.ts";
 import type { Clock } from "../time/clock.ts";
@@ -72,18 +73,11 @@ export function processBulkMessages(records: SQSRecord[], deps: BulkImporterDeps
 }
 
 async function processOne(record: SQSRecord, deps: BulkImporterDeps): Promise<void> {
-  const parsed = BulkPartMessageText.safeParse(record.body);
-  const message = parsed.success ? parsed.data : undefined;
-  if (!message) {
-    await deps.queue.deadLetter(record.body, {
-      code: "invalid_message",
-      message: "message body is not a valid bulk part message (JSON with the expected shape)",
-      attempts: Number(record.attributes.ApproximateReceiveCount ?? "1"),
-      lastFailureAt: now(deps),
-    });
-    deps.logger.error("invalid bulk message dead-lettered", { messageId: record.messageId });
-    return;
-  }
+  const message = await parseOrDeadLetter(record, BulkPartMessageText, "bulk part message", {
+    ...deps,
+    now: deps.clock.now(),
+  });
+  if (!message) return;
   const holder = partHolder(message);
   const outcome = await deps.reports.getBatchOutcome(message.file, message.part.index);
   if (outcome && outcome.status !== "dead-lettered") {

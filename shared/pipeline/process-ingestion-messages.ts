@@ -3,6 +3,7 @@ import type { Logger } from "../logging/logger.ts";
 import { type BatchOutcome, type ReportStore, toOutcomeFailure } from "../report/file-report.ts";
 import type { Clock } from "../time/clock.ts";
 import { jsonOf } from "../config/json-text.ts";
+import { parseOrDeadLetter } from "./poison-message.ts";
 import type { QueueControl } from "./queue-control.ts";
 import { type BatchClaim, claimBatch, type OwnedClaim, withFailure } from "./batch-claim.ts";
 import type { ClaimStore } from "./claim-store.ts";
@@ -52,21 +53,11 @@ export async function processIngestionMessages(
 
 async function processOne(record: SQSRecord, deps: SenderDeps, remainingMs: () => number): Promise<"done" | "retry"> {
   const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? "1");
-  const firstAttemptAt = isoFromEpoch(record.attributes.ApproximateFirstReceiveTimestamp);
-  const parsed = BatchMessageText.safeParse(record.body);
-  const message = parsed.success ? parsed.data : undefined;
-  if (!message) {
-    // A poison message can never succeed: straight to the DLQ, said why, and off the queue.
-    await deps.queue.deadLetter(record.body, {
-      code: "invalid_message",
-      message: "message body is not a valid batch message (JSON with the expected shape)",
-      attempts: receiveCount,
-      ...(firstAttemptAt ? { firstAttemptAt } : {}),
-      lastFailureAt: now(deps),
-    });
-    deps.logger.error("invalid message dead-lettered", { messageId: record.messageId });
-    return "done";
-  }
+  const message = await parseOrDeadLetter(record, BatchMessageText, "batch message", {
+    ...deps,
+    now: deps.clock.now(),
+  });
+  if (!message) return "done";
   const ids = { messageId: record.messageId, reportPrefix: message.file.reportPrefix, batch: message.batch.index };
   // A message started now must be able to finish one request and settle before the invocation ends.
   if (remainingMs() < deps.policy.requestTimeoutMs + SETTLE_MARGIN_MS) return "retry";
@@ -194,8 +185,3 @@ async function settle(
 }
 
 const now = (deps: { clock: Clock }): string => new Date(deps.clock.now()).toISOString();
-
-function isoFromEpoch(value: string | undefined): string | undefined {
-  const ms = Number(value);
-  return value && Number.isFinite(ms) ? new Date(ms).toISOString() : undefined;
-}

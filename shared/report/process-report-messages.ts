@@ -4,6 +4,7 @@ import type { Logger } from "../logging/logger.ts";
 import { inflateIfGzip, type InputFormat, InputFormatSchema, readRows } from "../parsing/input-format.ts";
 import type { FileRef } from "../pipeline/batch-message.ts";
 import { eachRecordInTurn } from "../pipeline/each-record.ts";
+import { parseOrDeadLetter } from "../pipeline/poison-message.ts";
 import type { DelayQueue } from "../pipeline/queue-control.ts";
 import type { Clock } from "../time/clock.ts";
 import { buildFileReport, type FileReport } from "./build-file-report.ts";
@@ -51,18 +52,11 @@ export function processReportMessages(records: SQSRecord[], deps: ReportWriterDe
 }
 
 async function processOne(record: SQSRecord, deps: ReportWriterDeps): Promise<void> {
-  const parsed = ReportMessageText.safeParse(record.body);
-  if (!parsed.success) {
-    await deps.queue.deadLetter(record.body, {
-      code: "invalid_message",
-      message: "message body is not a valid report message (JSON with the expected shape)",
-      attempts: Number(record.attributes.ApproximateReceiveCount ?? "1"),
-      lastFailureAt: new Date(deps.clock.now()).toISOString(),
-    });
-    deps.logger.error("invalid report message dead-lettered", { messageId: record.messageId });
-    return;
-  }
-  const message = parsed.data;
+  const message = await parseOrDeadLetter(record, ReportMessageText, "report message", {
+    ...deps,
+    now: deps.clock.now(),
+  });
+  if (!message) return;
   const ids = { reportPrefix: message.file.reportPrefix, checks: message.checks };
   const manifest = await deps.reports.getManifest(message.file);
   if (!manifest) throw new Error("the file has no manifest yet");
