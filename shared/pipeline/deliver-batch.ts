@@ -37,8 +37,8 @@ export interface DeliveryDeps {
   policy: DeliveryPolicy;
 }
 
-/** Time kept free at the end of an invocation for reporting. */
-const SAFETY_MS = 5_000;
+/** Time kept free after the last request of an invocation, to write the outcome and change visibility. */
+export const SETTLE_MARGIN_MS = 5_000;
 
 /**
  * Sends one batch: short transient failures are retried in place, longer ones are handed back to the queue with a
@@ -76,7 +76,7 @@ export async function deliverBatch(message: BatchMessage, ctx: DeliveryContext, 
       const canWaitHere =
         tries < deps.policy.inProcessAttempts &&
         delayMs <= deps.policy.inProcessMaxDelayMs &&
-        ctx.remainingMs() - delayMs - deps.policy.requestTimeoutMs > SAFETY_MS;
+        ctx.remainingMs() - delayMs - deps.policy.requestTimeoutMs > SETTLE_MARGIN_MS;
       if (!canWaitHere) return { status: "retry-later", failure, delayMs, tries };
       await deps.clock.sleep(delayMs);
     }

@@ -8,7 +8,7 @@ import type { QueueControl } from "./queue-control.ts";
 import { type BatchClaim, claimBatch, type OwnedClaim, withFailure } from "./batch-claim.ts";
 import type { ClaimStore } from "./claim-store.ts";
 import { type BatchMessage, BatchMessageSchema } from "./batch-message.ts";
-import { type Delivery, type DeliveryDeps, deliverBatch } from "./deliver-batch.ts";
+import { type Delivery, type DeliveryDeps, deliverBatch, SETTLE_MARGIN_MS } from "./deliver-batch.ts";
 
 export interface SenderDeps extends Omit<DeliveryDeps, "client"> {
   /** Resolved lazily so a missing secret makes messages wait instead of failing the cold start. */
@@ -31,8 +31,6 @@ const BatchMessageText = jsonOf(BatchMessageSchema);
 
 /** A copy waiting on another message's batch waits by visibility: up to SQS's 12 hours (the claim TTL caps it). */
 const MAX_VISIBILITY_WAIT_MS = 43_200_000;
-/** Time to write the outcome and change visibility after the last request. */
-const SETTLE_MARGIN_MS = 5_000;
 
 /**
  * Sender core: one Data Ingestion request per message. Returns the messages to retry (partial batch failure);
@@ -58,7 +56,7 @@ async function processOne(record: SQSRecord, deps: SenderDeps, remainingMs: () =
     now: deps.clock.now(),
   });
   if (!message) return "done";
-  const ids = { messageId: record.messageId, reportPrefix: message.file.reportPrefix, batch: message.batch.index };
+  const ids = idsOf(record, message);
   // A message started now must be able to finish one request and settle before the invocation ends.
   if (remainingMs() < deps.policy.requestTimeoutMs + SETTLE_MARGIN_MS) return "retry";
 
@@ -106,7 +104,7 @@ async function settle(
   owned: OwnedClaim,
   deps: SenderDeps,
 ): Promise<"done" | "retry"> {
-  const ids = { messageId: record.messageId, reportPrefix: message.file.reportPrefix, batch: message.batch.index };
+  const ids = idsOf(record, message);
   const history =
     delivery.status === "retry-later" && delivery.failure.disposition !== "quota"
       ? withFailure(owned.claim, deps.clock.now())
@@ -183,5 +181,12 @@ async function settle(
     }
   }
 }
+
+/** What a log line says about a message: ids only, never row contents. */
+const idsOf = (record: SQSRecord, message: BatchMessage) => ({
+  messageId: record.messageId,
+  reportPrefix: message.file.reportPrefix,
+  batch: message.batch.index,
+});
 
 const now = (deps: { clock: Clock }): string => new Date(deps.clock.now()).toISOString();
