@@ -4,7 +4,8 @@ export type BulkFormat = keyof typeof BULK_DELIMITERS;
 
 /**
  * One RFC 4180 line: a field is quoted when it holds the delimiter, a quote, CR or LF (inner quotes doubled).
- * Integrations that quoted badly corrupted names with commas and newlines (NOTES.md).
+ * Integrations that quoted badly have corrupted names holding commas and newlines in Marketo; plain numbers too
+ * (`5e+06` is refused).
  */
 export function formatCsvLine(cells: readonly string[], delimiter: string): string {
   return `${cells.map((cell) => quoteCell(cell, delimiter)).join(delimiter)}\n`;

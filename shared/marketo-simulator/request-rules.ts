@@ -1,5 +1,5 @@
 /**
- * The Data Ingestion request rules, written from adobe-data-ingestion.md and swagger-data-ingestion.json, on
+ * The Data Ingestion request rules, written from Adobe's Data Ingestion API reference and its OpenAPI document, on
  * purpose independently of the client's own checks so each verifies the other.
  */
 export class RuleViolation extends Error {

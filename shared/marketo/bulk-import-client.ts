@@ -28,7 +28,7 @@ export interface BulkImportClientDeps {
   clock: Clock;
 }
 
-/** Paths of one bulk object type (NOTES.md "Bulk Import API"): they differ per type, so they live together. */
+/** Paths of one bulk object type (Adobe's Bulk Import pages): they differ per type, so they live together. */
 export function bulkPaths(route: BulkRoute): { submit: string; job: (batchId: number) => string } {
   switch (route.target) {
     case "leads":
@@ -89,7 +89,7 @@ export class BulkImportClient {
     const path = `${bulkPaths(route).job(batchId)}/${kind}.json`;
     return callWithToken(this.deps.tokens, async (token) => {
       const response = await this.send("GET", path, token);
-      // Marketo answers 404 for an empty file: "no rows", not an error (NOTES.md).
+      // Marketo has been seen answering 404 for a failures/warnings file with no rows: "no rows", not an error.
       if (response.status === 404) return undefined;
       const text = await response.text();
       if (response.status === 200 && !/json/i.test(response.headers.get("content-type") ?? "")) return text;

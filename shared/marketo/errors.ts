@@ -37,7 +37,10 @@ export class MarketoRequestError extends Error {
   }
 }
 
-/** Data Ingestion answers `{error_code, message}`; see NOTES.md "Handling". */
+/**
+ * Data Ingestion answers `{error_code, message}`: 401 refresh the token; 429 `4290801` the daily quota; other 429s,
+ * 408 and 5xx transient; the rest (400 `4000801`/`4000802`, 403, 404, 413) wrong for good.
+ */
 export function classifyIngestionFailure(status: number, errorCode: string | undefined): FailureDisposition {
   if (status === 401) return "refresh-token";
   if (status === 429) return errorCode === "4290801" ? "quota" : "retry";

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type MarketoSimulator, startMarketoSimulator } from "../../shared/marketo-simulator/index.ts";
 
-/** The simulator's Bulk Import API (adobe-bulk-*.md and NOTES.md), over real HTTP with multipart uploads. */
+/** The simulator's Bulk Import API (as Adobe's Bulk Import pages describe it), over real HTTP with multipart uploads. */
 let sim: MarketoSimulator;
 let token: string;
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type MarketoSimulator, startMarketoSimulator } from "../../shared/marketo-simulator/index.ts";
 
-/** The simulator's rules for the endpoints other than /persons, from adobe-data-ingestion.md, over real HTTP. */
+/** The simulator's rules for the endpoints other than /persons, from Adobe's Data Ingestion API reference, over real HTTP. */
 let sim: MarketoSimulator;
 let token: string;
 
