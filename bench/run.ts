@@ -4,14 +4,14 @@
  */
 import "./quiet-environment.ts";
 import { samplePersons, toCsv } from "../scripts/make-sample-persons.ts";
-import { startLocalAws } from "../shared/local/local-aws.ts";
-import { runPipelineLocally } from "../shared/local/run-pipeline-locally.ts";
-import { startMarketoSimulator } from "../shared/marketo-simulator/index.ts";
+import { startLocalAws } from "../local/local-aws.ts";
+import { runPipelineLocally } from "../local/run-pipeline-locally.ts";
+import { startMarketoSimulator } from "../local/marketo-simulator/index.ts";
 import { readCsvRows } from "../shared/parsing/csv-rows.ts";
 import { resolveFileOptions } from "../shared/options/file-options.ts";
-import { routeForObjectName } from "../shared/pipeline/object-route.ts";
-import { planRequests } from "../shared/pipeline/request-plan.ts";
-import { splitFile } from "../shared/pipeline/split-file.ts";
+import { routeForObjectName } from "../shared/options/object-route.ts";
+import { planRequests } from "../functions/splitter/request-plan.ts";
+import { splitFile } from "../functions/splitter/split-file.ts";
 
 const SPLIT_ROWS = Number(process.env.BENCH_SPLIT_ROWS ?? 200_000);
 const E2E_ROWS = Number(process.env.BENCH_E2E_ROWS ?? 50_000);

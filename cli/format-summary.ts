@@ -1,4 +1,4 @@
-import type { LocalRunResult } from "../shared/local/run-pipeline-locally.ts";
+import type { LocalRunResult } from "../local/run-pipeline-locally.ts";
 import type { FileReport } from "../shared/report/build-file-report.ts";
 
 const n = (value: number): string => value.toLocaleString("en-US");

@@ -1,6 +1,6 @@
 import type { MarketoSecret } from "../shared/config/marketo-secret.ts";
 import { MarketoSecretSchema } from "../shared/config/marketo-secret.ts";
-import { startMarketoSimulator } from "../shared/marketo-simulator/index.ts";
+import { startMarketoSimulator } from "../local/marketo-simulator/index.ts";
 
 export interface MarketoTarget {
   secret: MarketoSecret;

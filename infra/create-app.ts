@@ -1,9 +1,9 @@
 import { type App, Validations } from "aws-cdk-lib";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { z } from "zod";
-import { jsonOf } from "../shared/config/json-text.ts";
+import { jsonOf } from "../shared/text/json-text.ts";
 import { checkDefaultOptions, DefaultFileOptionsSchema } from "../shared/options/file-options.ts";
-import { routeForObjectName } from "../shared/pipeline/object-route.ts";
+import { routeForObjectName } from "../shared/options/object-route.ts";
 import { MarketoIngestStack, type MarketoIngestStackProps } from "./marketo-ingest-stack.ts";
 
 /**

@@ -10,7 +10,7 @@ import { type ISecret, Secret } from "aws-cdk-lib/aws-secretsmanager";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
 import { fileURLToPath } from "node:url";
-import { JOB_SLOT_PREFIX } from "../shared/bulk/job-slots.ts";
+import { JOB_SLOT_PREFIX } from "../shared/contracts/job-slots.ts";
 import { DEPLOYMENT_DEFAULTS } from "../shared/config/deployment-defaults.ts";
 import type { DefaultFileOptions } from "../shared/options/file-options.ts";
 import { PipelineAlarms } from "./constructs/dlq-alarms.ts";

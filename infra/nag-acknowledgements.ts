@@ -1,7 +1,7 @@
 import { type CfnElement, Stack, Validations } from "aws-cdk-lib";
 import type { IBucket } from "aws-cdk-lib/aws-s3";
 import type { Construct } from "constructs";
-import { JOB_SLOT_PREFIX } from "../shared/bulk/job-slots.ts";
+import { JOB_SLOT_PREFIX } from "../shared/contracts/job-slots.ts";
 
 interface Parts {
   splitter: Construct;

@@ -5,14 +5,14 @@ import { S3JobSlots } from "../../shared/aws/s3-job-slots.ts";
 import { S3ReportStore } from "../../shared/aws/s3-report-store.ts";
 import { readS3Text } from "../../shared/aws/s3-object-source.ts";
 import { SqsQueueControl } from "../../shared/aws/sqs-queue-control.ts";
-import { JOB_SLOT_PREFIX } from "../../shared/bulk/job-slots.ts";
-import { type BulkImporterDeps, processBulkMessages } from "../../shared/bulk/process-bulk-messages.ts";
+import { JOB_SLOT_PREFIX } from "../../shared/contracts/job-slots.ts";
+import { type BulkImporterDeps, processBulkMessages } from "./process-bulk-messages.ts";
 import { BulkImporterSettingsSchema, readSettings } from "../../shared/config/function-settings.ts";
-import { createLogger } from "../../shared/logging/logger.ts";
+import { createLogger } from "../../shared/lambda/logger.ts";
 import { BulkImportClient } from "../../shared/marketo/bulk-import-client.ts";
 import { lazyMarketoClient } from "../../shared/marketo/lazy-client.ts";
 import { createMarketoDispatcher } from "../../shared/marketo/http.ts";
-import type { BatchClaim } from "../../shared/pipeline/batch-claim.ts";
+import type { BatchClaim } from "../../shared/claims/batch-claim.ts";
 import { systemClock } from "../../shared/time/clock.ts";
 
 const logger = createLogger("marketo-ingest-bulk-importer");

@@ -4,11 +4,11 @@ import { S3ClaimStore } from "../../shared/aws/s3-claim-store.ts";
 import { S3ReportStore } from "../../shared/aws/s3-report-store.ts";
 import { SqsQueueControl } from "../../shared/aws/sqs-queue-control.ts";
 import { readSettings, SenderSettingsSchema } from "../../shared/config/function-settings.ts";
-import { createLogger } from "../../shared/logging/logger.ts";
+import { createLogger } from "../../shared/lambda/logger.ts";
 import { createMarketoDispatcher } from "../../shared/marketo/http.ts";
 import { IngestionClient } from "../../shared/marketo/ingestion-client.ts";
 import { lazyMarketoClient } from "../../shared/marketo/lazy-client.ts";
-import { processIngestionMessages, type SenderDeps } from "../../shared/pipeline/process-ingestion-messages.ts";
+import { processIngestionMessages, type SenderDeps } from "./process-ingestion-messages.ts";
 import { systemClock } from "../../shared/time/clock.ts";
 
 const logger = createLogger("marketo-ingest-sender");

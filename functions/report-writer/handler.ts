@@ -5,9 +5,9 @@ import { S3ReportStore } from "../../shared/aws/s3-report-store.ts";
 import { uploadText } from "../../shared/aws/s3-text-upload.ts";
 import { SqsQueueControl } from "../../shared/aws/sqs-queue-control.ts";
 import { readSettings, ReportWriterSettingsSchema } from "../../shared/config/function-settings.ts";
-import { createLogger } from "../../shared/logging/logger.ts";
+import { createLogger } from "../../shared/lambda/logger.ts";
 import { ISSUE_ROWS_FILE } from "../../shared/report/build-file-report.ts";
-import { processReportMessages, type ReportWriterDeps } from "../../shared/report/process-report-messages.ts";
+import { processReportMessages, type ReportWriterDeps } from "./process-report-messages.ts";
 import { systemClock } from "../../shared/time/clock.ts";
 
 const logger = createLogger("marketo-ingest-report-writer");

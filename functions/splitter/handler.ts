@@ -7,12 +7,12 @@ import { S3ClaimStore } from "../../shared/aws/s3-claim-store.ts";
 import { S3ReportStore } from "../../shared/aws/s3-report-store.ts";
 import { SqsBatchPublisher } from "../../shared/aws/sqs-batch-publisher.ts";
 import { readSettings, SplitterSettingsSchema } from "../../shared/config/function-settings.ts";
-import { createLogger } from "../../shared/logging/logger.ts";
-import type { FileClaim } from "../../shared/pipeline/file-claim.ts";
-import { isSidecarKey, SIDECAR_SUFFIX } from "../../shared/pipeline/process-dropped-file.ts";
-import { droppedFiles } from "../../shared/pipeline/s3-event.ts";
-import { splitDroppedFileOnce } from "../../shared/pipeline/split-once.ts";
-import type { ReportMessage } from "../../shared/report/report-message.ts";
+import { createLogger } from "../../shared/lambda/logger.ts";
+import type { FileClaim } from "./file-claim.ts";
+import { isSidecarKey, SIDECAR_SUFFIX } from "./process-dropped-file.ts";
+import { droppedFiles } from "../../shared/contracts/s3-event.ts";
+import { splitDroppedFileOnce } from "./split-once.ts";
+import type { ReportMessage } from "../../shared/contracts/report-message.ts";
 import { systemClock } from "../../shared/time/clock.ts";
 
 const logger = createLogger("marketo-ingest-splitter");

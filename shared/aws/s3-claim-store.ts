@@ -1,5 +1,5 @@
 import type { S3Client } from "@aws-sdk/client-s3";
-import type { ClaimStore, Versioned, WriteCondition } from "../pipeline/claim-store.ts";
+import type { ClaimStore, Versioned, WriteCondition } from "../contracts/claim-store.ts";
 import { putJsonIf, readVersionedJson } from "./s3-conditional.ts";
 
 /** Claims as small JSON objects in one bucket, written with S3 conditional writes (no table, no lock service). */

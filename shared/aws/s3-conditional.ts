@@ -1,6 +1,6 @@
 import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 
-import type { Versioned, WriteCondition } from "../pipeline/claim-store.ts";
+import type { Versioned, WriteCondition } from "../contracts/claim-store.ts";
 
 /** The object's JSON and ETag, or undefined when there is no such key. */
 export async function readVersionedJson<T>(

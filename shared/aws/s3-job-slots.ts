@@ -1,7 +1,7 @@
 import { DeleteObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import type { WriteCondition } from "../pipeline/claim-store.ts";
+import type { WriteCondition } from "../contracts/claim-store.ts";
 import { isConditionConflict, putJsonIf, readVersionedJson } from "./s3-conditional.ts";
-import type { JobSlots, SlotLease } from "../bulk/job-slots.ts";
+import type { JobSlots, SlotLease } from "../contracts/job-slots.ts";
 import type { Clock } from "../time/clock.ts";
 
 export interface S3JobSlotsOptions {

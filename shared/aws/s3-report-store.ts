@@ -1,6 +1,6 @@
 import { ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { readOptionalS3Text } from "./s3-object-source.ts";
-import type { FileRef } from "../pipeline/batch-message.ts";
+import type { FileRef } from "../contracts/batch-message.ts";
 import { type FileReport, REPORT_FILE } from "../report/build-file-report.ts";
 import type { BatchOutcome, ReportStore, SplitManifest } from "../report/file-report.ts";
 

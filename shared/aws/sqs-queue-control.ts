@@ -1,5 +1,5 @@
 import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import type { DeadLetterReason, DelayQueue, QueueControl } from "../pipeline/queue-control.ts";
+import type { DeadLetterReason, DelayQueue, QueueControl } from "../contracts/queue-control.ts";
 
 /** SQS visibility timeouts top out at 12 hours. */
 const MAX_VISIBILITY_SECONDS = 43_200;

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { DefaultFileOptionsSchema } from "../options/file-options.ts";
-import { jsonOf } from "./json-text.ts";
+import { jsonOf } from "../text/json-text.ts";
 
 const int = (min: number, max: number, fallback: number) => z.coerce.number().int().min(min).max(max).default(fallback);
 

@@ -1,6 +1,6 @@
 import { type Dispatcher, FormData, fetch } from "undici";
-import type { BulkJobParams } from "../bulk/bulk-message.ts";
-import type { BulkRoute } from "../bulk/bulk-route.ts";
+import type { BulkJobParams } from "../contracts/bulk-message.ts";
+import type { BulkRoute } from "../options/bulk-route.ts";
 import type { Clock } from "../time/clock.ts";
 import type { MarketoEndpoints } from "./endpoints.ts";
 import { classifyRestErrorCode, type FailureDisposition, MarketoRequestError, transportFailure } from "./errors.ts";

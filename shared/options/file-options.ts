@@ -1,9 +1,9 @@
 import { z } from "zod";
 import { InputFileError } from "../parsing/input-file-error.ts";
 import { type InputFormat, InputFormatSchema } from "../parsing/input-format.ts";
-import { DedupeFieldListSchema } from "../pipeline/ingestion-options.ts";
-import { BULK_TYPES, type BulkRoute, type BulkType, bulkRouteFor, bulkType } from "../bulk/bulk-route.ts";
-import { OBJECT_TYPES, type ObjectRoute, type ObjectType } from "../pipeline/object-route.ts";
+import { DedupeFieldListSchema } from "./ingestion-options.ts";
+import { BULK_TYPES, type BulkRoute, type BulkType, bulkRouteFor, bulkType } from "./bulk-route.ts";
+import { OBJECT_TYPES, type ObjectRoute, type ObjectType } from "./object-route.ts";
 import { type FieldTypeMap, FieldTypeMapSchema } from "./field-types.ts";
 
 // Ids arrive as text from S3 metadata and as numbers from JSON; either way a positive integer.

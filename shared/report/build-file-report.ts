@@ -1,4 +1,4 @@
-import type { FileRef } from "../pipeline/batch-message.ts";
+import type { FileRef } from "../contracts/batch-message.ts";
 import { type BatchOutcome, type FileReportSummary, type SplitManifest, summarizeReport } from "./file-report.ts";
 
 /** Object names under a file's report prefix. */

@@ -1,5 +1,5 @@
 import type { MarketoFailure } from "../marketo/errors.ts";
-import type { FileRef, RowRanges } from "../pipeline/batch-message.ts";
+import type { FileRef, RowRanges } from "../contracts/batch-message.ts";
 import type { FileReport } from "./build-file-report.ts";
 
 export interface RejectedRow {

@@ -1,4 +1,4 @@
-import type { FileRef } from "../pipeline/batch-message.ts";
+import type { FileRef } from "../contracts/batch-message.ts";
 import { buildFileReport, type FileReport } from "./build-file-report.ts";
 import type { ReportStore, SplitManifest } from "./file-report.ts";
 

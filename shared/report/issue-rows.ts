@@ -1,4 +1,4 @@
-import { formatCsvLine } from "../bulk/csv-text.ts";
+import { formatCsvLine } from "../text/csv-text.ts";
 import type { SourceRow } from "../parsing/source-row.ts";
 import type { BatchOutcome, OutcomeFailure, SplitManifest } from "./file-report.ts";
 

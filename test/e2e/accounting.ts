@@ -1,7 +1,7 @@
 import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { parse } from "csv-parse/sync";
 import { expect } from "vitest";
-import type { LocalRunResult } from "../../shared/local/run-pipeline-locally.ts";
+import type { LocalRunResult } from "../../local/run-pipeline-locally.ts";
 import type { Harness } from "./harness.ts";
 
 /**

@@ -2,8 +2,8 @@ import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand } from 
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { samplePersons, toCsv } from "../../scripts/make-sample-persons.ts";
 import { listReportPrefixes, S3ReportStore } from "../../shared/aws/s3-report-store.ts";
-import type { LocalRunResult } from "../../shared/local/run-pipeline-locally.ts";
-import type { Fault } from "../../shared/marketo-simulator/index.ts";
+import type { LocalRunResult } from "../../local/run-pipeline-locally.ts";
+import type { Fault } from "../../local/marketo-simulator/index.ts";
 import { findFileReport } from "../../shared/report/find-file-report.ts";
 import { expectEveryRowAccountedFor, expectPersonsWrittenOnce, readIssueRows } from "./accounting.ts";
 import { type FaultProxy, startFaultProxy } from "./fault-proxy.ts";

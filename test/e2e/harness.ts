@@ -1,16 +1,12 @@
 import { afterAll, beforeAll, beforeEach } from "vitest";
 import type { MarketoSecret } from "../../shared/config/marketo-secret.ts";
-import { type LocalAws, startLocalAws } from "../../shared/local/local-aws.ts";
-import {
-  type LocalRunOptions,
-  type LocalRunResult,
-  runPipelineLocally,
-} from "../../shared/local/run-pipeline-locally.ts";
+import { type LocalAws, startLocalAws } from "../../local/local-aws.ts";
+import { type LocalRunOptions, type LocalRunResult, runPipelineLocally } from "../../local/run-pipeline-locally.ts";
 import {
   type MarketoSimulator,
   type SimulatorOptions,
   startMarketoSimulator,
-} from "../../shared/marketo-simulator/index.ts";
+} from "../../local/marketo-simulator/index.ts";
 
 export interface Harness {
   aws: LocalAws;

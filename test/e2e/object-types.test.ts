@@ -2,7 +2,7 @@ import { gzipSync } from "node:zlib";
 import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { describe, expect, it } from "vitest";
 import { createSplitterHandler } from "../../functions/splitter/handler.ts";
-import { objectCreatedEvent } from "../../shared/local/s3-notification.ts";
+import { objectCreatedEvent } from "../../local/s3-notification.ts";
 import { useHarness } from "./harness.ts";
 
 const h = useHarness();

@@ -3,10 +3,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Dispatcher } from "undici";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { MarketoSecret } from "../../shared/config/marketo-secret.ts";
-import {
-  type SecretsManagerEmulator,
-  startSecretsManagerEmulator,
-} from "../../shared/local/secrets-manager-emulator.ts";
+import { type SecretsManagerEmulator, startSecretsManagerEmulator } from "../../local/secrets-manager-emulator.ts";
 import { BulkImportClient } from "../../shared/marketo/bulk-import-client.ts";
 import { resolveEndpoints } from "../../shared/marketo/endpoints.ts";
 import { createMarketoDispatcher } from "../../shared/marketo/http.ts";
@@ -14,7 +11,7 @@ import { requestAccessToken } from "../../shared/marketo/identity-client.ts";
 import { IngestionClient } from "../../shared/marketo/ingestion-client.ts";
 import { lazyMarketoClient } from "../../shared/marketo/lazy-client.ts";
 import { TokenProvider } from "../../shared/marketo/token-provider.ts";
-import { type MarketoSimulator, startMarketoSimulator } from "../../shared/marketo-simulator/index.ts";
+import { type MarketoSimulator, startMarketoSimulator } from "../../local/marketo-simulator/index.ts";
 import { systemClock } from "../../shared/time/clock.ts";
 
 /**

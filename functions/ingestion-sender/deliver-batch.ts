@@ -1,0 +1,84 @@
+import { asMarketoFailure, type MarketoFailure } from "../../shared/marketo/errors.ts";
+import type { IngestionClient } from "../../shared/marketo/ingestion-client.ts";
+import { type BackoffPolicy, retryDelayMs } from "../../shared/marketo/backoff.ts";
+import type { Clock } from "../../shared/time/clock.ts";
+import type { BatchMessage } from "../../shared/contracts/batch-message.ts";
+
+export interface DeliveryPolicy {
+  /** Tries within one invocation before handing the message back to the queue. */
+  inProcessAttempts: number;
+  /** Longest wait worth spending inside an invocation; longer waits go back to the queue. */
+  inProcessMaxDelayMs: number;
+  backoff: BackoffPolicy;
+  /** How long to park a batch when the daily quota is spent. */
+  quotaDelayMs: number;
+  /** Byte limit of one request body (a message over it is a bug upstream, and is failed, not sent). */
+  maxRequestBytes: number;
+  /** How long one request may take: a retry here must fit in what is left of the invocation. */
+  requestTimeoutMs: number;
+}
+
+export type Delivery =
+  | { status: "accepted"; requestId: string; tries: number }
+  | { status: "failed"; failure: MarketoFailure; tries: number }
+  | { status: "retry-later"; failure: MarketoFailure; delayMs: number; tries: number };
+
+export interface DeliveryContext {
+  /** Earlier deliveries of this batch that failed transiently (0 on the first): the backoff grows with them. */
+  failedDeliveries: number;
+  /** Milliseconds left in the invocation. */
+  remainingMs: () => number;
+}
+
+export interface DeliveryDeps {
+  client: Pick<IngestionClient, "submit">;
+  clock: Clock;
+  random: () => number;
+  policy: DeliveryPolicy;
+}
+
+/** Time kept free after the last request of an invocation, to write the outcome and change visibility. */
+export const SETTLE_MARGIN_MS = 5_000;
+
+/**
+ * Sends one batch: short transient failures are retried in place, longer ones are handed back to the queue with a
+ * backoff delay, and permanent ones end as a failure to report. Never throws for Marketo's answers.
+ */
+export async function deliverBatch(message: BatchMessage, ctx: DeliveryContext, deps: DeliveryDeps): Promise<Delivery> {
+  const body = JSON.stringify(message.body);
+  const bytes = Buffer.byteLength(body);
+  if (bytes > deps.policy.maxRequestBytes) {
+    return {
+      status: "failed",
+      tries: 0,
+      failure: {
+        operation: `POST /${message.resource}`,
+        disposition: "permanent",
+        code: "request_too_large",
+        message: `batch body is ${bytes} bytes, over the ${deps.policy.maxRequestBytes}-byte limit`,
+      },
+    };
+  }
+  const correlationId = `${message.file.reportPrefix}${message.batch.index}`;
+  for (let tries = 1; ; tries++) {
+    try {
+      const accepted = await deps.client.submit({ resource: message.resource, body, correlationId });
+      return { status: "accepted", requestId: accepted.requestId, tries };
+    } catch (error) {
+      const failure = asMarketoFailure(error, `POST /${message.resource}`);
+      if (failure.disposition === "permanent") return { status: "failed", failure, tries };
+      if (failure.disposition === "quota") {
+        return { status: "retry-later", failure, delayMs: deps.policy.quotaDelayMs, tries };
+      }
+      const attempt = ctx.failedDeliveries * deps.policy.inProcessAttempts + tries;
+      const delayMs = retryDelayMs(attempt, deps.policy.backoff, deps.random, failure.retryAfterMs);
+      // Another try here needs the wait, a whole request timeout and time to settle, or Lambda kills it mid-way.
+      const canWaitHere =
+        tries < deps.policy.inProcessAttempts &&
+        delayMs <= deps.policy.inProcessMaxDelayMs &&
+        ctx.remainingMs() - delayMs - deps.policy.requestTimeoutMs > SETTLE_MARGIN_MS;
+      if (!canWaitHere) return { status: "retry-later", failure, delayMs, tries };
+      await deps.clock.sleep(delayMs);
+    }
+  }
+}

@@ -1,0 +1,110 @@
+import type { SQSBatchResponse, SQSRecord } from "aws-lambda";
+import { jsonOf } from "../../shared/text/json-text.ts";
+import type { Logger } from "../../shared/lambda/logger.ts";
+import { inflateIfGzip, type InputFormat, InputFormatSchema, readRows } from "../../shared/parsing/input-format.ts";
+import type { FileRef } from "../../shared/contracts/batch-message.ts";
+import { eachRecordInTurn } from "../../shared/lambda/each-record.ts";
+import { parseOrDeadLetter } from "../../shared/lambda/poison-message.ts";
+import type { DelayQueue } from "../../shared/contracts/queue-control.ts";
+import type { Clock } from "../../shared/time/clock.ts";
+import { buildFileReport, type FileReport } from "../../shared/report/build-file-report.ts";
+import type { ReportStore } from "../../shared/report/file-report.ts";
+import { IssueIndex, issueRowsCsv } from "../../shared/report/issue-rows.ts";
+import { type ReportMessage, ReportMessageSchema } from "../../shared/contracts/report-message.ts";
+
+export interface ReportPolicy {
+  /** First re-check of a running file, doubling up to `recheckMaxSeconds` (SQS delays stop at 900). */
+  recheckFirstSeconds: number;
+  recheckMaxSeconds: number;
+  /** Stop re-checking a file still running after this long (its batches are stuck; the DLQ alarms say why). */
+  giveUpAfterMs: number;
+}
+
+export interface ReportWriterDeps {
+  reports: ReportStore;
+  /** Opens the dropped file's bytes from the start (to copy rows with issues with their original columns). */
+  openSource: (file: FileRef) => AsyncIterable<Uint8Array>;
+  /** Stores the rows-with-issues CSV, streamed; returns its key. */
+  putIssueRows: (file: FileRef, csv: AsyncIterable<string>) => Promise<string>;
+  queue: DelayQueue;
+  clock: Clock;
+  policy: ReportPolicy;
+  logger: Logger;
+}
+
+const ReportMessageText = jsonOf(ReportMessageSchema);
+
+/**
+ * Report writer core: each message looks at one file. While batches are open it refreshes `report.json` and
+ * comes back later; once every batch is final it writes the rows with issues as CSV and the final report.
+ * One writer per file at a time, and every write is a pure function of the stored parts, so repeats agree.
+ */
+export function processReportMessages(records: SQSRecord[], deps: ReportWriterDeps): Promise<SQSBatchResponse> {
+  return eachRecordInTurn(
+    records,
+    (record) => processOne(record, deps),
+    (record, error) =>
+      deps.logger.error("report not written; will be retried", {
+        messageId: record.messageId,
+        error: (error as Error).name,
+      }),
+  );
+}
+
+async function processOne(record: SQSRecord, deps: ReportWriterDeps): Promise<void> {
+  const message = await parseOrDeadLetter(record, ReportMessageText, "report message", {
+    ...deps,
+    now: deps.clock.now(),
+  });
+  if (!message) return;
+  const ids = { reportPrefix: message.file.reportPrefix, checks: message.checks };
+  const manifest = await deps.reports.getManifest(message.file);
+  if (!manifest) throw new Error("the file has no manifest yet");
+  const outcomes = await deps.reports.listBatchOutcomes(message.file);
+  const now = deps.clock.now();
+  const draft = buildFileReport(manifest, outcomes, now);
+
+  if (draft.status === "running") {
+    await deps.reports.putFileReport(message.file, draft);
+    const firstCheckAt = message.firstCheckAt ?? new Date(now).toISOString();
+    if (now - Date.parse(firstCheckAt) > deps.policy.giveUpAfterMs) {
+      // Stuck batches: stop looking, but through the DLQ, so its alarm says so (a redrive resumes the checks).
+      await deps.queue.deadLetter(JSON.stringify({ ...message, checks: 0 }), {
+        code: "file_still_running",
+        message: `${draft.pending} rows still pending since ${firstCheckAt}`,
+        attempts: message.checks,
+        firstAttemptAt: firstCheckAt,
+        lastFailureAt: new Date(now).toISOString(),
+        reportPrefix: message.file.reportPrefix,
+      });
+      deps.logger.error("file still running; report writer stops waiting", { ...ids, pending: draft.pending });
+      return;
+    }
+    const next: ReportMessage = { ...message, checks: message.checks + 1, firstCheckAt };
+    const delay = Math.min(deps.policy.recheckMaxSeconds, deps.policy.recheckFirstSeconds * 2 ** message.checks);
+    await deps.queue.requeue(JSON.stringify(next), delay);
+    deps.logger.info("file still running; report re-checked later", { ...ids, pending: draft.pending, delay });
+    return;
+  }
+
+  const index = IssueIndex.from(manifest, outcomes);
+  let rowsWithIssues: FileReport["rowsWithIssues"];
+  if (index.size > 0) {
+    const format: InputFormat = InputFormatSchema.catch("csv").parse(manifest.input?.format);
+    const openRows = () =>
+      readRows(inflateIfGzip(deps.openSource(message.file), manifest.input?.gzip ?? false), format);
+    const key = await deps.putIssueRows(message.file, issueRowsCsv(openRows, index));
+    rowsWithIssues = { key, rows: index.size };
+  }
+  const report = buildFileReport(manifest, outcomes, now, rowsWithIssues);
+  await deps.reports.putFileReport(message.file, report);
+  deps.logger.info("file report written", {
+    ...ids,
+    status: report.status,
+    rowsRead: report.rowsRead,
+    accepted: report.accepted,
+    rejected: report.rejected,
+    failed: report.failed,
+    deadLettered: report.deadLettered,
+  });
+}

@@ -1,0 +1,167 @@
+import type { PackLimits } from "../../shared/batching/batch-packer.ts";
+import { type BulkRoute, bulkRouteForKey, bulkType, isBulkKey } from "../../shared/options/bulk-route.ts";
+import { type BulkPartSink, splitIntoParts } from "./split-into-parts.ts";
+import {
+  type BulkFileOptions,
+  type DefaultFileOptions,
+  type FileOptions,
+  type FileTarget,
+  resolveTarget,
+} from "../../shared/options/file-options.ts";
+import { InputFileError } from "../../shared/parsing/input-file-error.ts";
+import {
+  formatFromKey,
+  type InputFormat,
+  inflateIfGzip,
+  isGzipped,
+  readRows,
+} from "../../shared/parsing/input-format.ts";
+import type { ReportStore, SplitManifest } from "../../shared/report/file-report.ts";
+import type { Clock } from "../../shared/time/clock.ts";
+import type { FileRef } from "../../shared/contracts/batch-message.ts";
+import { routeForObjectKey } from "../../shared/options/object-route.ts";
+import { planRequests } from "./request-plan.ts";
+import type { DroppedFile } from "../../shared/contracts/s3-event.ts";
+import { fileRefFor } from "../../shared/contracts/s3-event.ts";
+import { type BatchPublisher, splitFile } from "./split-file.ts";
+
+/** A file's options may sit beside it as `{key}.options.json`; such sidecars are read, never split. */
+export const SIDECAR_SUFFIX = ".options.json";
+export const isSidecarKey = (key: string): boolean => key.endsWith(SIDECAR_SUFFIX);
+
+export interface DroppedObjectHead {
+  /** S3 user metadata (`x-amz-meta-*`, keys lower-cased). */
+  metadata: Record<string, string>;
+  contentEncoding?: string;
+}
+
+export interface DroppedFileDeps {
+  /** The object's metadata (HeadObject of the announced version). */
+  describe: (file: DroppedFile) => Promise<DroppedObjectHead>;
+  /** Opens the file's bytes from the start. */
+  open: (file: DroppedFile) => AsyncIterable<Uint8Array>;
+  /** The text of `{key}.options.json` in the same bucket, or undefined when there is none. */
+  readSidecar: (file: DroppedFile) => Promise<string | undefined>;
+  publisher: BatchPublisher;
+  reports: ReportStore;
+  clock: Clock;
+  limits: PackLimits;
+  defaults: DefaultFileOptions;
+  /** Where Bulk Import parts go, and their size limit. */
+  bulk: { sink: BulkPartSink; maxPartBytes: number };
+  onProgress?: (rowsRead: number) => void;
+}
+
+/**
+ * Splitter core: one dropped file → queued batches plus a manifest. A file that cannot be processed as a whole
+ * (unknown type, invalid options, bad encoding, broken CSV, no rows) gets a `rejected` manifest and nothing is
+ * sent; infrastructure errors propagate so the invocation is retried.
+ */
+export async function processDroppedFile(dropped: DroppedFile, deps: DroppedFileDeps): Promise<SplitManifest> {
+  const startedAt = new Date(deps.clock.now()).toISOString();
+  const file: FileRef = fileRefFor(dropped);
+  const base = { v: 1 as const, file, startedAt };
+  let manifest: SplitManifest;
+  try {
+    const head = await deps.describe(dropped);
+    const target = resolveTarget(
+      isBulkKey(dropped.key) ? bulkRouteForKey(dropped.key) : routeForObjectKey(dropped.key),
+      {
+        defaults: deps.defaults,
+        sidecar: parseSidecar(await deps.readSidecar(dropped)),
+        metadata: head.metadata,
+      },
+    );
+    const format: InputFormat = target.options.format ?? formatFromKey(dropped.key) ?? "csv";
+    const gzipped = isGzipped(dropped.key, head.contentEncoding);
+    const openRows = () => readRows(inflateIfGzip(deps.open(dropped), gzipped), format);
+    const progress = deps.onProgress ? { onProgress: deps.onProgress } : {};
+    const summary =
+      target.kind === "bulk"
+        ? await splitIntoParts(
+            {
+              file,
+              route: target.route,
+              params: { ...jobParams(target.options), format: format === "tsv" || format === "ssv" ? format : "csv" },
+              openRows,
+              maxPartBytes: deps.bulk.maxPartBytes,
+              ...progress,
+            },
+            deps.bulk.sink,
+          )
+        : await splitFile(
+            {
+              file,
+              route: target.route,
+              plan: planRequests(target.options, format !== "json" && format !== "ndjson"),
+              openRows,
+              limits: deps.limits,
+              ...progress,
+            },
+            deps.publisher,
+          );
+    manifest = {
+      ...base,
+      objectType: objectTypeOf(target),
+      ...(target.kind === "bulk" ? { mode: "bulk" as const } : {}),
+      input: { format, ...(gzipped ? { gzip: true } : {}) },
+      options: describeOptions(target),
+      status: "queued",
+      rowsRead: summary.rowsRead,
+      rowsQueued: summary.rowsQueued,
+      batches: summary.batches,
+      rejectedRows: summary.rejections.map(({ kind: _kind, ...rest }) => rest),
+      finishedAt: new Date(deps.clock.now()).toISOString(),
+    };
+  } catch (error) {
+    if (!(error instanceof InputFileError)) throw error;
+    manifest = {
+      ...base,
+      objectType: dropped.key.split("/")[0] ?? "",
+      status: "rejected",
+      rowsRead: 0,
+      rowsQueued: 0,
+      batches: 0,
+      rejectedRows: [],
+      error: {
+        code: error.code,
+        message: error.message,
+        ...(error.location?.line ? { line: error.location.line } : {}),
+      },
+      finishedAt: new Date(deps.clock.now()).toISOString(),
+    };
+  }
+  await deps.reports.putManifest(file, manifest);
+  return manifest;
+}
+
+function parseSidecar(text: string | undefined): unknown {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text.replace(/^\uFEFF/, ""));
+  } catch {
+    throw new InputFileError("INVALID_OPTIONS", `sidecar options file (${SIDECAR_SUFFIX}) is not valid JSON`);
+  }
+}
+
+/** The options that shaped the requests, for the report (option values are configuration, not personal data). */
+function describeOptions(target: FileTarget): Record<string, unknown> {
+  if (target.kind === "bulk") return { ...target.route, ...jobParams(target.options) };
+  const options: FileOptions = target.options;
+  const { objectType: _objectType, ...request } = options.request;
+  return { ...request, ...(Object.keys(options.fieldTypes).length ? { fieldTypes: options.fieldTypes } : {}) };
+}
+
+function jobParams(options: BulkFileOptions): Omit<BulkFileOptions, "format"> {
+  const { format: _format, ...params } = options;
+  return params;
+}
+
+/** `persons`, `customobjects/car_c`, … for Data Ingestion; `bulk/leads`, `bulk/customobjects/car_c`, … for bulk. */
+function objectTypeOf(target: FileTarget): string {
+  if (target.kind === "ingestion") return target.route.resource;
+  const route: BulkRoute = target.route;
+  if (route.target === "customobjects") return `${bulkType(route)}/${route.apiName}`;
+  if (route.target === "programmembers") return `${bulkType(route)}/${route.programId}`;
+  return bulkType(route);
+}

@@ -1,0 +1,93 @@
+import {
+  BatchPacker,
+  GroupedBatchPacker,
+  type PackedBatch,
+  type PackLimits,
+  type RequestFrame,
+} from "../../shared/batching/batch-packer.ts";
+import { toQueueSafeJson } from "../../shared/batching/json-for-sqs.ts";
+import type { FileOptions, ResolvedOptions } from "../../shared/options/file-options.ts";
+import { createRecordPreparer, type Preparation } from "../../shared/options/record-rules.ts";
+
+export type PreparedRecord = Extract<Preparation, { ok: true }>;
+
+/** Packs prepared rows into request bodies of one object type; `meta` is the row number. */
+export interface RowPacker {
+  add(record: PreparedRecord, row: number): PackedBatch<number> | undefined;
+  flush(): PackedBatch<number> | undefined;
+}
+
+/** How one file's rows become requests: the per-row rules and the body shape of its endpoint. */
+export interface RequestPlan {
+  prepare(values: Record<string, unknown>): Preparation;
+  createPacker(limits: PackLimits): RowPacker;
+}
+
+/** Request members other than the objects, in Marketo's wire shape, and the member that holds the objects. */
+export function requestHeader(options: ResolvedOptions): { header: Record<string, unknown>; arrayKey: string } {
+  switch (options.objectType) {
+    case "persons": {
+      const header: Record<string, unknown> = {};
+      if (options.priority) header.priority = options.priority;
+      if (options.partitionName) header.partitionName = options.partitionName;
+      if (options.dedupeFields) {
+        const [field1, field2] = options.dedupeFields;
+        header.dedupeFields = field2 ? { field1, field2 } : { field1 };
+      }
+      return { header, arrayKey: "persons" };
+    }
+    case "customobjects":
+      return {
+        header: { ...(options.priority ? { priority: options.priority } : {}), dedupeBy: options.dedupeBy },
+        arrayKey: "customObjects",
+      };
+    case "companies":
+      return { header: { action: options.action, dedupeBy: options.dedupeBy }, arrayKey: "input" };
+    default:
+      return { header: {}, arrayKey: "programs" };
+  }
+}
+
+function openingFrame(header: Record<string, unknown>, arrayKey: string): RequestFrame {
+  const head = JSON.stringify(header).slice(0, -1);
+  return { prefix: `${head}${head.length > 1 ? "," : ""}${JSON.stringify(arrayKey)}:[`, suffix: "]}" };
+}
+
+/**
+ * The plan for a file: `text` is true for delimited files (values are text until declared otherwise).
+ * Program members are grouped into `programs[].members[]` by program and status, with the 1,000 limit counting
+ * lead references across all programs of a request.
+ */
+export function planRequests(options: FileOptions, text: boolean): RequestPlan {
+  const prepare = createRecordPreparer(options.request, options.fieldTypes, text);
+  const { header, arrayKey } = requestHeader(options.request);
+  const frame = openingFrame(header, arrayKey);
+  const grouped =
+    options.request.objectType === "programmembers" || options.request.objectType === "programmembers/delete";
+  return {
+    prepare,
+    createPacker: (limits) => {
+      if (!grouped) {
+        const packer = new BatchPacker<number>(frame, limits);
+        return {
+          add: (record, row) => packer.add({ json: toQueueSafeJson(record.object), meta: row }),
+          flush: () => packer.flush(),
+        };
+      }
+      const packer = new GroupedBatchPacker<number>(frame, limits);
+      return {
+        add: (record, row) => {
+          const program = record.program as { programId: number; status?: string };
+          const head = JSON.stringify(program).slice(0, -1);
+          return packer.add({
+            json: toQueueSafeJson(record.object),
+            meta: row,
+            groupKey: head,
+            groupFrame: { prefix: `${head},"members":[`, suffix: "]}" },
+          });
+        },
+        flush: () => packer.flush(),
+      };
+    },
+  };
+}

@@ -1,0 +1,155 @@
+import { randomUUID } from "node:crypto";
+import type { RowRejection, SourceRow } from "../../shared/parsing/source-row.ts";
+import { type FileRef, toRowRanges } from "../../shared/contracts/batch-message.ts";
+import type { BatchPublisher, SplitSummary } from "./split-file.ts";
+import type { BulkJobParams, BulkPart, BulkPartMessage } from "../../shared/contracts/bulk-message.ts";
+import type { BulkRoute } from "../../shared/options/bulk-route.ts";
+import { BULK_DELIMITERS, type BulkFormat, cellText, formatCsvLine } from "../../shared/text/csv-text.ts";
+
+/** Where parts and their messages go: the work bucket and the bulk queue in production. */
+export interface BulkPartSink extends BatchPublisher {
+  putPart(key: string, text: string): Promise<void>;
+}
+
+export interface BulkSplitRequest {
+  file: FileRef;
+  route: BulkRoute;
+  params: BulkJobParams;
+  openRows: () => AsyncIterable<SourceRow>;
+  /** Largest part, header included (Marketo: 10 MB per import file). */
+  maxPartBytes: number;
+  onProgress?: (rowsRead: number) => void;
+}
+
+export const partKey = (file: FileRef, index: number, format: BulkFormat): string =>
+  `${file.reportPrefix}bulk-parts/${String(index).padStart(6, "0")}.${format}`;
+
+type Checked = { ok: true; cells: Map<string, string> } | { ok: false; field?: string; reason: string };
+
+/**
+ * Bulk rows are flat text; a lead needs its lookup field and a program member its email (the key Marketo
+ * matches on), so rows without them are refused here with a reason rather than failed by the job.
+ */
+export function checkBulkRow(route: BulkRoute, params: BulkJobParams, values: Record<string, unknown>): Checked {
+  const cells = new Map<string, string>();
+  for (const [field, value] of Object.entries(values)) {
+    const text = cellText(value);
+    if (text === undefined) {
+      return { ok: false, field, reason: `${field} holds a nested or non-finite value; a bulk import file is flat` };
+    }
+    if (text !== "") cells.set(field, text);
+  }
+  const key =
+    route.target === "leads"
+      ? (params.lookupField ?? "email")
+      : route.target === "programmembers"
+        ? "email"
+        : undefined;
+  if (key !== undefined && !cells.get(key)?.trim()) {
+    const why =
+      route.target === "leads"
+        ? `the lookup field ${key} is blank`
+        : "email is blank (program members are matched by email)";
+    return { ok: false, field: key, reason: why };
+  }
+  return { ok: true, cells };
+}
+
+/**
+ * Turns a file into import parts of at most `maxPartBytes`, each a complete file with the header row, stored
+ * before its message is queued. Read twice: the dry pass finds file-level errors and the columns (every field any
+ * valid row has, in first-seen order), so nothing is stored or queued for a broken file.
+ */
+export async function splitIntoParts(request: BulkSplitRequest, sink: BulkPartSink): Promise<SplitSummary> {
+  const columns = new Set<string>();
+  await runPass(request, undefined, (cells) => {
+    for (const field of cells.keys()) columns.add(field);
+  });
+  return runPass(request, { sink, columns: [...columns] });
+}
+
+async function runPass(
+  request: BulkSplitRequest,
+  output: { sink: BulkPartSink; columns: string[] } | undefined,
+  onRow?: (cells: Map<string, string>) => void,
+): Promise<SplitSummary> {
+  const summary: SplitSummary = { rowsRead: 0, rowsQueued: 0, batches: 0, rejections: [] };
+  const delimiter = BULK_DELIMITERS[request.params.format];
+  const header = output ? formatCsvLine(output.columns, delimiter) : "";
+  const headerBytes = Buffer.byteLength(header);
+  let lines: string[] = [];
+  let rows: number[] = [];
+  let bytes = headerBytes;
+
+  const emit = async (): Promise<void> => {
+    if (!output || rows.length === 0) return;
+    const index = summary.batches++;
+    const part: BulkPart = {
+      index,
+      key: partKey(request.file, index, request.params.format),
+      bytes,
+      rowCount: rows.length,
+      rows: toRowRanges(rows),
+    };
+    await output.sink.putPart(part.key, header + lines.join(""));
+    const message: BulkPartMessage = {
+      v: 1,
+      kind: "bulk-part",
+      file: request.file,
+      route: request.route,
+      params: request.params,
+      part,
+      stage: { step: "submit", tries: 0, waits: 0 },
+      copyId: randomUUID(),
+    };
+    await output.sink.publish({ id: `p${index}`, body: JSON.stringify(message) });
+    summary.rowsQueued += rows.length;
+    lines = [];
+    rows = [];
+    bytes = headerBytes;
+  };
+
+  const reject = (row: { row: number; line: number }, reason: string, field?: string): void => {
+    const rejection: RowRejection = { kind: "rejection", row: row.row, line: row.line, reason };
+    if (field) rejection.field = field;
+    summary.rejections.push(rejection);
+  };
+
+  for await (const row of request.openRows()) {
+    summary.rowsRead++;
+    if (summary.rowsRead % 10_000 === 0) request.onProgress?.(summary.rowsRead);
+    if (row.kind === "rejection") {
+      summary.rejections.push(row);
+      continue;
+    }
+    const checked = checkBulkRow(request.route, request.params, row.values);
+    if (!checked.ok) {
+      reject(row, checked.reason, checked.field);
+      continue;
+    }
+    if (![...checked.cells.values()].some((value) => value !== "")) {
+      // An all-blank row would be a blank line in the import file, which Marketo's CSV reading skips.
+      reject(row, "row has no values");
+      continue;
+    }
+    onRow?.(checked.cells);
+    if (!output) continue;
+    const line = formatCsvLine(
+      output.columns.map((column) => checked.cells.get(column) ?? ""),
+      delimiter,
+    );
+    const lineBytes = Buffer.byteLength(line);
+    if (headerBytes + lineBytes > request.maxPartBytes) {
+      reject(row, `row is ${lineBytes} bytes; with the header, one import file holds at most ${request.maxPartBytes}`);
+      continue;
+    }
+    if (bytes + lineBytes > request.maxPartBytes) await emit();
+    lines.push(line);
+    rows.push(row.row);
+    bytes += lineBytes;
+  }
+  await emit();
+  await output?.sink.flush();
+  request.onProgress?.(summary.rowsRead);
+  return summary;
+}

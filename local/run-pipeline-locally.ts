@@ -1,0 +1,247 @@
+import { randomUUID } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { stat } from "node:fs/promises";
+import { PutObjectCommand } from "@aws-sdk/client-s3";
+import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
+import { Upload } from "@aws-sdk/lib-storage";
+import type { S3Event } from "aws-lambda";
+import { createBulkImporterHandler } from "../functions/bulk-importer/handler.ts";
+import { createSenderHandler } from "../functions/ingestion-sender/handler.ts";
+import { createReportWriterHandler } from "../functions/report-writer/handler.ts";
+import { createSplitterHandler } from "../functions/splitter/handler.ts";
+import { S3ReportStore } from "../shared/aws/s3-report-store.ts";
+import { DEPLOYMENT_DEFAULTS } from "../shared/config/deployment-defaults.ts";
+import type { MarketoSecret } from "../shared/config/marketo-secret.ts";
+import type { FileRef } from "../shared/contracts/batch-message.ts";
+import { SIDECAR_SUFFIX } from "../functions/splitter/process-dropped-file.ts";
+import { fileRefFor } from "../shared/contracts/s3-event.ts";
+import type { FileReport } from "../shared/report/build-file-report.ts";
+import type { BatchOutcome, FileReportSummary, SplitManifest } from "../shared/report/file-report.ts";
+import { summarizeReport } from "../shared/report/file-report.ts";
+import { type Clock, systemClock } from "../shared/time/clock.ts";
+import type { LocalAws } from "./local-aws.ts";
+import { objectCreatedEvent } from "./s3-notification.ts";
+import { type EventSourceStats, runSqsEventSource } from "./sqs-event-source.ts";
+
+export interface LocalRunOptions {
+  aws: LocalAws;
+  /** The file to drop: a path on disk or bytes. */
+  source: { path: string } | { bytes: Uint8Array };
+  /** Key in the drop bucket; its prefix names the object type (`persons/…`, `customobjects/car_c/…`). */
+  key: string;
+  /** S3 user metadata put on the object (per-file options such as `priority`, `dedupe-by`). */
+  metadata?: Record<string, string>;
+  /** `Content-Encoding` of the object (`gzip` marks a compressed file without a `.gz` name). */
+  contentEncoding?: string;
+  /** A sidecar options manifest, uploaded as `{key}.options.json` before the file. */
+  sidecar?: string;
+  /** Where Marketo is: the simulator's secret or a real instance's. */
+  marketo: MarketoSecret;
+  /** Extra function configuration (retry timings, limits, defaults). */
+  splitterEnv?: Record<string, string>;
+  senderEnv?: Record<string, string>;
+  bulkEnv?: Record<string, string>;
+  reportEnv?: Record<string, string>;
+  /**
+   * How the S3 notification reaches the splitter. By default as Lambda's asynchronous invocation does: one
+   * request id, and two retries with that id when the invocation fails. Tests deliver it twice, or concurrently.
+   */
+  deliverEvent?: (invoke: (event: S3Event, requestId: string) => Promise<void>, event: S3Event) => Promise<void>;
+  eventSource?: { batchSize?: number; maxConcurrency?: number; deadlineMs?: number; functionTimeoutMs?: number };
+  /** The bulk importer's event source (the stack's settings unless given). */
+  bulkEventSource?: { batchSize?: number; maxConcurrency?: number };
+  clock?: Clock;
+  onProgress?: (progress: LocalRunProgress) => void;
+}
+
+export type LocalRunProgress =
+  | { phase: "upload"; bytes: number }
+  | { phase: "split"; rowsRead: number; rowsRejected: number; batches: number; status: string }
+  | { phase: "send"; batchesDone: number; batches: number; stats: EventSourceStats };
+
+export interface LocalRunResult {
+  file: FileRef;
+  manifest: SplitManifest | undefined;
+  outcomes: BatchOutcome[];
+  summary: FileReportSummary;
+  /** `report.json` as the report writer left it (final once every batch ended). */
+  report: FileReport | undefined;
+  /** Messages sitting in the ingestion and bulk DLQs after the run. */
+  deadLetterMessages: number;
+  eventSource: EventSourceStats;
+  bulkEventSource: EventSourceStats;
+  elapsedMs: number;
+}
+
+const SECRET_ID = "marketo-ingest/marketo";
+
+/**
+ * Runs the deployed code path on one file: upload to the drop bucket, the splitter handler on the S3 event, the
+ * sender handler driven by a local SQS event source until the queue drains, then the file's report.
+ */
+export async function runPipelineLocally(options: LocalRunOptions): Promise<LocalRunResult> {
+  const clock = options.clock ?? systemClock;
+  const { aws } = options;
+  const startedAt = clock.now();
+  aws.secrets.putSecret(SECRET_ID, JSON.stringify(options.marketo));
+
+  if (options.sidecar !== undefined) {
+    await aws.s3.send(
+      new PutObjectCommand({ Bucket: aws.dropBucket, Key: `${options.key}${SIDECAR_SUFFIX}`, Body: options.sidecar }),
+    );
+  }
+  const uploaded = await upload(aws, options);
+  const splitter = createSplitterHandler({
+    ...aws.awsEnv,
+    INGESTION_QUEUE_URL: aws.ingestionQueueUrl,
+    BULK_QUEUE_URL: aws.bulkQueueUrl,
+    WORK_BUCKET: aws.workBucket,
+    REPORT_QUEUE_URL: aws.reportQueueUrl,
+    // Locally the report writer runs after the queues drained: nothing to wait for.
+    REPORT_FIRST_CHECK_SECONDS: "0",
+    ...options.splitterEnv,
+  });
+  const sender = createSenderHandler({
+    ...aws.awsEnv,
+    MARKETO_SECRET_ID: SECRET_ID,
+    INGESTION_QUEUE_URL: aws.ingestionQueueUrl,
+    INGESTION_DLQ_URL: aws.ingestionDlqUrl,
+    WORK_BUCKET: aws.workBucket,
+    MAX_ATTEMPTS: String(DEPLOYMENT_DEFAULTS.maxAttempts),
+    ...options.senderEnv,
+  });
+  const bulkImporter = createBulkImporterHandler({
+    ...aws.awsEnv,
+    MARKETO_SECRET_ID: SECRET_ID,
+    BULK_QUEUE_URL: aws.bulkQueueUrl,
+    BULK_DLQ_URL: aws.bulkDlqUrl,
+    WORK_BUCKET: aws.workBucket,
+    ...options.bulkEnv,
+  });
+
+  const reportWriter = createReportWriterHandler({
+    ...aws.awsEnv,
+    REPORT_QUEUE_URL: aws.reportQueueUrl,
+    REPORT_DLQ_URL: aws.reportDlqUrl,
+    WORK_BUCKET: aws.workBucket,
+    REPORT_RECHECK_FIRST_SECONDS: "1",
+    REPORT_RECHECK_MAX_SECONDS: "1",
+    ...options.reportEnv,
+  });
+
+  options.onProgress?.({ phase: "upload", bytes: uploaded.size });
+  const dropped = { bucket: aws.dropBucket, key: options.key, size: uploaded.size, eTag: uploaded.eTag };
+  const invoke = (event: S3Event, requestId: string) => splitter(event, { awsRequestId: requestId });
+  await (options.deliverEvent ?? invokeAsLambdaRetries)(invoke, objectCreatedEvent(dropped));
+
+  const file: FileRef = fileRefFor(dropped);
+  const reports = new S3ReportStore(aws.s3, aws.workBucket);
+  const manifest = await reports.getManifest(file);
+  options.onProgress?.({
+    phase: "split",
+    rowsRead: manifest?.rowsRead ?? 0,
+    rowsRejected: manifest?.rejectedRows.length ?? 0,
+    batches: manifest?.batches ?? 0,
+    status: manifest?.status ?? "missing",
+  });
+  const deadlineMs = options.eventSource?.deadlineMs ?? 30 * 60_000;
+  const reportProgress = (stats: EventSourceStats) =>
+    options.onProgress?.({ phase: "send", batchesDone: stats.messagesDeleted, batches: manifest?.batches ?? 0, stats });
+  // Both queues are served at once, as the deployed event sources would; each run ends when its queue drains.
+  const [eventSource, bulkEventSource] = await Promise.all([
+    runSqsEventSource({
+      sqs: aws.sqs,
+      queueUrl: aws.ingestionQueueUrl,
+      handler: sender,
+      batchSize: options.eventSource?.batchSize ?? DEPLOYMENT_DEFAULTS.senderBatchSize,
+      maxConcurrency: options.eventSource?.maxConcurrency ?? DEPLOYMENT_DEFAULTS.senderMaxConcurrency,
+      functionTimeoutMs: options.eventSource?.functionTimeoutMs ?? DEPLOYMENT_DEFAULTS.senderTimeoutSeconds * 1000,
+      deadlineMs,
+      clock,
+      onInvocation: reportProgress,
+    }),
+    runSqsEventSource({
+      sqs: aws.sqs,
+      queueUrl: aws.bulkQueueUrl,
+      handler: bulkImporter,
+      batchSize: options.bulkEventSource?.batchSize ?? DEPLOYMENT_DEFAULTS.bulkImporterBatchSize,
+      maxConcurrency: options.bulkEventSource?.maxConcurrency ?? DEPLOYMENT_DEFAULTS.bulkImporterMaxConcurrency,
+      functionTimeoutMs: DEPLOYMENT_DEFAULTS.bulkImporterTimeoutSeconds * 1000,
+      deadlineMs,
+      clock,
+    }),
+  ]);
+  // Then the report: every batch has ended (unless a queue hit the deadline, and then the report says running).
+  await runSqsEventSource({
+    sqs: aws.sqs,
+    queueUrl: aws.reportQueueUrl,
+    handler: reportWriter,
+    batchSize: DEPLOYMENT_DEFAULTS.reportWriterBatchSize,
+    maxConcurrency: DEPLOYMENT_DEFAULTS.reportWriterMaxConcurrency,
+    functionTimeoutMs: DEPLOYMENT_DEFAULTS.reportWriterTimeoutSeconds * 1000,
+    deadlineMs: Math.min(deadlineMs, Math.max(5_000, startedAt + deadlineMs - clock.now())),
+    clock,
+  });
+  const outcomes = await reports.listBatchOutcomes(file);
+  return {
+    file,
+    manifest,
+    outcomes,
+    summary: summarizeReport(manifest, outcomes),
+    report: await reports.getFileReport(file),
+    deadLetterMessages:
+      (await countMessages(aws, aws.ingestionDlqUrl)) +
+      (await countMessages(aws, aws.bulkDlqUrl)) +
+      (await countMessages(aws, aws.reportDlqUrl)),
+    eventSource,
+    bulkEventSource,
+    elapsedMs: clock.now() - startedAt,
+  };
+}
+
+/** Lambda's asynchronous invocation: the same request id for the event and its two retries after failures. */
+async function invokeAsLambdaRetries(
+  invoke: (event: S3Event, requestId: string) => Promise<void>,
+  event: S3Event,
+): Promise<void> {
+  const requestId = randomUUID();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await invoke(event, requestId);
+    } catch (error) {
+      // After the retries Lambda sends the event to the splitter's DLQ; locally the run fails with the error.
+      if (attempt >= 3) throw error;
+    }
+  }
+}
+
+async function upload(aws: LocalAws, options: LocalRunOptions): Promise<{ size: number; eTag: string }> {
+  const body = "path" in options.source ? createReadStream(options.source.path) : options.source.bytes;
+  const size = "path" in options.source ? (await stat(options.source.path)).size : options.source.bytes.byteLength;
+  // Multipart above 8 MiB, as the S3 console and CLI do; the emulator refuses very large single PUTs.
+  const result = await new Upload({
+    client: aws.s3,
+    params: {
+      Bucket: aws.dropBucket,
+      Key: options.key,
+      Body: body,
+      ...(options.metadata ? { Metadata: options.metadata } : {}),
+      ...(options.contentEncoding ? { ContentEncoding: options.contentEncoding } : {}),
+    },
+    partSize: 8 * 1024 * 1024,
+  }).done();
+  return { size, eTag: (result.ETag ?? "").replace(/"/g, "") };
+}
+
+async function countMessages(aws: LocalAws, queueUrl: string): Promise<number> {
+  const { Attributes } = await aws.sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    }),
+  );
+  return (
+    Number(Attributes?.ApproximateNumberOfMessages ?? 0) +
+    Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0)
+  );
+}

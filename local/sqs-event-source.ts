@@ -1,0 +1,159 @@
+import { randomUUID } from "node:crypto";
+import {
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  type Message,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from "@aws-sdk/client-sqs";
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import type { Clock } from "../shared/time/clock.ts";
+
+export type SqsHandler = (
+  event: SQSEvent,
+  context: Pick<Context, "getRemainingTimeInMillis" | "awsRequestId">,
+) => Promise<SQSBatchResponse>;
+
+export interface EventSourceOptions {
+  sqs: SQSClient;
+  queueUrl: string;
+  queueArn?: string;
+  handler: SqsHandler;
+  /** Messages per invocation (the event source's BatchSize). */
+  batchSize: number;
+  /** Concurrent invocations (the event source's MaximumConcurrency). */
+  maxConcurrency: number;
+  /** The function's timeout, reported through getRemainingTimeInMillis. */
+  functionTimeoutMs: number;
+  /** Stop polling after this long even if messages remain (bounded loops). */
+  deadlineMs: number;
+  clock: Clock;
+  onInvocation?: (stats: EventSourceStats) => void;
+}
+
+export interface EventSourceStats {
+  invocations: number;
+  messagesReceived: number;
+  messagesDeleted: number;
+  messagesReturned: number;
+  handlerErrors: number;
+}
+
+/**
+ * Plays the part of Lambda's SQS event source mapping locally: long-polls the queue, invokes the handler with
+ * real-shaped SQS events, deletes what the handler did not report as failed, and leaves failures to the queue's
+ * visibility timeout and redrive policy. Returns when the queue is drained (or at the deadline).
+ */
+export async function runSqsEventSource(options: EventSourceOptions): Promise<EventSourceStats> {
+  const stats: EventSourceStats = {
+    invocations: 0,
+    messagesReceived: 0,
+    messagesDeleted: 0,
+    messagesReturned: 0,
+    handlerErrors: 0,
+  };
+  const stopAt = options.clock.now() + options.deadlineMs;
+  let busy = 0;
+  let drained = false;
+
+  const worker = async (): Promise<void> => {
+    while (!drained && options.clock.now() < stopAt) {
+      const received = await options.sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: options.queueUrl,
+          MaxNumberOfMessages: options.batchSize,
+          MessageSystemAttributeNames: ["All"],
+          MessageAttributeNames: ["All"],
+          WaitTimeSeconds: 0,
+        }),
+      );
+      const messages = received.Messages ?? [];
+      if (messages.length === 0) {
+        if (busy === 0 && (await isEmpty(options))) {
+          drained = true;
+          return;
+        }
+        await options.clock.sleep(50);
+        continue;
+      }
+      busy++;
+      try {
+        await invoke(messages, options, stats);
+      } finally {
+        busy--;
+      }
+      options.onInvocation?.(stats);
+    }
+  };
+  await Promise.all(Array.from({ length: options.maxConcurrency }, worker));
+  return stats;
+}
+
+async function invoke(messages: Message[], options: EventSourceOptions, stats: EventSourceStats): Promise<void> {
+  stats.invocations++;
+  stats.messagesReceived += messages.length;
+  const event: SQSEvent = { Records: messages.map((m) => toRecord(m, options)) };
+  const deadline = options.clock.now() + options.functionTimeoutMs;
+  let response: SQSBatchResponse | undefined;
+  try {
+    response = await options.handler(event, {
+      awsRequestId: randomUUID(),
+      getRemainingTimeInMillis: () => Math.max(0, deadline - options.clock.now()),
+    });
+  } catch {
+    // Like Lambda: a thrown handler returns the whole batch to the queue.
+    stats.handlerErrors++;
+    stats.messagesReturned += messages.length;
+    return;
+  }
+  const failed = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
+  const done = messages.filter((m) => !failed.has(m.MessageId as string));
+  stats.messagesReturned += messages.length - done.length;
+  if (done.length === 0) return;
+  await options.sqs.send(
+    new DeleteMessageBatchCommand({
+      QueueUrl: options.queueUrl,
+      Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle as string })),
+    }),
+  );
+  stats.messagesDeleted += done.length;
+}
+
+async function isEmpty(options: EventSourceOptions): Promise<boolean> {
+  const { Attributes } = await options.sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: options.queueUrl,
+      AttributeNames: [
+        "ApproximateNumberOfMessages",
+        "ApproximateNumberOfMessagesNotVisible",
+        "ApproximateNumberOfMessagesDelayed",
+      ],
+    }),
+  );
+  return (
+    Number(Attributes?.ApproximateNumberOfMessages ?? 0) +
+      Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0) +
+      Number(Attributes?.ApproximateNumberOfMessagesDelayed ?? 0) ===
+    0
+  );
+}
+
+function toRecord(message: Message, options: EventSourceOptions): SQSRecord {
+  const attributes = message.Attributes ?? {};
+  return {
+    messageId: message.MessageId as string,
+    receiptHandle: message.ReceiptHandle as string,
+    body: message.Body ?? "",
+    attributes: {
+      ApproximateReceiveCount: attributes.ApproximateReceiveCount ?? "1",
+      SentTimestamp: attributes.SentTimestamp ?? String(options.clock.now()),
+      SenderId: attributes.SenderId ?? "local",
+      ApproximateFirstReceiveTimestamp: attributes.ApproximateFirstReceiveTimestamp ?? String(options.clock.now()),
+    },
+    messageAttributes: {},
+    md5OfBody: message.MD5OfBody ?? "",
+    eventSource: "aws:sqs",
+    eventSourceARN: options.queueArn ?? "arn:aws:sqs:us-east-1:000000000000:marketo-ingest-ingestion",
+    awsRegion: "us-east-1",
+  };
+}

@@ -1,0 +1,185 @@
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type MarketoSimulator, startMarketoSimulator } from "../../local/marketo-simulator/index.ts";
+import type { FileReport } from "../../shared/report/build-file-report.ts";
+import { startHarness } from "../e2e/harness.ts";
+
+const BIN = fileURLToPath(new URL("../../bin/marketo-ingest.mjs", import.meta.url));
+
+/** The CLI as a user runs it: a child process, its stdout/stderr and exit status. */
+function cli(args: string[], env: Record<string, string> = {}) {
+  const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("MARKETO_")));
+  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { env: { ...cleanEnv, ...env }, timeout: 60_000 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "marketo-ingest-cli-"));
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+describe("marketo-ingest CLI", () => {
+  it("demo: runs the bundled sample end to end and exits 0 with the summary", async () => {
+    const { code, stdout, stderr } = await cli(["demo"]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(
+      /^rows read 5,000 · requests \d+ · accepted 5,000 · rejected 0 · failed 0 · dead-lettered 0 · elapsed [\d.]+ s · [\d,]+ rows\/s$/m,
+    );
+    expect(stderr).toContain("split: 5,000 rows read");
+  });
+
+  it("run: sends any file, writes the JSON report and the rows with issues, and exits 1 when a row was rejected", async () => {
+    const file = join(dir, "people.csv");
+    const report = join(dir, "report.json");
+    const issues = join(dir, "issues.csv");
+    await writeFile(file, 'email,firstName\na@example.com,Ann\nb@example.com,"Bo, Jr."\nc@example.com,Cy,extra\n');
+    const { code, stdout } = await cli([
+      "run",
+      file,
+      "--object",
+      "persons",
+      "--report",
+      report,
+      "--rows-with-issues",
+      issues,
+    ]);
+    expect(code).toBe(1);
+    expect(stdout).toMatch(/rows read 3 · requests 1 · accepted 2 · rejected 1 ·/);
+    const written = JSON.parse(await readFile(report, "utf8")) as FileReport;
+    expect(written).toMatchObject({
+      status: "complete with failures",
+      rowsRead: 3,
+      accepted: 2,
+      rejected: 1,
+      rejections: [{ reason: "row has 3 fields but the header has 2", rows: 1 }],
+      rowsWithIssues: { rows: 1 },
+    });
+    expect(await readFile(issues, "utf8")).toBe(
+      "row,line,outcome,code,field,reason,email,firstName\r\n3,4,rejected,,,row has 3 fields but the header has 2,,\r\n",
+    );
+  });
+
+  it("status: reads a file's report from a work bucket (a deployed stack's, here the emulator's)", async () => {
+    const h = await startHarness();
+    try {
+      await h.run("persons/status.csv", "email,firstName\r\na@example.com,Ann\r\n,NoEmail\r\n");
+      const env = { ...h.aws.awsEnv, AWS_ENDPOINT_URL: h.aws.endpoint };
+      const done = await cli(["status", "persons/status.csv", "--bucket", h.aws.workBucket], env);
+      expect(done.code).toBe(1);
+      expect(done.stdout).toContain("persons/status.csv: complete with failures");
+      expect(done.stdout).toContain("rows read 2 = accepted 1 + rejected 1 + failed 0 + dead-lettered 0");
+      expect(done.stdout).toMatch(/rows with issues: 1 in reports\/persons\/status\.csv\/.+\/rows-with-issues\.csv/);
+      expect(done.stdout).not.toContain("a@example.com"); // counts and reasons, never row contents
+
+      const json = await cli(["status", "persons/status.csv", "--bucket", h.aws.workBucket, "--json"], env);
+      expect(JSON.parse(json.stdout)).toMatchObject({ rowsRead: 2, accepted: 1, rejected: 1 });
+
+      const missing = await cli(["status", "persons/never.csv", "--bucket", h.aws.workBucket], env);
+      expect(missing.code).toBe(4);
+      expect((await cli(["status", "persons/status.csv"], env)).code).toBe(2);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it("run --object bulk/leads: imports as a Bulk Import job and names Marketo's failed row by its number", async () => {
+    const file = join(dir, "bulk-leads.csv");
+    await writeFile(file, "email,leadScore\na@example.com,10\nb@example.com,not-a-number\nc@example.com,30\n");
+    const { code, stdout, stderr } = await cli(["run", file, "--object", "bulk/leads", "--lookup-field", "email"]);
+    expect(code).toBe(1);
+    expect(stdout).toMatch(/rows read 3 · requests 1 · accepted 2 · rejected 0 · failed 1 ·/);
+    expect(stderr).toContain("row 2 failed in Marketo: Invalid data type in field leadScore");
+    expect(stderr).not.toContain("b@example.com");
+  });
+
+  it("run: sends to the Marketo named by MARKETO_* variables instead of the simulator", async () => {
+    const marketo: MarketoSimulator = await startMarketoSimulator({
+      munchkinId: "999-XYZ-111",
+      clientId: "real-id",
+      clientSecret: "real-secret",
+      maxLifetimeMs: 60_000,
+    });
+    try {
+      const file = join(dir, "two.csv");
+      await writeFile(file, "email\nx@example.com\ny@example.com\n");
+      const { code, stderr } = await cli(["run", file, "--object", "persons"], {
+        MARKETO_CLIENT_ID: "real-id",
+        MARKETO_CLIENT_SECRET: "real-secret",
+        MARKETO_MUNCHKIN_ID: "999-XYZ-111",
+        MARKETO_IDENTITY_URL: marketo.identityUrl,
+        MARKETO_INGESTION_URL: marketo.ingestionUrl,
+        MARKETO_REST_URL: marketo.restUrl,
+      });
+      expect(code).toBe(0);
+      expect(stderr).toContain("Marketo 999-XYZ-111");
+      expect(stderr).not.toContain("real-secret");
+      expect(
+        marketo
+          .persons()
+          .map((p) => p.fields.email)
+          .sort(),
+      ).toEqual(["x@example.com", "y@example.com"]);
+      expect(marketo.identityCalls).toBe(1);
+    } finally {
+      await marketo.close();
+    }
+  });
+
+  it("run --object takes every type, with option flags sent as the object's S3 metadata", async () => {
+    const companies = join(dir, "companies.csv");
+    await writeFile(companies, "id,company\n42,Acme\n43,Globex\n");
+    const updated = await cli([
+      "run",
+      companies,
+      "--object",
+      "companies",
+      "--action",
+      "updateOnly",
+      "--dedupe-by",
+      "idField",
+    ]);
+    expect(updated.code).toBe(0);
+    expect(updated.stdout).toMatch(/rows read 2 · requests 1 · accepted 2 ·/);
+
+    const members = join(dir, "members.tsv");
+    await writeFile(members, "programId\tleadId\n1001\t7\n1001\t8\n");
+    const synced = await cli(["run", members, "--object", "programmembers", "--status", "Registered"]);
+    expect(synced.code).toBe(0);
+    expect(synced.stdout).toMatch(/accepted 2 ·/);
+
+    const cars = join(dir, "cars.ndjson");
+    await writeFile(cars, '{"vin":"V1","year":2003}\n{"vin":"V2","year":1989}\n');
+    const report = join(dir, "cars-report.json");
+    const custom = await cli(["run", cars, "--object", "customobjects/car_c", "--report", report]);
+    expect(custom.code).toBe(0);
+    const written = JSON.parse(await readFile(report, "utf8")) as FileReport;
+    expect(written).toMatchObject({ objectType: "customobjects/car_c", input: { format: "ndjson" }, accepted: 2 });
+
+    const wrongAction = await cli(["run", companies, "--object", "companies", "--action", "CreateOnly"]);
+    expect(wrongAction.code).toBe(1);
+    expect(wrongAction.stderr).toMatch(/INVALID_OPTIONS.*case-sensitive/);
+  });
+
+  it("usage errors exit 2 with the usage text", async () => {
+    const unknownObject = await cli(["run", "x.csv", "--object", "widgets"]);
+    expect(unknownObject.code).toBe(2);
+    expect(unknownObject.stderr).toContain('--object: unknown object type "widgets"');
+    const unknownFlag = await cli(["run", "x.csv", "--objet", "persons"]);
+    expect(unknownFlag.code).toBe(2);
+    expect(unknownFlag.stderr).toContain("Usage:");
+  });
+});

@@ -1,0 +1,130 @@
+import { describe, expect, it } from "vitest";
+import { readCsvRows } from "../../../shared/parsing/csv-rows.ts";
+import { InputFileError } from "../../../shared/parsing/input-file-error.ts";
+import { BatchMessageSchema } from "../../../shared/contracts/batch-message.ts";
+import { resolveFileOptions } from "../../../shared/options/file-options.ts";
+import { routeForObjectName } from "../../../shared/options/object-route.ts";
+import { planRequests } from "../../../functions/splitter/request-plan.ts";
+import { type BatchPublisher, splitFile } from "../../../functions/splitter/split-file.ts";
+import { summarizeReport } from "../../../shared/report/file-report.ts";
+
+class MemoryPublisher implements BatchPublisher {
+  readonly messages: Array<{ id: string; body: string }> = [];
+  async publish(message: { id: string; body: string }): Promise<void> {
+    this.messages.push(message);
+  }
+  async flush(): Promise<void> {}
+}
+
+async function* bytes(text: string): AsyncGenerator<Uint8Array> {
+  yield Buffer.from(text, "utf8");
+}
+
+const file = { bucket: "drop", key: "persons/a.csv", reportPrefix: "reports/persons/a.csv/v1/" };
+
+const split = (csv: string, publisher: BatchPublisher, maxObjects = 2, maxBytes = 1_000_000) =>
+  splitFile(
+    {
+      file,
+      route: routeForObjectName("persons"),
+      plan: planRequests(
+        resolveFileOptions(routeForObjectName("persons"), { sidecar: { priority: "high", dedupeFields: ["email"] } }),
+        true,
+      ),
+      openRows: () => readCsvRows(bytes(csv)),
+      limits: { maxObjects, maxBytes },
+    },
+    publisher,
+  );
+
+describe("splitFile", () => {
+  it("turns rows into request messages carrying their row numbers and the request header", async () => {
+    const publisher = new MemoryPublisher();
+    const summary = await split("email,zip\na@x.io,04906\nb@x.io,\nbad\nc@x.io,1\n", publisher);
+
+    expect(summary).toMatchObject({ rowsRead: 4, rowsQueued: 3, batches: 2 });
+    expect(summary.rejections).toEqual([
+      { kind: "rejection", row: 3, line: 4, reason: "row has 1 fields but the header has 2" },
+    ]);
+    const messages = publisher.messages.map((m) => BatchMessageSchema.parse(JSON.parse(m.body)));
+    expect(messages[0]?.batch).toEqual({ index: 0, rowCount: 2, rows: [[1, 2]] });
+    expect(messages[0]?.body).toEqual({
+      priority: "high",
+      dedupeFields: { field1: "email" },
+      persons: [{ email: "a@x.io", zip: "04906" }, { email: "b@x.io" }],
+    });
+    expect(messages[1]?.batch).toEqual({ index: 1, rowCount: 1, rows: [[4, 4]] });
+    expect(publisher.messages.map((m) => m.id)).toEqual(["b0", "b1"]);
+  });
+
+  it("sends nothing at all when the file turns out broken after valid rows", async () => {
+    const publisher = new MemoryPublisher();
+    const csv = `email\n${Array.from({ length: 50 }, (_, i) => `p${i}@x.io`).join("\n")}\n"unterminated\n`;
+    await expect(split(csv, publisher)).rejects.toBeInstanceOf(InputFileError);
+    expect(publisher.messages).toHaveLength(0);
+  });
+
+  it("rejects a row too large for any request, alone, with its size", async () => {
+    const publisher = new MemoryPublisher();
+    const summary = await split(`email,notes\na@x.io,${"x".repeat(200)}\nb@x.io,ok\n`, publisher, 10, 150);
+    expect(summary.rowsQueued).toBe(1);
+    expect(summary.rejections[0]?.reason).toMatch(/^row is \d+ bytes as JSON; one request holds at most \d+$/);
+  });
+});
+
+describe("summarizeReport", () => {
+  const manifest = {
+    v: 1 as const,
+    file,
+    objectType: "persons",
+    status: "queued" as const,
+    rowsRead: 10,
+    rowsQueued: 9,
+    batches: 3,
+    rejectedRows: [{ row: 4, line: 5, reason: "r" }],
+    startedAt: "",
+    finishedAt: "",
+  };
+  const outcome = (index: number, rowCount: number, status: "accepted" | "failed" | "dead-lettered") => ({
+    v: 1 as const,
+    index,
+    rowCount,
+    rows: [] as Array<[number, number]>,
+    status,
+    attempts: 1,
+    finishedAt: "",
+    ...(status === "accepted" ? { requestId: `r${index}` } : {}),
+  });
+
+  it("keeps the identity rows read = accepted + rejected + failed + dead-lettered + pending", () => {
+    const running = summarizeReport(manifest, [outcome(0, 3, "accepted")]);
+    expect(running).toMatchObject({ status: "running", accepted: 3, rejected: 1, pending: 6 });
+    const done = summarizeReport(manifest, [
+      outcome(0, 3, "accepted"),
+      outcome(1, 3, "failed"),
+      outcome(2, 3, "dead-lettered"),
+    ]);
+    expect(done).toMatchObject({
+      status: "complete with failures",
+      accepted: 3,
+      failed: 3,
+      deadLettered: 3,
+      pending: 0,
+    });
+    expect(done.accepted + done.rejected + done.failed + done.deadLettered + done.pending).toBe(done.rowsRead);
+  });
+
+  it("is complete only when every queued row was accepted and none rejected", () => {
+    const clean = { ...manifest, rowsRead: 9, rejectedRows: [] };
+    const result = summarizeReport(clean, [
+      outcome(0, 3, "accepted"),
+      outcome(1, 3, "accepted"),
+      outcome(2, 3, "accepted"),
+    ]);
+    expect(result).toMatchObject({ status: "complete", requests: 3, requestIds: ["r0", "r1", "r2"] });
+  });
+
+  it("is running while the splitter has not written its manifest", () => {
+    expect(summarizeReport(undefined, [outcome(0, 3, "accepted")]).status).toBe("running");
+  });
+});

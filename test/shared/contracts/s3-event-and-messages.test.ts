@@ -1,0 +1,107 @@
+import { describe, expect, it } from "vitest";
+import { toQueueSafeJson } from "../../../shared/batching/json-for-sqs.ts";
+import { InputFileError } from "../../../shared/parsing/input-file-error.ts";
+import {
+  BatchMessageSchema,
+  countRows,
+  serializeBatchMessage,
+  toRowRanges,
+} from "../../../shared/contracts/batch-message.ts";
+import { routeForObjectKey, routeForObjectName } from "../../../shared/options/object-route.ts";
+import { droppedFiles, reportPrefixFor, UnrecognizedEventError } from "../../../shared/contracts/s3-event.ts";
+
+describe("droppedFiles", () => {
+  const record = (key: string, eventName = "ObjectCreated:Put") => ({
+    eventName,
+    s3: { bucket: { name: "drop" }, object: { key, size: 10, eTag: "abc", versionId: "v1" } },
+  });
+
+  it("decodes URL-encoded keys with + for spaces", () => {
+    expect(droppedFiles({ Records: [record("persons/my+file%C3%A9%2B1.csv")] })).toEqual([
+      { bucket: "drop", key: "persons/my fileé+1.csv", versionId: "v1", eTag: "abc", size: 10 },
+    ]);
+  });
+
+  it("acknowledges the s3:TestEvent with no files", () => {
+    expect(droppedFiles({ Service: "Amazon S3", Event: "s3:TestEvent", Bucket: "drop" })).toEqual([]);
+  });
+
+  it("ignores non-creation events and refuses what is not an S3 event", () => {
+    expect(droppedFiles({ Records: [record("persons/a.csv", "ObjectRemoved:Delete")] })).toEqual([]);
+    expect(() => droppedFiles({ hello: "world" })).toThrow(UnrecognizedEventError);
+  });
+
+  it("gives each object version its own report prefix", () => {
+    expect(reportPrefixFor({ bucket: "b", key: "persons/a.csv", versionId: "v9" })).toBe("reports/persons/a.csv/v9/");
+    expect(reportPrefixFor({ bucket: "b", key: "persons/a.csv", eTag: '"e1"' })).toBe("reports/persons/a.csv/etag-e1/");
+  });
+});
+
+describe("routeForObjectKey", () => {
+  it.each([
+    ["persons/2026/a.csv", "persons", "persons"],
+    ["customobjects/car_c/cars.csv", "customobjects", "customobjects/car_c"],
+    ["companies/acme.json", "companies", "companies"],
+    ["programmembers/q3/webinar.csv", "programmembers", "programmembers"],
+    ["programmembers/delete/q3.csv", "programmembers/delete", "programmembers/delete"],
+  ])("routes %s to %s (POST /%s)", (key, objectType, resource) => {
+    expect(routeForObjectKey(key)).toMatchObject({ objectType, resource });
+  });
+
+  it.each([
+    ["leads/a.csv", /does not start with an object type prefix; drop files under one of: persons\/, customobjects/],
+    ["a.csv", /does not start with an object type prefix/],
+    ["persons/", /does not start with an object type prefix/],
+    ["customobjects/cars.csv", /customobjects\/\{apiName\}\//],
+    ["customobjects/car-c/cars.csv", /API name/],
+    ["programmembers/delete/", /does not start with an object type prefix/],
+  ])("rejects %s", (key, message) => {
+    expect(() => routeForObjectKey(key)).toThrow(InputFileError);
+    expect(() => routeForObjectKey(key)).toThrow(message);
+  });
+});
+
+describe("routeForObjectName", () => {
+  it("takes the same words as the key prefixes, and nothing after them", () => {
+    expect(routeForObjectName("customobjects/car_c")).toMatchObject({ apiName: "car_c" });
+    expect(routeForObjectName("programmembers/delete").resource).toBe("programmembers/delete");
+    expect(() => routeForObjectName("persons/extra")).toThrow(/unknown object type "persons\/extra"/);
+    expect(() => routeForObjectName("leads")).toThrow(/expected one of: persons, customobjects\/\{apiName\}/);
+  });
+});
+
+describe("batch messages", () => {
+  it("keeps row numbers as compact ranges", () => {
+    const ranges = toRowRanges([1, 2, 3, 5, 7, 8]);
+    expect(ranges).toEqual([
+      [1, 3],
+      [5, 5],
+      [7, 8],
+    ]);
+    expect(countRows(ranges)).toBe(6);
+  });
+
+  it("embeds the exact body bytes and parses back with the schema", () => {
+    const body = '{"persons":[{"email":"a@x.io","zip":"04906"}]}';
+    const text = serializeBatchMessage(
+      {
+        v: 1,
+        file: { bucket: "b", key: "persons/a.csv", reportPrefix: "reports/persons/a.csv/v1/" },
+        objectType: "persons",
+        resource: "persons",
+        batch: { index: 0, rowCount: 1, rows: [[1, 1]] },
+      },
+      body,
+    );
+    expect(text.endsWith(`"body":${body}}`)).toBe(true);
+    const parsed = BatchMessageSchema.parse(JSON.parse(text));
+    expect(JSON.stringify(parsed.body)).toBe(body);
+  });
+
+  it("escapes the characters SQS (or its emulator) refuses, keeping the JSON's meaning", () => {
+    const json = toQueueSafeJson({ name: "a\uFFFEb\uFFFF 🎉 ok" });
+    expect(json).toBe('{"name":"a\\ufffeb\\uffff \\ud83c\\udf89 ok"}');
+    expect(JSON.parse(json)).toEqual({ name: "a\uFFFEb\uFFFF 🎉 ok" });
+    expect(toQueueSafeJson({ name: "Zoë 山田" })).toBe('{"name":"Zoë 山田"}');
+  });
+});
