@@ -5,12 +5,8 @@ import type { Logger } from "../../shared/lambda/logger.ts";
 import type { BulkImportClient, BulkJobStatus } from "../../shared/marketo/bulk-import-client.ts";
 import { asMarketoFailure, type MarketoFailure } from "../../shared/marketo/errors.ts";
 import type { DelayQueue } from "../../shared/contracts/queue-control.ts";
-import {
-  type BatchOutcome,
-  type ReportStore,
-  type RowIssue,
-  toOutcomeFailure,
-} from "../../shared/report/file-report.ts";
+import { type BatchOutcome, type RowIssue, toOutcomeFailure } from "../../shared/report/file-report.ts";
+import type { ReportStore } from "../../shared/contracts/report-store.ts";
 import { type BatchClaim, claimBatch } from "../../shared/claims/batch-claim.ts";
 import { eachRecordInTurn } from "../../shared/lambda/each-record.ts";
 import { parseOrDeadLetter } from "../../shared/lambda/poison-message.ts";

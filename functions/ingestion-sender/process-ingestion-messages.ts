@@ -1,6 +1,7 @@
 import type { SQSBatchResponse, SQSRecord } from "aws-lambda";
 import type { Logger } from "../../shared/lambda/logger.ts";
-import { type BatchOutcome, type ReportStore, toOutcomeFailure } from "../../shared/report/file-report.ts";
+import { type BatchOutcome, toOutcomeFailure } from "../../shared/report/file-report.ts";
+import type { ReportStore } from "../../shared/contracts/report-store.ts";
 import type { Clock } from "../../shared/time/clock.ts";
 import { jsonOf } from "../../shared/text/json-text.ts";
 import { parseOrDeadLetter } from "../../shared/lambda/poison-message.ts";

@@ -8,7 +8,8 @@ import { parseOrDeadLetter } from "../../shared/lambda/poison-message.ts";
 import type { DelayQueue } from "../../shared/contracts/queue-control.ts";
 import type { Clock } from "../../shared/time/clock.ts";
 import { buildFileReport, type FileReport } from "../../shared/report/build-file-report.ts";
-import type { ReportStore } from "../../shared/report/file-report.ts";
+import type { ReportStore } from "../../shared/contracts/report-store.ts";
+import type {} from "../../shared/report/file-report.ts";
 import { IssueIndex, issueRowsCsv } from "../../shared/report/issue-rows.ts";
 import { type ReportMessage, ReportMessageSchema } from "../../shared/contracts/report-message.ts";
 

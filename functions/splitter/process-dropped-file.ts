@@ -1,6 +1,7 @@
 import type { PackLimits } from "../../shared/batching/batch-packer.ts";
 import { type BulkRoute, bulkRouteForKey, bulkType, isBulkKey } from "../../shared/options/bulk-route.ts";
-import { type BulkPartSink, splitIntoParts } from "./split-into-parts.ts";
+import { splitIntoParts } from "./split-into-parts.ts";
+import type { BatchPublisher, BulkPartSink } from "../../shared/contracts/batch-publisher.ts";
 import {
   type BulkFileOptions,
   type DefaultFileOptions,
@@ -16,14 +17,15 @@ import {
   isGzipped,
   readRows,
 } from "../../shared/parsing/input-format.ts";
-import type { ReportStore, SplitManifest } from "../../shared/report/file-report.ts";
+import type { SplitManifest } from "../../shared/report/file-report.ts";
+import type { ReportStore } from "../../shared/contracts/report-store.ts";
 import type { Clock } from "../../shared/time/clock.ts";
 import type { FileRef } from "../../shared/contracts/batch-message.ts";
 import { routeForObjectKey } from "../../shared/options/object-route.ts";
 import { planRequests } from "./request-plan.ts";
 import type { DroppedFile } from "../../shared/contracts/s3-event.ts";
 import { fileRefFor } from "../../shared/contracts/s3-event.ts";
-import { type BatchPublisher, splitFile } from "./split-file.ts";
+import { splitFile } from "./split-file.ts";
 
 /** A file's options may sit beside it as `{key}.options.json`; such sidecars are read, never split. */
 export const SIDECAR_SUFFIX = ".options.json";

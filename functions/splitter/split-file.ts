@@ -2,14 +2,8 @@ import { ItemTooLargeError, type PackedBatch, type PackLimits } from "../../shar
 import type { RowRejection, SourceRow } from "../../shared/parsing/source-row.ts";
 import { type FileRef, serializeBatchMessage, toRowRanges } from "../../shared/contracts/batch-message.ts";
 import type { ObjectRoute } from "../../shared/options/object-route.ts";
+import type { BatchPublisher } from "../../shared/contracts/batch-publisher.ts";
 import type { RequestPlan } from "./request-plan.ts";
-
-/** Where batch messages go (the ingestion queue in production). */
-export interface BatchPublisher {
-  /** Queues one message; may buffer until `flush`. */
-  publish(message: { id: string; body: string }): Promise<void>;
-  flush(): Promise<void>;
-}
 
 export interface SplitFileRequest {
   file: FileRef;

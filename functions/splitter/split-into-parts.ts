@@ -1,15 +1,11 @@
 import { randomUUID } from "node:crypto";
 import type { RowRejection, SourceRow } from "../../shared/parsing/source-row.ts";
 import { type FileRef, toRowRanges } from "../../shared/contracts/batch-message.ts";
-import type { BatchPublisher, SplitSummary } from "./split-file.ts";
+import type { BulkPartSink } from "../../shared/contracts/batch-publisher.ts";
+import type { SplitSummary } from "./split-file.ts";
 import type { BulkJobParams, BulkPart, BulkPartMessage } from "../../shared/contracts/bulk-message.ts";
 import type { BulkRoute } from "../../shared/options/bulk-route.ts";
 import { BULK_DELIMITERS, type BulkFormat, cellText, formatCsvLine } from "../../shared/text/csv-text.ts";
-
-/** Where parts and their messages go: the work bucket and the bulk queue in production. */
-export interface BulkPartSink extends BatchPublisher {
-  putPart(key: string, text: string): Promise<void>;
-}
 
 export interface BulkSplitRequest {
   file: FileRef;

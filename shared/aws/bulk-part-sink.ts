@@ -1,6 +1,6 @@
 import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import type { SQSClient } from "@aws-sdk/client-sqs";
-import type { BulkPartSink } from "../../functions/splitter/split-into-parts.ts";
+import type { BulkPartSink } from "../contracts/batch-publisher.ts";
 import { SqsBatchPublisher } from "./sqs-batch-publisher.ts";
 
 /** Parts into the work bucket, their messages onto the bulk queue (a part is stored before it is announced). */

@@ -2,7 +2,8 @@ import { ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/
 import { readOptionalS3Text } from "./s3-object-source.ts";
 import type { FileRef } from "../contracts/batch-message.ts";
 import { type FileReport, REPORT_FILE } from "../report/build-file-report.ts";
-import type { BatchOutcome, ReportStore, SplitManifest } from "../report/file-report.ts";
+import type { ReportStore } from "../contracts/report-store.ts";
+import type { BatchOutcome, SplitManifest } from "../report/file-report.ts";
 
 /** Report objects in the work bucket: `{reportPrefix}manifest.json` and `{reportPrefix}batches/{index}.json`. */
 export class S3ReportStore implements ReportStore {

@@ -1,5 +1,5 @@
 import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, type SQSClient } from "@aws-sdk/client-sqs";
-import type { BatchPublisher } from "../../functions/splitter/split-file.ts";
+import type { BatchPublisher } from "../contracts/batch-publisher.ts";
 import { type Clock, systemClock } from "../time/clock.ts";
 
 /** SQS caps a message and a whole SendMessageBatch request at 1 MiB, and a batch at 10 entries. */

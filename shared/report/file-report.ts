@@ -1,6 +1,5 @@
 import type { MarketoFailure } from "../marketo/errors.ts";
 import type { FileRef, RowRanges } from "../contracts/batch-message.ts";
-import type { FileReport } from "./build-file-report.ts";
 
 export interface RejectedRow {
   row: number;
@@ -83,19 +82,6 @@ export interface BatchOutcome {
   job?: BulkJobSummary;
   rowFailures?: RowIssue[];
   rowWarnings?: RowIssue[];
-}
-
-export interface ReportStore {
-  putManifest(file: FileRef, manifest: SplitManifest): Promise<void>;
-  getManifest(file: FileRef): Promise<SplitManifest | undefined>;
-  putBatchOutcome(file: FileRef, outcome: BatchOutcome): Promise<void>;
-  getBatchOutcome(file: FileRef, index: number): Promise<BatchOutcome | undefined>;
-  listBatchOutcomes(file: FileRef): Promise<BatchOutcome[]>;
-  /** `report.json`: the file's report as the report writer last wrote it. */
-  putFileReport(file: FileRef, report: FileReport): Promise<void>;
-  getFileReport(file: FileRef): Promise<FileReport | undefined>;
-  /** When the newest batch outcome was written (a redriven batch can end after the final report). */
-  lastOutcomeWrittenAt(file: FileRef): Promise<number | undefined>;
 }
 
 export type FileStatus = "running" | "complete" | "complete with failures" | "rejected";

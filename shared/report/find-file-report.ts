@@ -1,6 +1,7 @@
 import type { FileRef } from "../contracts/batch-message.ts";
 import { buildFileReport, type FileReport } from "./build-file-report.ts";
-import type { ReportStore, SplitManifest } from "./file-report.ts";
+import type { ReportStore } from "../contracts/report-store.ts";
+import type { SplitManifest } from "./file-report.ts";
 
 export interface FileReportLookup {
   reports: Pick<ReportStore, "getManifest" | "getFileReport" | "listBatchOutcomes" | "lastOutcomeWrittenAt">;

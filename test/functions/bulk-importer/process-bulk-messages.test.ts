@@ -7,7 +7,8 @@ import { createLogger } from "../../../shared/lambda/logger.ts";
 import type { BulkJobStatus } from "../../../shared/marketo/bulk-import-client.ts";
 import { MarketoRequestError } from "../../../shared/marketo/errors.ts";
 import type { DeadLetterReason } from "../../../shared/contracts/queue-control.ts";
-import type { BatchOutcome, ReportStore } from "../../../shared/report/file-report.ts";
+import type { BatchOutcome } from "../../../shared/report/file-report.ts";
+import type { ReportStore } from "../../../shared/contracts/report-store.ts";
 import { FakeClock } from "../../support/fake-clock.ts";
 import { MemoryClaims } from "../../support/memory-claims.ts";
 

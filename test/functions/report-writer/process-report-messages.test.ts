@@ -4,7 +4,8 @@ import { createLogger } from "../../../shared/lambda/logger.ts";
 import { arbitrateFile, claimFile, type FileClaim } from "../../../functions/splitter/file-claim.ts";
 import { type SplitOnceDeps, splitDroppedFileOnce } from "../../../functions/splitter/split-once.ts";
 import type { FileReport } from "../../../shared/report/build-file-report.ts";
-import type { BatchOutcome, ReportStore, SplitManifest } from "../../../shared/report/file-report.ts";
+import type { ReportStore } from "../../../shared/contracts/report-store.ts";
+import type { BatchOutcome, SplitManifest } from "../../../shared/report/file-report.ts";
 import { findFileReport } from "../../../shared/report/find-file-report.ts";
 import {
   processReportMessages,

@@ -9,7 +9,8 @@ import { toQueueSafeJson } from "../../../shared/batching/json-for-sqs.ts";
 import { BulkPartMessageSchema, type BulkPartMessage } from "../../../shared/contracts/bulk-message.ts";
 import type { BulkRoute } from "../../../shared/options/bulk-route.ts";
 import { mapJobRows } from "../../../functions/bulk-importer/map-job-rows.ts";
-import { type BulkPartSink, splitIntoParts } from "../../../functions/splitter/split-into-parts.ts";
+import { splitIntoParts } from "../../../functions/splitter/split-into-parts.ts";
+import type { BatchPublisher, BulkPartSink } from "../../../shared/contracts/batch-publisher.ts";
 import { resolveFileOptions } from "../../../shared/options/file-options.ts";
 import { InputFileError } from "../../../shared/parsing/input-file-error.ts";
 import { type InputFormat, readRows } from "../../../shared/parsing/input-format.ts";
@@ -22,7 +23,7 @@ import {
 } from "../../../shared/contracts/batch-message.ts";
 import { routeForObjectKey } from "../../../shared/options/object-route.ts";
 import { planRequests } from "../../../functions/splitter/request-plan.ts";
-import { type BatchPublisher, type SplitSummary, splitFile } from "../../../functions/splitter/split-file.ts";
+import { type SplitSummary, splitFile } from "../../../functions/splitter/split-file.ts";
 import {
   type ChunkPlan,
   chunkPlan,

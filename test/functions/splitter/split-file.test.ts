@@ -5,7 +5,8 @@ import { BatchMessageSchema } from "../../../shared/contracts/batch-message.ts";
 import { resolveFileOptions } from "../../../shared/options/file-options.ts";
 import { routeForObjectName } from "../../../shared/options/object-route.ts";
 import { planRequests } from "../../../functions/splitter/request-plan.ts";
-import { type BatchPublisher, splitFile } from "../../../functions/splitter/split-file.ts";
+import { splitFile } from "../../../functions/splitter/split-file.ts";
+import type { BatchPublisher } from "../../../shared/contracts/batch-publisher.ts";
 import { summarizeReport } from "../../../shared/report/file-report.ts";
 
 class MemoryPublisher implements BatchPublisher {

@@ -5,7 +5,8 @@ import { BulkPartMessageSchema } from "../../../shared/contracts/bulk-message.ts
 import { bulkRouteForKey } from "../../../shared/options/bulk-route.ts";
 import { cellText, formatCsvLine } from "../../../shared/text/csv-text.ts";
 import { mapJobRows } from "../../../functions/bulk-importer/map-job-rows.ts";
-import { type BulkPartSink, splitIntoParts } from "../../../functions/splitter/split-into-parts.ts";
+import { splitIntoParts } from "../../../functions/splitter/split-into-parts.ts";
+import type { BulkPartSink } from "../../../shared/contracts/batch-publisher.ts";
 import { readCsvRows } from "../../../shared/parsing/csv-rows.ts";
 import { readNdjsonRows } from "../../../shared/parsing/json-rows.ts";
 import { InputFileError } from "../../../shared/parsing/input-file-error.ts";
