@@ -3,7 +3,8 @@ import { createS3Client, createSecretsClient, createSqsClient } from "../../shar
 import { S3ClaimStore } from "../../shared/aws/s3-claim-store.ts";
 import { S3ReportStore } from "../../shared/aws/s3-report-store.ts";
 import { SqsQueueControl } from "../../shared/aws/sqs-queue-control.ts";
-import { readSettings, SenderSettingsSchema } from "../../shared/config/function-settings.ts";
+import { readSettings } from "../../shared/config/settings.ts";
+import { SenderSettingsSchema } from "./settings.ts";
 import { createLogger } from "../../shared/lambda/logger.ts";
 import { createMarketoDispatcher } from "../../shared/marketo/http.ts";
 import { IngestionClient } from "../../shared/marketo/ingestion-client.ts";

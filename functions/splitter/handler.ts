@@ -6,7 +6,8 @@ import { headS3Object, readOptionalS3Text, streamS3Object } from "../../shared/a
 import { S3ClaimStore } from "../../shared/aws/s3-claim-store.ts";
 import { S3ReportStore } from "../../shared/aws/s3-report-store.ts";
 import { SqsBatchPublisher } from "../../shared/aws/sqs-batch-publisher.ts";
-import { readSettings, SplitterSettingsSchema } from "../../shared/config/function-settings.ts";
+import { readSettings } from "../../shared/config/settings.ts";
+import { SplitterSettingsSchema } from "./settings.ts";
 import { createLogger } from "../../shared/lambda/logger.ts";
 import type { FileClaim } from "./file-claim.ts";
 import { isSidecarKey, SIDECAR_SUFFIX } from "./process-dropped-file.ts";

@@ -1,0 +1,31 @@
+import { z } from "zod";
+import { int, requestLimits } from "../../shared/config/settings.ts";
+
+/** The ingestion sender's environment, checked at cold start. */
+export const SenderSettingsSchema = z
+  .object({
+    MARKETO_SECRET_ID: z.string().min(1),
+    INGESTION_QUEUE_URL: z.string().min(1),
+    INGESTION_DLQ_URL: z.string().min(1),
+    WORK_BUCKET: z.string().min(1),
+    /** Receives before the sender moves a message to the DLQ itself (the queue's redrive is a higher safety net). */
+    MAX_ATTEMPTS: int(1, 100, 8),
+    REQUEST_TIMEOUT_MS: int(1_000, 120_000, 30_000),
+    IN_PROCESS_ATTEMPTS: int(1, 10, 3),
+    IN_PROCESS_MAX_DELAY_MS: int(0, 60_000, 5_000),
+    RETRY_BASE_MS: int(0, 3_600_000, 2_000),
+    /** SQS visibility can be extended to 12 h at most. */
+    RETRY_CAP_MS: int(0, 43_200_000, 900_000),
+    QUOTA_DELAY_MS: int(0, 43_200_000, 3_600_000),
+    /** A batch's owner message unseen for this long is gone (in the DLQ): longer than any wait it can be given. */
+    CLAIM_TTL_MS: int(60_000, 172_800_000, 3 * 3_600_000),
+    /** A copy of a batch another message is sending looks again after this long, doubling per delivery. */
+    CLAIM_RECHECK_SECONDS: int(1, 900, 60),
+    REQUEST_SOURCE: z.string().max(50).default("marketo-ingest"),
+    ...requestLimits,
+  })
+  .refine((s) => s.CLAIM_TTL_MS > Math.max(s.QUOTA_DELAY_MS, s.RETRY_CAP_MS), {
+    path: ["CLAIM_TTL_MS"],
+    message: "must be longer than QUOTA_DELAY_MS and RETRY_CAP_MS, or a waiting batch could be sent twice",
+  });
+export type SenderSettings = z.infer<typeof SenderSettingsSchema>;
