@@ -1,3 +1,4 @@
+import { lambdaContext } from "./lambda-context.ts";
 import { randomUUID } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
@@ -131,7 +132,7 @@ export async function runPipelineLocally(options: LocalRunOptions): Promise<Loca
 
   options.onProgress?.({ phase: "upload", bytes: uploaded.size });
   const dropped = { bucket: aws.dropBucket, key: options.key, size: uploaded.size, eTag: uploaded.eTag };
-  const invoke = (event: S3Event, requestId: string) => splitter(event, { awsRequestId: requestId });
+  const invoke = (event: S3Event, requestId: string) => splitter(event, lambdaContext("splitter", { requestId }));
   await (options.deliverEvent ?? invokeAsLambdaRetries)(invoke, objectCreatedEvent(dropped));
 
   const file: FileRef = fileRefFor(dropped);
@@ -153,6 +154,7 @@ export async function runPipelineLocally(options: LocalRunOptions): Promise<Loca
       sqs: aws.sqs,
       queueUrl: aws.ingestionQueueUrl,
       handler: sender,
+      functionName: "ingestion-sender",
       batchSize: options.eventSource?.batchSize ?? DEPLOYMENT_DEFAULTS.senderBatchSize,
       maxConcurrency: options.eventSource?.maxConcurrency ?? DEPLOYMENT_DEFAULTS.senderMaxConcurrency,
       functionTimeoutMs: options.eventSource?.functionTimeoutMs ?? DEPLOYMENT_DEFAULTS.senderTimeoutSeconds * 1000,
@@ -164,6 +166,7 @@ export async function runPipelineLocally(options: LocalRunOptions): Promise<Loca
       sqs: aws.sqs,
       queueUrl: aws.bulkQueueUrl,
       handler: bulkImporter,
+      functionName: "bulk-importer",
       batchSize: options.bulkEventSource?.batchSize ?? DEPLOYMENT_DEFAULTS.bulkImporterBatchSize,
       maxConcurrency: options.bulkEventSource?.maxConcurrency ?? DEPLOYMENT_DEFAULTS.bulkImporterMaxConcurrency,
       functionTimeoutMs: DEPLOYMENT_DEFAULTS.bulkImporterTimeoutSeconds * 1000,
@@ -176,6 +179,7 @@ export async function runPipelineLocally(options: LocalRunOptions): Promise<Loca
     sqs: aws.sqs,
     queueUrl: aws.reportQueueUrl,
     handler: reportWriter,
+    functionName: "report-writer",
     batchSize: DEPLOYMENT_DEFAULTS.reportWriterBatchSize,
     maxConcurrency: DEPLOYMENT_DEFAULTS.reportWriterMaxConcurrency,
     functionTimeoutMs: DEPLOYMENT_DEFAULTS.reportWriterTimeoutSeconds * 1000,

@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import {
   DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
@@ -6,15 +5,15 @@ import {
   ReceiveMessageCommand,
   type SQSClient,
 } from "@aws-sdk/client-sqs";
+import { lambdaContext } from "./lambda-context.ts";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import type { Clock } from "../shared/time/clock.ts";
 
-export type SqsHandler = (
-  event: SQSEvent,
-  context: Pick<Context, "getRemainingTimeInMillis" | "awsRequestId">,
-) => Promise<SQSBatchResponse>;
+export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 
 export interface EventSourceOptions {
+  /** Names the function in the invocation context (and so in its log lines). */
+  functionName?: string;
   sqs: SQSClient;
   queueUrl: string;
   queueArn?: string;
@@ -96,10 +95,12 @@ async function invoke(messages: Message[], options: EventSourceOptions, stats: E
   const deadline = options.clock.now() + options.functionTimeoutMs;
   let response: SQSBatchResponse | undefined;
   try {
-    response = await options.handler(event, {
-      awsRequestId: randomUUID(),
-      getRemainingTimeInMillis: () => Math.max(0, deadline - options.clock.now()),
-    });
+    response = await options.handler(
+      event,
+      lambdaContext(options.functionName ?? "function", {
+        remainingMs: () => Math.max(0, deadline - options.clock.now()),
+      }),
+    );
   } catch {
     // Like Lambda: a thrown handler returns the whole batch to the queue.
     stats.handlerErrors++;

@@ -9,7 +9,7 @@ import { JOB_SLOT_PREFIX } from "../../shared/contracts/job-slots.ts";
 import { type BulkImporterDeps, processBulkMessages } from "./process-bulk-messages.ts";
 import { readSettings } from "../../shared/config/settings.ts";
 import { BulkImporterSettingsSchema } from "./settings.ts";
-import { createLogger } from "../../shared/lambda/logger.ts";
+import { createLogger, withLambdaContext } from "../../shared/lambda/logger.ts";
 import { BulkImportClient } from "../../shared/marketo/bulk-import-client.ts";
 import { lazyMarketoClient } from "../../shared/marketo/lazy-client.ts";
 import { createMarketoDispatcher } from "../../shared/marketo/http.ts";
@@ -59,24 +59,20 @@ function createRuntime(env: Record<string, string | undefined>): BulkImporterDep
   };
 }
 
-export type BulkImporterHandler = (
-  event: SQSEvent,
-  context: Pick<Context, "getRemainingTimeInMillis" | "awsRequestId">,
-) => Promise<SQSBatchResponse>;
+export type BulkImporterHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 
 /** Builds the handler from an environment, read and validated on the first event (cold start). */
 export function createBulkImporterHandler(env: Record<string, string | undefined>): BulkImporterHandler {
   let runtime: BulkImporterDeps | undefined;
-  return async (event, context) => {
+  return withLambdaContext(logger, async (event) => {
     runtime ??= createRuntime(env);
-    logger.appendKeys({ awsRequestId: context.awsRequestId });
     const response = await processBulkMessages(event.Records, runtime);
     logger.info("bulk messages processed", {
       messages: event.Records.length,
       redeliveries: response.batchItemFailures.length,
     });
     return response;
-  };
+  });
 }
 
 /** Bulk queue → one step (submit or poll) per message for each part of a bulk file. */

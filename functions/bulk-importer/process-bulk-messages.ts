@@ -8,7 +8,7 @@ import type { DelayQueue } from "../../shared/contracts/queue-control.ts";
 import { type BatchOutcome, type RowIssue, toOutcomeFailure } from "../../shared/report/file-report.ts";
 import type { ReportStore } from "../../shared/contracts/report-store.ts";
 import { type BatchClaim, claimBatch } from "../../shared/claims/batch-claim.ts";
-import { eachRecordInTurn } from "../../shared/lambda/each-record.ts";
+import { processSqsBatch } from "../../shared/lambda/sqs-batch.ts";
 import { parseOrDeadLetter } from "../../shared/lambda/poison-message.ts";
 import type { ClaimStore } from "../../shared/contracts/claim-store.ts";
 import { type BackoffPolicy, retryDelayMs } from "../../shared/marketo/backoff.ts";
@@ -62,15 +62,15 @@ const CAPACITY_CODES = new Set(["1016", "1029"]);
  */
 export function processBulkMessages(records: SQSRecord[], deps: BulkImporterDeps): Promise<SQSBatchResponse> {
   // One at a time: each step is one Marketo call at most, and the instance allows 10 concurrent calls in all.
-  return eachRecordInTurn(
-    records,
-    (record) => processOne(record, deps),
-    (record, error) =>
+  return processSqsBatch(records, (record) => processOne(record, deps), {
+    // One after the other: steps of one invocation share job slots (bulk) or files (reports).
+    inParallel: false,
+    onError: (record, error) =>
       deps.logger.error("bulk step not settled; will be redelivered", {
         messageId: record.messageId,
         error: (error as Error).name,
       }),
-  );
+  });
 }
 
 async function processOne(record: SQSRecord, deps: BulkImporterDeps): Promise<void> {

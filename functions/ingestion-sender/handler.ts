@@ -5,7 +5,7 @@ import { S3ReportStore } from "../../shared/aws/s3-report-store.ts";
 import { SqsQueueControl } from "../../shared/aws/sqs-queue-control.ts";
 import { readSettings } from "../../shared/config/settings.ts";
 import { SenderSettingsSchema } from "./settings.ts";
-import { createLogger } from "../../shared/lambda/logger.ts";
+import { createLogger, withLambdaContext } from "../../shared/lambda/logger.ts";
 import { createMarketoDispatcher } from "../../shared/marketo/http.ts";
 import { IngestionClient } from "../../shared/marketo/ingestion-client.ts";
 import { lazyMarketoClient } from "../../shared/marketo/lazy-client.ts";
@@ -50,10 +50,7 @@ function createRuntime(env: Record<string, string | undefined>): SenderDeps {
   };
 }
 
-export type SenderHandler = (
-  event: SQSEvent,
-  context: Pick<Context, "getRemainingTimeInMillis" | "awsRequestId">,
-) => Promise<SQSBatchResponse>;
+export type SenderHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 
 /**
  * Builds the handler from an environment; configuration is read and validated on the first event (cold start).
@@ -61,13 +58,12 @@ export type SenderHandler = (
  */
 export function createSenderHandler(env: Record<string, string | undefined>): SenderHandler {
   let runtime: SenderDeps | undefined;
-  return async (event, context) => {
+  return withLambdaContext(logger, async (event, context) => {
     runtime ??= createRuntime(env);
-    logger.appendKeys({ awsRequestId: context.awsRequestId });
     const response = await processIngestionMessages(event.Records, runtime, () => context.getRemainingTimeInMillis());
     logger.info("batch processed", { messages: event.Records.length, retries: response.batchItemFailures.length });
     return response;
-  };
+  });
 }
 
 /** SQS batch → one Data Ingestion request per message; only the messages to retry are returned. */

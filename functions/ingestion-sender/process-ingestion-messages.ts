@@ -4,6 +4,7 @@ import { type BatchOutcome, toOutcomeFailure } from "../../shared/report/file-re
 import type { ReportStore } from "../../shared/contracts/report-store.ts";
 import type { Clock } from "../../shared/time/clock.ts";
 import { jsonOf } from "../../shared/text/json-text.ts";
+import { processSqsBatch, RetryLater } from "../../shared/lambda/sqs-batch.ts";
 import { parseOrDeadLetter } from "../../shared/lambda/poison-message.ts";
 import type { QueueControl } from "../../shared/contracts/queue-control.ts";
 import { type BatchClaim, claimBatch, type OwnedClaim, withFailure } from "../../shared/claims/batch-claim.ts";
@@ -42,12 +43,21 @@ export async function processIngestionMessages(
   deps: SenderDeps,
   remainingMs: () => number,
 ): Promise<SQSBatchResponse> {
-  const results = await Promise.all(records.map((record) => processOne(record, deps, remainingMs)));
-  return {
-    batchItemFailures: records
-      .filter((_, i) => results[i] === "retry")
-      .map((record) => ({ itemIdentifier: record.messageId })),
-  };
+  return processSqsBatch(
+    records,
+    async (record) => {
+      if ((await processOne(record, deps, remainingMs)) === "retry") throw new RetryLater(record.messageId);
+    },
+    {
+      // Each message is its own request: send them side by side.
+      inParallel: true,
+      onError: (record, error) =>
+        deps.logger.error("batch not settled; will be redelivered", {
+          messageId: record.messageId,
+          error: (error as Error).name,
+        }),
+    },
+  );
 }
 
 async function processOne(record: SQSRecord, deps: SenderDeps, remainingMs: () => number): Promise<"done" | "retry"> {

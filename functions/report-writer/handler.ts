@@ -6,7 +6,7 @@ import { uploadText } from "../../shared/aws/s3-text-upload.ts";
 import { SqsQueueControl } from "../../shared/aws/sqs-queue-control.ts";
 import { readSettings } from "../../shared/config/settings.ts";
 import { ReportWriterSettingsSchema } from "./settings.ts";
-import { createLogger } from "../../shared/lambda/logger.ts";
+import { createLogger, withLambdaContext } from "../../shared/lambda/logger.ts";
 import { ISSUE_ROWS_FILE } from "../../shared/report/build-file-report.ts";
 import { processReportMessages, type ReportWriterDeps } from "./process-report-messages.ts";
 import { systemClock } from "../../shared/time/clock.ts";
@@ -35,19 +35,15 @@ function createRuntime(env: Record<string, string | undefined>): ReportWriterDep
   };
 }
 
-export type ReportWriterHandler = (
-  event: SQSEvent,
-  context: Pick<Context, "getRemainingTimeInMillis" | "awsRequestId">,
-) => Promise<SQSBatchResponse>;
+export type ReportWriterHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 
 /** Builds the handler from an environment, read and validated on the first event (cold start). */
 export function createReportWriterHandler(env: Record<string, string | undefined>): ReportWriterHandler {
   let runtime: ReportWriterDeps | undefined;
-  return async (event, context) => {
+  return withLambdaContext(logger, async (event) => {
     runtime ??= createRuntime(env);
-    logger.appendKeys({ awsRequestId: context.awsRequestId });
     return processReportMessages(event.Records, runtime);
-  };
+  });
 }
 
 /** Report queue → `report.json` (while running and when done) and the rows-with-issues CSV per file. */

@@ -3,7 +3,7 @@ import { jsonOf } from "../../shared/text/json-text.ts";
 import type { Logger } from "../../shared/lambda/logger.ts";
 import { inflateIfGzip, type InputFormat, InputFormatSchema, readRows } from "../../shared/parsing/input-format.ts";
 import type { FileRef } from "../../shared/contracts/batch-message.ts";
-import { eachRecordInTurn } from "../../shared/lambda/each-record.ts";
+import { processSqsBatch } from "../../shared/lambda/sqs-batch.ts";
 import { parseOrDeadLetter } from "../../shared/lambda/poison-message.ts";
 import type { DelayQueue } from "../../shared/contracts/queue-control.ts";
 import type { Clock } from "../../shared/time/clock.ts";
@@ -41,15 +41,15 @@ const ReportMessageText = jsonOf(ReportMessageSchema);
  * One writer per file at a time, and every write is a pure function of the stored parts, so repeats agree.
  */
 export function processReportMessages(records: SQSRecord[], deps: ReportWriterDeps): Promise<SQSBatchResponse> {
-  return eachRecordInTurn(
-    records,
-    (record) => processOne(record, deps),
-    (record, error) =>
+  return processSqsBatch(records, (record) => processOne(record, deps), {
+    // One after the other: steps of one invocation share job slots (bulk) or files (reports).
+    inParallel: false,
+    onError: (record, error) =>
       deps.logger.error("report not written; will be retried", {
         messageId: record.messageId,
         error: (error as Error).name,
       }),
-  );
+  });
 }
 
 async function processOne(record: SQSRecord, deps: ReportWriterDeps): Promise<void> {

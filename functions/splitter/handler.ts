@@ -8,7 +8,7 @@ import { S3ReportStore } from "../../shared/aws/s3-report-store.ts";
 import { SqsBatchPublisher } from "../../shared/aws/sqs-batch-publisher.ts";
 import { readSettings } from "../../shared/config/settings.ts";
 import { SplitterSettingsSchema } from "./settings.ts";
-import { createLogger } from "../../shared/lambda/logger.ts";
+import { createLogger, withLambdaContext } from "../../shared/lambda/logger.ts";
 import type { FileClaim } from "./file-claim.ts";
 import { isSidecarKey, SIDECAR_SUFFIX } from "./process-dropped-file.ts";
 import { droppedFiles } from "../../shared/contracts/s3-event.ts";
@@ -18,7 +18,7 @@ import { systemClock } from "../../shared/time/clock.ts";
 
 const logger = createLogger("marketo-ingest-splitter");
 
-export type SplitterHandler = (event: unknown, context?: Pick<Context, "awsRequestId">) => Promise<void>;
+export type SplitterHandler = (event: unknown, context: Context) => Promise<void>;
 
 function createRuntime(env: Record<string, string | undefined>) {
   const settings = readSettings(SplitterSettingsSchema, env);
@@ -40,23 +40,18 @@ type SplitterRuntime = ReturnType<typeof createRuntime>;
  */
 export function createSplitterHandler(env: Record<string, string | undefined>): SplitterHandler {
   let runtime: SplitterRuntime | undefined;
-  return async (event, context) => {
+  return withLambdaContext(logger, async (event, context) => {
     runtime ??= createRuntime(env);
     await splitEvent(event, runtime, context);
-  };
+  });
 }
 
 /** S3 ObjectCreated → batches on the ingestion queue + a manifest in the work bucket. */
 export const handler: SplitterHandler = createSplitterHandler(process.env);
 
-async function splitEvent(
-  event: unknown,
-  runtime: SplitterRuntime,
-  context?: Pick<Context, "awsRequestId">,
-): Promise<void> {
+async function splitEvent(event: unknown, runtime: SplitterRuntime, context: Context): Promise<void> {
   const { settings, s3, sqs, reports, claims } = runtime;
-  const invocationId = context?.awsRequestId ?? "unknown";
-  logger.appendKeys({ awsRequestId: invocationId });
+  const invocationId = context.awsRequestId;
   for (const file of droppedFiles(event)) {
     if (isSidecarKey(file.key)) {
       // Options for a data file, read when that file arrives (upload the sidecar first).

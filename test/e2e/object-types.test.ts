@@ -1,3 +1,4 @@
+import { lambdaContext } from "../../local/lambda-context.ts";
 import { gzipSync } from "node:zlib";
 import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { describe, expect, it } from "vitest";
@@ -265,9 +266,10 @@ describe("per-file options", () => {
       REPORT_QUEUE_URL: h().aws.reportQueueUrl,
       WORK_BUCKET: h().aws.workBucket,
     });
-    await splitter(objectCreatedEvent({ bucket: h().aws.dropBucket, key: "persons/x.csv.options.json", size: 2 }), {
-      awsRequestId: "test",
-    });
+    await splitter(
+      objectCreatedEvent({ bucket: h().aws.dropBucket, key: "persons/x.csv.options.json", size: 2 }),
+      lambdaContext("splitter"),
+    );
     const reports = await h().aws.s3.send(
       new ListObjectsV2Command({ Bucket: h().aws.workBucket, Prefix: "reports/persons/x.csv.options.json" }),
     );

@@ -22,6 +22,21 @@ describe("droppedFiles", () => {
     ]);
   });
 
+  it("reads only what it uses: a full S3 record from an IPv6 client is a file like any other", () => {
+    // Powertools' S3Schema requires an IPv4 sourceIPAddress, so it would refuse this real-shaped event.
+    const full = {
+      eventVersion: "2.1",
+      eventSource: "aws:s3",
+      awsRegion: "eu-west-1",
+      eventTime: "2026-12-01T10:00:00.000Z",
+      userIdentity: { principalId: "AWS:AIDAEXAMPLE" },
+      requestParameters: { sourceIPAddress: "2001:db8::1" },
+      responseElements: { "x-amz-request-id": "R", "x-amz-id-2": "I" },
+      ...record("persons/v6.csv"),
+    };
+    expect(droppedFiles({ Records: [full] }).map((f) => f.key)).toEqual(["persons/v6.csv"]);
+  });
+
   it("acknowledges the s3:TestEvent with no files", () => {
     expect(droppedFiles({ Service: "Amazon S3", Event: "s3:TestEvent", Bucket: "drop" })).toEqual([]);
   });
