@@ -17,6 +17,7 @@ Usage:
   marketo-ingest demo                          run the bundled 5,000-person sample end to end, locally
   marketo-ingest run FILE --object TYPE        run any file through the same pipeline, locally
       TYPE: persons | customobjects/{apiName} | companies | programmembers | programmembers/delete
+            | lists | lists/remove                                    (static lists: add, remove leads)
             | bulk/leads | bulk/customobjects/{apiName} | bulk/programmembers/{programId}   (Bulk Import jobs)
       [--report FILE]                          write the file's JSON report (report.json) there
       [--rows-with-issues FILE]                write rejected/failed rows there as CSV (original columns + reason)
@@ -26,6 +27,7 @@ Usage:
       [--status STATUS]                        program member status when the file has no status column
       [--field-types name:number,flag:boolean,day:date]
       [--mode bulk|ingestion]                  bulk: persons, customobjects, programmembers as Bulk Import jobs
+      [--list-id ID]                           lists, lists/remove: the list of rows without a listId column
       [--lookup-field FIELD] [--list-id ID] [--partition NAME]                    bulk leads
       [--program-member-status STATUS] [--program-id ID]                          bulk program members
       [--options FILE]                         a sidecar options JSON (flags above win over it)

@@ -43,6 +43,10 @@ export function requestHeader(options: ResolvedOptions): { header: Record<string
       };
     case "companies":
       return { header: { action: options.action, dedupeBy: options.dedupeBy }, arrayKey: "input" };
+    case "lists":
+    case "lists/remove":
+      // The body's listId is each row's list (a request holds one): the packer opens each request with it.
+      return { header: {}, arrayKey: "leads" };
     default:
       return { header: {}, arrayKey: "programs" };
   }
@@ -54,19 +58,42 @@ function openingFrame(header: Record<string, unknown>, arrayKey: string): Reques
 }
 
 /**
+ * `{"listId":…,"leads":[…]}` requests: the body names one list, so a row of another list closes the open
+ * request. Within a list, rows pack greedily in file order like any other.
+ */
+function createListPacker(arrayKey: string, limits: PackLimits): RowPacker {
+  let open: { listId: number; packer: BatchPacker<number> } | undefined;
+  return {
+    add: (record, row) => {
+      const listId = record.listId as number;
+      const item = { json: toQueueSafeJson(record.object), meta: row };
+      if (open?.listId === listId) return open.packer.add(item);
+      const next = { listId, packer: new BatchPacker<number>(openingFrame({ listId }, arrayKey), limits) };
+      // Added before the open request closes: a row too large for any request throws with nothing lost.
+      next.packer.add(item);
+      const closed = open?.packer.flush();
+      open = next;
+      return closed;
+    },
+    flush: () => open?.packer.flush(),
+  };
+}
+
+/**
  * The plan for a file: `text` is true for delimited files (values are text until declared otherwise).
  * Program members are grouped into `programs[].members[]` by program and status, with the 1,000 limit counting
- * lead references across all programs of a request.
+ * lead references across all programs of a request. List rows go one list per request.
  */
 export function planRequests(options: FileOptions, text: boolean): RequestPlan {
   const prepare = createRecordPreparer(options.request, options.fieldTypes, text);
   const { header, arrayKey } = requestHeader(options.request);
   const frame = openingFrame(header, arrayKey);
-  const grouped =
-    options.request.objectType === "programmembers" || options.request.objectType === "programmembers/delete";
+  const type = options.request.objectType;
+  const grouped = type === "programmembers" || type === "programmembers/delete";
   return {
     prepare,
     createPacker: (limits) => {
+      if (type === "lists" || type === "lists/remove") return createListPacker(arrayKey, limits);
       if (!grouped) {
         const packer = new BatchPacker<number>(frame, limits);
         return {

@@ -18,6 +18,7 @@ import {
   type ValidRequest,
   validateCompanies,
   validateCustomObjects,
+  validateListRequest,
   validatePersons,
   validateProgramMembers,
 } from "./request-rules.ts";
@@ -25,6 +26,7 @@ import {
   type AsyncRejection,
   SimState,
   type StoredBulkProgramMember,
+  type StoredListMember,
   type StoredObject,
   type StoredProgramMember,
 } from "./sim-state.ts";
@@ -32,7 +34,13 @@ import { readCapped } from "./read-capped.ts";
 import { TokenIssuer } from "./token-issuer.ts";
 
 export type { AppliedFault, ChaosOptions, Fault, FaultKind } from "./faults.ts";
-export type { AsyncRejection, StoredBulkProgramMember, StoredObject, StoredProgramMember } from "./sim-state.ts";
+export type {
+  AsyncRejection,
+  StoredBulkProgramMember,
+  StoredListMember,
+  StoredObject,
+  StoredProgramMember,
+} from "./sim-state.ts";
 export type { BulkJobStatus, BulkLogEntry, BulkObjectType, BulkStats, SimBulkJob } from "./bulk-import.ts";
 
 export interface SimulatorOptions {
@@ -43,7 +51,7 @@ export interface SimulatorOptions {
   tokenTtlSeconds?: number;
   /** Data Ingestion: 1 MB per request. */
   maxBodyBytes?: number;
-  /** Data Ingestion: 1,000 objects (program members: lead references) per request. */
+  /** Data Ingestion: 1,000 objects (program members, lists: lead references) per request. */
   maxObjectsPerRequest?: number;
   customPersonDedupeFields?: string[];
   /** A custom object's dedupe fields (its schema); without them an object's whole content is its key. */
@@ -102,6 +110,8 @@ export interface MarketoSimulator {
   customObjects(apiName: string): StoredObject[];
   companies(): StoredObject[];
   programMembers(): StoredProgramMember[];
+  /** Static list membership, as the lists endpoints left it. */
+  listMembers(): StoredListMember[];
   /** Bulk Import: every job created (including other integrations'), in submission order. */
   readonly bulkJobs: readonly SimBulkJob[];
   /** Bulk Import: submits, rejections, status/failures/warnings calls and job transitions, in order. */
@@ -124,7 +134,7 @@ export interface MarketoSimulator {
 }
 
 const INGESTION_PATH =
-  /^\/subscriptions\/([^/]+)\/(persons|customobjects\/([^/]+)|companies|programmembers|programmembers\/delete)$/;
+  /^\/subscriptions\/([^/]+)\/(persons|customobjects\/([^/]+)|companies|programmembers|programmembers\/delete|lists|lists\/remove)$/;
 
 /** A Marketo identity endpoint and Data Ingestion API on 127.0.0.1, with state to assert on and faults to inject. */
 export async function startMarketoSimulator(options: SimulatorOptions = {}): Promise<MarketoSimulator> {
@@ -263,7 +273,7 @@ export async function startMarketoSimulator(options: SimulatorOptions = {}): Pro
     try {
       valid = validate(match[2] as string, match[3], parsed as Record<string, unknown>, limits);
     } catch (error) {
-      if (error instanceof RuleViolation) return answer(400, { code: "4000802", message: error.message });
+      if (error instanceof RuleViolation) return answer(400, { code: error.errorCode, message: error.message });
       throw error;
     }
     entry.objectCount = objectCount(valid);
@@ -321,6 +331,7 @@ export async function startMarketoSimulator(options: SimulatorOptions = {}): Pro
     customObjects: (apiName) => [...(state.customObjects.get(apiName)?.values() ?? [])],
     companies: () => [...state.companies.values()],
     programMembers: () => [...state.programMembers.values()],
+    listMembers: () => [...state.listMembers.values()],
     bulkJobs: bulk.jobs,
     bulkLog: bulk.log,
     bulkStats: () => bulk.stats(),
@@ -355,5 +366,7 @@ function validate(
   if (route === "companies") return validateCompanies(body, limits);
   if (route === "programmembers") return validateProgramMembers(body, limits, false);
   if (route === "programmembers/delete") return validateProgramMembers(body, limits, true);
+  if (route === "lists") return validateListRequest(body, limits, false);
+  if (route === "lists/remove") return validateListRequest(body, limits, true);
   return validateCustomObjects(apiName as string, body, limits);
 }

@@ -4,6 +4,16 @@
  */
 export class RuleViolation extends Error {
   override readonly name = "RuleViolation";
+  /**
+   * The reference's 400 codes: `4000802` "Invalid data" for a value that breaks a rule, `4000801` "Bad request"
+   * for a body the endpoint does not take at all (a member it does not know).
+   */
+  constructor(
+    message: string,
+    readonly errorCode: "4000801" | "4000802" = "4000802",
+  ) {
+    super(message);
+  }
 }
 
 type Json = Record<string, unknown>;
@@ -45,7 +55,13 @@ export interface ProgramMembersRequest {
   kind: "programmembers" | "programmembers/delete";
   programs: Array<{ programId: number; status?: string; members: Json[] }>;
 }
-export type ValidRequest = PersonsRequest | CustomObjectsRequest | CompaniesRequest | ProgramMembersRequest;
+export interface ListRequest {
+  kind: "lists" | "lists/remove";
+  listId: number;
+  leadIds: number[];
+}
+export type ValidRequest =
+  PersonsRequest | CustomObjectsRequest | CompaniesRequest | ProgramMembersRequest | ListRequest;
 
 const isObject = (value: unknown): value is Json =>
   typeof value === "object" && value !== null && !Array.isArray(value);
@@ -193,6 +209,42 @@ export function validateProgramMembers(body: Json, limits: Limits, remove: boole
   return { kind: remove ? "programmembers/delete" : "programmembers", programs: parsed };
 }
 
+const LIST_BODY_KEYS = new Set(["listId", "leads", "input"]);
+const LEAD_KEYS = new Set(["leadId", "id"]);
+
+/**
+ * Add to / remove from a static list: `listId` a positive integer, `leads` (or its alias `input`) 1..1,000 lead
+ * references, each `leadId` (or its alias `id`) a positive integer. Members the endpoint does not know are a bad
+ * request.
+ */
+export function validateListRequest(body: Json, limits: Limits, remove: boolean): ListRequest {
+  const unknown = Object.keys(body).filter((key) => !LIST_BODY_KEYS.has(key));
+  if (unknown.length > 0) {
+    throw new RuleViolation(
+      `unknown member ${unknown.join(", ")}: the body takes listId and leads (or input)`,
+      "4000801",
+    );
+  }
+  if (body.leads !== undefined && body.input !== undefined) {
+    throw new RuleViolation("leads and input are aliases: give one of them", "4000801");
+  }
+  if (!isPositiveInteger(body.listId)) throw new RuleViolation("listId is required and must be a positive integer");
+  const leads = objectArray(body, ["leads", "input"], "leads", limits);
+  const leadIds = leads.map((lead, j) => {
+    const extra = Object.keys(lead).filter((key) => !LEAD_KEYS.has(key));
+    if (extra.length > 0) {
+      throw new RuleViolation(`leads[${j}]: unknown member ${extra.join(", ")} (a lead is leadId or id)`, "4000801");
+    }
+    const ids = [lead.leadId, lead.id].filter((value) => value !== undefined);
+    if (ids.length === 0 || !ids.every(isPositiveInteger)) {
+      throw new RuleViolation(`leads[${j}].leadId is required (a positive integer)`);
+    }
+    if (ids.length === 2 && ids[0] !== ids[1]) throw new RuleViolation(`leads[${j}]: leadId and id disagree`);
+    return ids[0] as number;
+  });
+  return { kind: remove ? "lists/remove" : "lists", listId: body.listId, leadIds };
+}
+
 export function objectCount(request: ValidRequest): number {
   switch (request.kind) {
     case "persons":
@@ -201,6 +253,9 @@ export function objectCount(request: ValidRequest): number {
       return request.customObjects.length;
     case "companies":
       return request.companies.length;
+    case "lists":
+    case "lists/remove":
+      return request.leadIds.length;
     default:
       return request.programs.reduce((n, p) => n + p.members.length, 0);
   }

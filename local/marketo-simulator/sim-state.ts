@@ -14,6 +14,16 @@ export interface StoredProgramMember extends StoredObject {
   status: string;
 }
 
+/** A lead on a static list (Data Ingestion lists endpoints). */
+export interface StoredListMember {
+  key: string;
+  listId: number;
+  leadId: number;
+  /** How many accepted add requests listed this lead since it joined (1 = added exactly once). */
+  writes: number;
+  lastRequestId: string;
+}
+
 /** A program member written by a Bulk Import job: Bulk identifies the lead by e-mail, not by lead id. */
 export interface StoredBulkProgramMember {
   key: string;
@@ -44,6 +54,7 @@ export class SimState {
   readonly companies = new Map<string, StoredObject>();
   readonly programMembers = new Map<string, StoredProgramMember>();
   readonly bulkProgramMembers = new Map<string, StoredBulkProgramMember>();
+  readonly listMembers = new Map<string, StoredListMember>();
   readonly asyncRejections: AsyncRejection[] = [];
 
   constructor(private readonly customObjectDedupeFields: Readonly<Record<string, string[]>> = {}) {}
@@ -134,6 +145,22 @@ export class SimState {
           for (const member of program.members) this.programMembers.delete(`${program.programId}:${member.leadId}`);
         }
         return;
+      case "lists":
+        for (const leadId of request.leadIds) {
+          const key = `${request.listId}:${leadId}`;
+          const existing = this.listMembers.get(key);
+          this.listMembers.set(key, {
+            key,
+            listId: request.listId,
+            leadId,
+            writes: (existing?.writes ?? 0) + 1,
+            lastRequestId: requestId,
+          });
+        }
+        return;
+      case "lists/remove":
+        for (const leadId of request.leadIds) this.listMembers.delete(`${request.listId}:${leadId}`);
+        return;
     }
   }
 
@@ -185,6 +212,7 @@ export class SimState {
     this.companies.clear();
     this.programMembers.clear();
     this.bulkProgramMembers.clear();
+    this.listMembers.clear();
     this.asyncRejections.length = 0;
   }
 }

@@ -63,6 +63,9 @@ const APPLICABLE: Record<OptionsType, readonly OptionName[]> = {
   companies: ["format", "action", "dedupeBy", "fieldTypes"],
   programmembers: ["format", "status", "fieldTypes", "mode"],
   "programmembers/delete": ["format"],
+  // listId names the list of rows that have no listId column (a request holds one list).
+  lists: ["format", "listId"],
+  "lists/remove": ["format", "listId"],
   "bulk/leads": ["format", "mode", "lookupField", "listId", "partitionName"],
   "bulk/customobjects": ["format", "mode"],
   // programId names the program of a mode=bulk file under programmembers/ (the bulk prefix carries it).
@@ -88,7 +91,8 @@ export type ResolvedOptions =
       dedupeBy: "dedupeFields" | "idField";
     }
   | { objectType: "programmembers"; status?: string }
-  | { objectType: "programmembers/delete" };
+  | { objectType: "programmembers/delete" }
+  | { objectType: "lists" | "lists/remove"; listId?: number };
 
 export interface FileOptions {
   /** undefined: decided by the key's extension. */
@@ -210,6 +214,10 @@ export function resolveFileOptions(route: ObjectRoute, layers: OptionLayers): Fi
       break;
     case "programmembers/delete":
       request = { objectType: type };
+      break;
+    case "lists":
+    case "lists/remove":
+      request = { objectType: type, ...(o.listId !== undefined ? { listId: o.listId } : {}) };
       break;
   }
   return { ...(o.format ? { format: o.format } : {}), fieldTypes: o.fieldTypes ?? {}, request };

@@ -7,6 +7,8 @@ export const OBJECT_TYPES = [
   "companies",
   "programmembers",
   "programmembers/delete",
+  "lists",
+  "lists/remove",
 ] as const;
 export type ObjectType = (typeof OBJECT_TYPES)[number];
 
@@ -19,14 +21,15 @@ export interface ObjectRoute {
 }
 
 /** What `--object` and key prefixes accept, for messages. */
-export const OBJECT_NAMES = "persons, customobjects/{apiName}, companies, programmembers, programmembers/delete";
+export const OBJECT_NAMES =
+  "persons, customobjects/{apiName}, companies, programmembers, programmembers/delete, lists, lists/remove";
 
 // Custom object API names are Marketo identifiers (letters, digits, underscores; `_c` suffix by convention).
 const API_NAME = /^[A-Za-z][A-Za-z0-9_]{0,99}$/;
 
 /**
  * An object type by name, as `marketo-ingest run --object` takes it: `persons`, `customobjects/{apiName}`,
- * `companies`, `programmembers`, `programmembers/delete`.
+ * `companies`, `programmembers`, `programmembers/delete`, `lists`, `lists/remove`.
  */
 export function routeForObjectName(name: string): ObjectRoute {
   const route = matchRoute(name.split("/"));
@@ -38,7 +41,7 @@ export function routeForObjectName(name: string): ObjectRoute {
 
 /**
  * A dropped file says what it holds by its key: `persons/2026/leads.csv`, `customobjects/car_c/cars.csv`,
- * `companies/…`, `programmembers/…`, `programmembers/delete/…`.
+ * `companies/…`, `programmembers/…`, `programmembers/delete/…`, `lists/…`, `lists/remove/…`.
  */
 export function routeForObjectKey(key: string): ObjectRoute {
   const segments = key.split("/");
@@ -67,6 +70,10 @@ function matchRoute(segments: string[]): { route: ObjectRoute; consumed: number 
       return second === "delete"
         ? { route: { objectType: "programmembers/delete", resource: "programmembers/delete" }, consumed: 2 }
         : { route: { objectType: "programmembers", resource: "programmembers" }, consumed: 1 };
+    case "lists":
+      return second === "remove"
+        ? { route: { objectType: "lists/remove", resource: "lists/remove" }, consumed: 2 }
+        : { route: { objectType: "lists", resource: "lists" }, consumed: 1 };
     case "customobjects":
       if (!second || !API_NAME.test(second)) {
         throw new InputFileError(

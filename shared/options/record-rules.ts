@@ -1,9 +1,12 @@
 import { convertText, type FieldTypeMap, toPositiveId } from "./field-types.ts";
 import { checkMemberStatus, type ResolvedOptions } from "./file-options.ts";
 
-/** A row ready to pack, or the reason it is rejected alone (field named, value never quoted: personal data). */
+/**
+ * A row ready to pack, or the reason it is rejected alone (field named, value never quoted: personal data).
+ * `program` and `listId` say which group of the body the object goes in (program members, lists).
+ */
 export type Preparation =
-  | { ok: true; object: Record<string, unknown>; program?: { programId: number; status?: string } }
+  | { ok: true; object: Record<string, unknown>; program?: { programId: number; status?: string }; listId?: number }
   | { ok: false; field?: string; reason: string };
 
 type Values = Record<string, unknown>;
@@ -36,15 +39,55 @@ function applyFieldTypes(values: Values, fieldTypes: FieldTypeMap, text: boolean
   return { ok: true, object };
 }
 
-/** Converts a required id field (programId, leadId, a company's id) to an integer, under its canonical name. */
-function takeId(object: Values, name: string): { ok: true; value: number } | { ok: false; result: Preparation } {
+/**
+ * Takes an optional id field (any case) out of the row and converts it to an integer; `value` is undefined when
+ * the field is absent or blank.
+ */
+function takeOptionalId(
+  object: Values,
+  name: string,
+): { ok: true; value: number | undefined } | { ok: false; result: Preparation } {
   const key = keyIgnoringCase(object, name);
   const raw = key === undefined ? undefined : object[key];
   if (key !== undefined) delete object[key];
-  if (isBlank(raw)) return { ok: false, result: reject(name, `${name} is required`) };
+  if (isBlank(raw)) return { ok: true, value: undefined };
   const id = toPositiveId(raw);
   if (!id.ok) return { ok: false, result: reject(name, `${name} ${id.reason}`) };
   return { ok: true, value: id.value as number };
+}
+
+/** Converts a required id field (programId, leadId, a company's id) to an integer, under its canonical name. */
+function takeId(object: Values, name: string): { ok: true; value: number } | { ok: false; result: Preparation } {
+  const id = takeOptionalId(object, name);
+  if (!id.ok) return id;
+  if (id.value === undefined) return { ok: false, result: reject(name, `${name} is required`) };
+  return { ok: true, value: id.value };
+}
+
+/**
+ * A list row: `leadId` (or its alias `id`, which must agree when both are given) and the list, from a `listId`
+ * column or, for rows without one, the file's `listId` option. Nothing else: the endpoint takes lead ids only.
+ */
+function prepareListRow(values: Values, fileListId: number | undefined): Preparation {
+  const object = { ...values };
+  const rowListId = takeOptionalId(object, "listId");
+  if (!rowListId.ok) return rowListId.result;
+  const listId = rowListId.value ?? fileListId;
+  if (listId === undefined)
+    return reject("listId", "listId is required (a listId column, or the file's listId option)");
+  const leadId = takeOptionalId(object, "leadId");
+  if (!leadId.ok) return leadId.result;
+  const alias = takeOptionalId(object, "id");
+  if (!alias.ok) return alias.result;
+  if (leadId.value === undefined && alias.value === undefined) {
+    return reject("leadId", "leadId is required (a leadId column, or its alias id)");
+  }
+  if (leadId.value !== undefined && alias.value !== undefined && leadId.value !== alias.value) {
+    return reject("leadId", "leadId and id disagree (id is an alias of leadId)");
+  }
+  const extra = Object.keys(object).find((key) => !isBlank(object[key]));
+  if (extra) return reject(extra, `${extra} is not accepted in a list row (only listId, and leadId or its alias id)`);
+  return { ok: true, object: { leadId: (leadId.value ?? alias.value) as number }, listId };
 }
 
 /**
@@ -144,5 +187,8 @@ export function createRecordPreparer(
         if (extra) return reject(extra, `${extra} is not accepted when removing members (only programId and leadId)`);
         return { ok: true, object: { leadId: leadId.value }, program: { programId: programId.value } };
       };
+    case "lists":
+    case "lists/remove":
+      return (values) => prepareListRow(values, options.listId);
   }
 }

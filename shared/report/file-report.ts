@@ -12,7 +12,10 @@ export interface RejectedRow {
 export interface SplitManifest {
   v: 1;
   file: FileRef;
-  /** The endpoint the rows went to: persons, customobjects/{apiName}, companies, programmembers[/delete]. */
+  /**
+   * The endpoint the rows went to: persons, customobjects/{apiName}, companies, programmembers[/delete],
+   * lists[/remove].
+   */
   objectType: string;
   /** Present when the file went through Bulk Import (then `batches` counts import parts). */
   mode?: "bulk";

@@ -174,6 +174,22 @@ describe("marketo-ingest CLI", () => {
     expect(wrongAction.stderr).toMatch(/INVALID_OPTIONS.*case-sensitive/);
   });
 
+  it("run --object lists and lists/remove: --list-id names the list of rows without a listId column", async () => {
+    const leads = join(dir, "leads.csv");
+    await writeFile(leads, "leadId\n7\n8\n9\n");
+    const report = join(dir, "list-report.json");
+    const added = await cli(["run", leads, "--object", "lists", "--list-id", "1001", "--report", report]);
+    expect(added.code).toBe(0);
+    expect(JSON.parse(await readFile(report, "utf8"))).toMatchObject({
+      objectType: "lists",
+      options: { listId: 1001 },
+      accepted: 3,
+    });
+    const removed = await cli(["run", leads, "--object", "lists/remove", "--list-id", "1001"]);
+    expect(removed.code).toBe(0);
+    expect(removed.stdout).toMatch(/rows read 3 · requests 1 · accepted 3 ·/);
+  });
+
   it("usage errors exit 2 with the usage text", async () => {
     const unknownObject = await cli(["run", "x.csv", "--object", "widgets"]);
     expect(unknownObject.code).toBe(2);

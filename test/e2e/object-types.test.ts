@@ -4,6 +4,7 @@ import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { describe, expect, it } from "vitest";
 import { createSplitterHandler } from "../../functions/splitter/handler.ts";
 import { objectCreatedEvent } from "../../local/s3-notification.ts";
+import { expectEveryRowAccountedFor, readIssueRows } from "./accounting.ts";
 import { useHarness } from "./harness.ts";
 
 const h = useHarness();
@@ -144,6 +145,112 @@ describe("each object type, from a drop under its prefix to Marketo", () => {
         .map((m) => m.key),
     ).toEqual(["7:1"]);
     expect(accepted().at(-1)).toMatchObject({ endpoint: "programmembers/delete", objectCount: 2 });
+  });
+});
+
+describe("static lists: lists/ adds leads, lists/remove/ removes them", () => {
+  const membersOf = (listId: number) =>
+    h()
+      .sim.listMembers()
+      .filter((m) => m.listId === listId)
+      .map((m) => m.leadId)
+      .sort((a, b) => a - b);
+  const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+  it("a listId column spanning two lists: one list per request, ≤ 1,000 leads each, every lead added once", async () => {
+    // 1,200 leads for list 501 then 300 for list 502; some rows name the lead by its alias `id`.
+    const rows = [
+      ...range(1, 1_200).map((leadId) => [501, leadId % 7 ? leadId : "", leadId % 7 ? "" : leadId]),
+      ...range(5_001, 5_300).map((leadId) => [502, leadId, ""]),
+    ];
+    const result = await h().run("lists/2026/newsletter.csv", csv(["listId", "leadId", "id"], rows));
+
+    expectEveryRowAccountedFor(result);
+    expect(result.summary).toMatchObject({ status: "complete", rowsRead: 1_500, accepted: 1_500, requests: 3 });
+    expect(accepted().map((r) => r.path)).toEqual(Array(3).fill(`/subscriptions/${h().sim.munchkinId}/lists`));
+    expect(
+      accepted()
+        .map((r) => r.objectCount)
+        .sort((a, b) => b - a),
+    ).toEqual([1000, 300, 200]);
+    expect(membersOf(501)).toEqual(range(1, 1_200));
+    expect(membersOf(502)).toEqual(range(5_001, 5_300));
+    expect(
+      h()
+        .sim.listMembers()
+        .filter((m) => m.writes !== 1),
+    ).toEqual([]);
+  });
+
+  it("lists/remove/ with the file's listId option removes exactly the listed leads from that list", async () => {
+    const seed = [...range(1, 20).map((leadId) => [501, leadId]), ...range(1, 5).map((leadId) => [502, leadId])];
+    await h().run("lists/seed.csv", csv(["listId", "leadId"], seed));
+    expect(h().sim.listMembers()).toHaveLength(25);
+
+    const result = await h().run(
+      "lists/remove/unsubscribed.csv",
+      csv(
+        ["leadId"],
+        range(1, 10).map((id) => [id]),
+      ),
+      {
+        metadata: { "list-id": "501" },
+      },
+    );
+
+    expectEveryRowAccountedFor(result);
+    expect(result.summary).toMatchObject({ status: "complete", rowsRead: 10, accepted: 10, requests: 1 });
+    expect(result.manifest?.options).toEqual({ listId: 501 });
+    expect(result.report).toMatchObject({ objectType: "lists/remove", accepted: 10 });
+    expect(accepted().at(-1)).toMatchObject({ endpoint: "lists/remove", objectCount: 10 });
+    expect(membersOf(501)).toEqual(range(11, 20));
+    expect(membersOf(502)).toEqual(range(1, 5));
+  });
+
+  it("rows breaking a rule are rejected alone with row, field and reason; the rest reach the list", async () => {
+    const file = csv(
+      ["listId", "leadId", "id", "email"],
+      [
+        [601, 1, "", ""],
+        ["", 2, "", ""],
+        [0, 3, "", ""],
+        [601, "abc", "", ""],
+        [601, 5, 6, ""],
+        [601, 7, "", "x@example.com"],
+        [601, "", 8, ""],
+      ],
+    );
+    const result = await h().run("lists/mixed.csv", file);
+
+    expectEveryRowAccountedFor(result);
+    expect(result.summary).toMatchObject({ status: "complete with failures", rowsRead: 7, accepted: 2, rejected: 5 });
+    expect(result.manifest?.rejectedRows).toEqual([
+      {
+        row: 2,
+        line: 3,
+        field: "listId",
+        reason: "listId is required (a listId column, or the file's listId option)",
+      },
+      { row: 3, line: 4, field: "listId", reason: "listId must be a positive integer" },
+      { row: 4, line: 5, field: "leadId", reason: "leadId must be a positive integer" },
+      { row: 5, line: 6, field: "leadId", reason: "leadId and id disagree (id is an alias of leadId)" },
+      {
+        row: 6,
+        line: 7,
+        field: "email",
+        reason: "email is not accepted in a list row (only listId, and leadId or its alias id)",
+      },
+    ]);
+    const issues = await readIssueRows(h(), result);
+    expect(issues.map((issue) => [issue.row, issue.outcome, issue.field])).toEqual([
+      ["2", "rejected", "listId"],
+      ["3", "rejected", "listId"],
+      ["4", "rejected", "leadId"],
+      ["5", "rejected", "leadId"],
+      ["6", "rejected", "email"],
+    ]);
+    expect(membersOf(601)).toEqual([1, 8]);
+    expect(h().sim.listMembers()).toHaveLength(2);
   });
 });
 

@@ -234,10 +234,10 @@ async function split(
 
 type Member = { programId: number; status?: string; members: Array<Record<string, unknown>> };
 
-/** The objects of a request body: the flat array, or every member across `programs[]`. */
+/** The objects of a request body: the flat array (a list's leads too), or every member across `programs[]`. */
 function objectsOf(body: Record<string, unknown>): Array<Record<string, unknown>> {
   if (Array.isArray(body.programs)) return (body.programs as Member[]).flatMap((program) => program.members);
-  const array = ["persons", "customObjects", "input"].map((name) => body[name]).find(Array.isArray);
+  const array = ["persons", "customObjects", "input", "leads"].map((name) => body[name]).find(Array.isArray);
   return array as Array<Record<string, unknown>>;
 }
 
@@ -363,8 +363,11 @@ const OTHER_TYPES: Array<{
   key: string;
   sidecar: unknown;
   columns: ColumnSpec[];
-  /** Whether a queued row's object is exactly its values (no ids converted, no grouping). */
-  sentAsRead: boolean;
+  /**
+   * How a queued row appears in the body: exactly its values (no ids converted, no grouping), as a member of
+   * `programs[]`, or as a lead of the body's one list.
+   */
+  sent: "asRead" | "programs" | "lists";
 }> = [
   {
     name: "custom objects deduplicated by their dedupe fields",
@@ -374,7 +377,7 @@ const OTHER_TYPES: Array<{
       { name: "vin", cell: cellText },
       { name: "color", cell: cellText },
     ],
-    sentAsRead: true,
+    sent: "asRead",
   },
   {
     name: "custom objects deduplicated by marketoGUID",
@@ -384,7 +387,7 @@ const OTHER_TYPES: Array<{
       { name: "marketoGUID", cell: fc.oneof(fc.constant(""), fc.uuid()) },
       { name: "notes", cell: cellText },
     ],
-    sentAsRead: true,
+    sent: "asRead",
   },
   {
     name: "companies",
@@ -395,7 +398,7 @@ const OTHER_TYPES: Array<{
       { name: "company", cell: cellText },
       { name: "id", cell: fc.constantFrom("", "", "", "5") },
     ],
-    sentAsRead: true,
+    sent: "asRead",
   },
   {
     name: "program members",
@@ -407,7 +410,7 @@ const OTHER_TYPES: Array<{
       { name: "status", cell: fc.constantFrom("", "Attended", "attended ", "Not in Program") },
       { name: "note", cell: cellText },
     ],
-    sentAsRead: false,
+    sent: "programs",
   },
   {
     name: "program member removals",
@@ -418,11 +421,34 @@ const OTHER_TYPES: Array<{
       { name: "leadId", cell: fc.oneof(fc.integer({ min: 1, max: 99_999 }).map(String), fc.constant("")) },
       { name: "note", cell: fc.oneof({ weight: 5, arbitrary: fc.constant("") }, { weight: 1, arbitrary: cellText }) },
     ],
-    sentAsRead: false,
+    sent: "programs",
+  },
+  {
+    name: "list additions naming their lists",
+    key: "lists/x.csv",
+    sidecar: {},
+    columns: [
+      // Runs of one list are what the packer keeps together; "" and bad ids are rejected rows.
+      { name: "listId", cell: fc.oneof({ weight: 8, arbitrary: ids() }, { weight: 1, arbitrary: ids("", "x", "0") }) },
+      { name: "leadId", cell: fc.oneof(fc.integer({ min: 1, max: 99_999 }).map(String), fc.constantFrom("", "-1")) },
+      { name: "id", cell: fc.constantFrom("", "", "", "5", "x") },
+    ],
+    sent: "lists",
+  },
+  {
+    name: "list removals from the file's list",
+    key: "lists/remove/x.csv",
+    sidecar: { listId: 42 },
+    columns: [
+      { name: "leadId", cell: fc.oneof(fc.integer({ min: 1, max: 99_999 }).map(String), fc.constant("")) },
+      { name: "listId", cell: fc.constantFrom("", "", "", "7") },
+      { name: "note", cell: fc.oneof({ weight: 5, arbitrary: fc.constant("") }, { weight: 1, arbitrary: cellText }) },
+    ],
+    sent: "lists",
   },
 ];
 
-describe.each(OTHER_TYPES)("packing $name ($key)", ({ key, sidecar, columns, sentAsRead }) => {
+describe.each(OTHER_TYPES)("packing $name ($key)", ({ key, sidecar, columns, sent }) => {
   it("never exceeds the limits and accounts for every row; queued rows carry exactly their values", async () => {
     const seen = { multipleBatches: 0, rejections: 0, queued: 0 };
     await fc.assert(
@@ -431,9 +457,20 @@ describe.each(OTHER_TYPES)("packing $name ($key)", ({ key, sidecar, columns, sen
         expectAccounted(run, limits, table.rows.length);
         const queued = queuedObjects(run.published);
         for (const { row } of queued) expect(table.rows[row - 1]?.ragged).toBe(false);
-        if (sentAsRead) {
+        if (sent === "asRead") {
           for (const { row, object } of queued) {
             expect(object).toEqual(expectedValues(table, table.rows[row - 1] as Table["rows"][number]));
+          }
+        } else if (sent === "lists") {
+          // One list per request, its leads in file order: the row's listId (else the file's), leadId (else id).
+          const fileListId = (sidecar as { listId?: number }).listId;
+          for (const { message } of run.published) {
+            const body = message.body as { listId: number; leads: Array<{ leadId: number }> };
+            const expected = expand(message.batch.rows).map((row) => {
+              const values = expectedValues(table, table.rows[row - 1] as Table["rows"][number]);
+              return `${Number(values.listId ?? fileListId)}/${Number(values.leadId ?? values.id)}`;
+            });
+            expect(body.leads.map((lead) => `${body.listId}/${lead.leadId}`)).toEqual(expected);
           }
         } else {
           // Members are grouped by program: compare what each request holds as program/lead pairs.

@@ -170,3 +170,77 @@ describe("POST /programmembers and /programmembers/delete", () => {
     expect((await post("programmembers/delete", body)).status).toBe(status);
   });
 });
+
+describe("POST /lists and /lists/remove: the validation rules table", () => {
+  const invalidData = "4000802";
+  const badRequest = "4000801";
+
+  describe.each(["lists", "lists/remove"])("%s", (resource) => {
+    it.each([
+      ["leads", 202, "", { listId: 1001, leads: leads(3) }],
+      ["input alias for leads", 202, "", { listId: 1001, input: leads(3) }],
+      ["id alias for leadId", 202, "", { listId: 1001, leads: [{ id: 5 }] }],
+      ["leadId and id that agree", 202, "", { listId: 1001, leads: [{ leadId: 5, id: 5 }] }],
+      ["1,000 leads", 202, "", { listId: 1001, leads: leads(1000) }],
+      ["1,001 leads", 400, invalidData, { listId: 1001, leads: leads(1001) }],
+      ["missing listId", 400, invalidData, { leads: leads(1) }],
+      ["listId 0", 400, invalidData, { listId: 0, leads: leads(1) }],
+      ["negative listId", 400, invalidData, { listId: -3, leads: leads(1) }],
+      ["listId 1.5", 400, invalidData, { listId: 1.5, leads: leads(1) }],
+      ["listId as text", 400, invalidData, { listId: "1001", leads: leads(1) }],
+      ["missing leads", 400, invalidData, { listId: 1001 }],
+      ["empty leads", 400, invalidData, { listId: 1001, leads: [] }],
+      ["leads not an array", 400, invalidData, { listId: 1001, leads: { leadId: 1 } }],
+      ["a lead that is not an object", 400, invalidData, { listId: 1001, leads: [7] }],
+      ["a lead without leadId", 400, invalidData, { listId: 1001, leads: [{}] }],
+      ["leadId 0", 400, invalidData, { listId: 1001, leads: [{ leadId: 0 }] }],
+      ["leadId as text", 400, invalidData, { listId: 1001, leads: [{ leadId: "5" }] }],
+      ["leadId 2.5", 400, invalidData, { listId: 1001, leads: [{ leadId: 2.5 }] }],
+      ["leadId and id that disagree", 400, invalidData, { listId: 1001, leads: [{ leadId: 5, id: 6 }] }],
+      ["an unknown member of the body", 400, badRequest, { listId: 1001, leads: leads(1), priority: "high" }],
+      ["an unknown member of a lead", 400, badRequest, { listId: 1001, leads: [{ leadId: 1, email: "a@x.io" }] }],
+      ["both leads and input", 400, badRequest, { listId: 1001, leads: leads(1), input: leads(1) }],
+    ])("%s → %i %s", async (_rule, status, errorCode, body) => {
+      const response = await post(resource, body);
+      expect(response.status).toBe(status);
+      expect(response.body?.error_code ?? "").toBe(errorCode);
+      // Logged under its own endpoint, so tests can tell list calls from the others.
+      expect(sim.requests.at(-1)).toMatchObject({ endpoint: resource, status });
+    });
+  });
+
+  it("answers 202 with an empty body and X-Request-Id", async () => {
+    const response = await fetch(`${sim.ingestionUrl}/subscriptions/${sim.munchkinId}/lists`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-mkto-user-token": token },
+      body: JSON.stringify({ listId: 1001, leads: leads(2) }),
+    });
+    expect(response.status).toBe(202);
+    expect(await response.text()).toBe("");
+    expect(response.headers.get("x-request-id")).toBe(sim.requests.at(-1)?.requestId);
+    expect(sim.requests.at(-1)).toMatchObject({ endpoint: "lists", objectCount: 2 });
+  });
+
+  it("a refused request changes no membership", async () => {
+    await post("lists", { listId: 1001, leads: [{ leadId: 1 }, { leadId: 2, note: "x" }] });
+    expect(sim.listMembers()).toEqual([]);
+  });
+
+  it("adds leads to each list and removes exactly the listed ones from the named list", async () => {
+    await post("lists", { listId: 7, leads: leads(3) });
+    await post("lists", { listId: 8, input: [{ id: 1 }] });
+    await post("lists", { listId: 7, leads: [{ leadId: 3 }] });
+    expect(sim.listMembers().map((m) => [m.listId, m.leadId, m.writes])).toEqual([
+      [7, 1, 1],
+      [7, 2, 1],
+      [7, 3, 2],
+      [8, 1, 1],
+    ]);
+
+    expect((await post("lists/remove", { listId: 7, leads: [{ leadId: 1 }, { id: 3 }] })).status).toBe(202);
+    expect(sim.listMembers().map((m) => m.key)).toEqual(["7:2", "8:1"]);
+    // Removing a lead that is not on the list is accepted and changes nothing.
+    expect((await post("lists/remove", { listId: 8, leads: [{ leadId: 99 }] })).status).toBe(202);
+    expect(sim.listMembers().map((m) => m.key)).toEqual(["7:2", "8:1"]);
+  });
+});

@@ -59,6 +59,9 @@ describe("routeForObjectKey", () => {
     ["companies/acme.json", "companies", "companies"],
     ["programmembers/q3/webinar.csv", "programmembers", "programmembers"],
     ["programmembers/delete/q3.csv", "programmembers/delete", "programmembers/delete"],
+    ["lists/2026/newsletter.csv", "lists", "lists"],
+    ["lists/remove.csv", "lists", "lists"],
+    ["lists/remove/unsubscribed.csv", "lists/remove", "lists/remove"],
   ])("routes %s to %s (POST /%s)", (key, objectType, resource) => {
     expect(routeForObjectKey(key)).toMatchObject({ objectType, resource });
   });
@@ -70,6 +73,7 @@ describe("routeForObjectKey", () => {
     ["customobjects/cars.csv", /customobjects\/\{apiName\}\//],
     ["customobjects/car-c/cars.csv", /API name/],
     ["programmembers/delete/", /does not start with an object type prefix/],
+    ["lists/remove/", /does not start with an object type prefix/],
   ])("rejects %s", (key, message) => {
     expect(() => routeForObjectKey(key)).toThrow(InputFileError);
     expect(() => routeForObjectKey(key)).toThrow(message);
@@ -80,6 +84,9 @@ describe("routeForObjectName", () => {
   it("takes the same words as the key prefixes, and nothing after them", () => {
     expect(routeForObjectName("customobjects/car_c")).toMatchObject({ apiName: "car_c" });
     expect(routeForObjectName("programmembers/delete").resource).toBe("programmembers/delete");
+    expect(routeForObjectName("lists")).toEqual({ objectType: "lists", resource: "lists" });
+    expect(routeForObjectName("lists/remove")).toEqual({ objectType: "lists/remove", resource: "lists/remove" });
+    expect(() => routeForObjectName("lists/delete")).toThrow(/unknown object type "lists\/delete"/);
     expect(() => routeForObjectName("persons/extra")).toThrow(/unknown object type "persons\/extra"/);
     expect(() => routeForObjectName("leads")).toThrow(/expected one of: persons, customobjects\/\{apiName\}/);
   });

@@ -57,6 +57,10 @@ describe("per-file options: the rules of the reference", () => {
     ["persons", { action: "createOnly" }, /action is not an option of persons \(it applies to companies\)/],
     ["companies", { priority: "high" }, /priority is not an option of companies/],
     ["programmembers/delete", { status: "Member" }, /status is not an option of programmembers\/delete/],
+    ["lists", { listId: "0" }, /listId: must be a positive integer/],
+    ["lists/remove", { listId: "L-7" }, /listId: must be a positive integer/],
+    ["lists", { status: "Member" }, /status is not an option of lists/],
+    ["lists/remove", { fieldTypes: { leadId: "integer" } }, /fieldTypes is not an option of lists\/remove/],
     ["persons", { colour: "blue" }, /unknown option "colour"/],
     ["persons", { format: "xlsx" }, /format/],
     ["persons", { fieldTypes: { age: "float" } }, /fieldTypes/],
@@ -112,6 +116,20 @@ describe("where options come from", () => {
       expected,
     );
     expect(() => resolve("persons", {}, { fieldtypes: ":integer" })).toThrow(/names no field/);
+  });
+
+  it("takes a list's listId from metadata, sidecar or stack defaults, as for other options", () => {
+    expect(resolve("lists", {}).request).toEqual({ objectType: "lists" });
+    expect(resolve("lists", { listId: 1001 }).request).toEqual({ objectType: "lists", listId: 1001 });
+    expect(resolve("lists/remove", {}, { "list-id": "77" }).request).toEqual({
+      objectType: "lists/remove",
+      listId: 77,
+    });
+    const defaults = { "lists/remove": { listId: 5 }, lists: { listId: 6 } };
+    expect(resolveFileOptions(routeForObjectName("lists/remove"), { defaults }).request).toMatchObject({ listId: 5 });
+    expect(
+      resolveFileOptions(routeForObjectName("lists"), { defaults, sidecar: { listId: "8" } }).request,
+    ).toMatchObject({ listId: 8 });
   });
 
   it("takes the input format from the options, overriding the file name", () => {

@@ -133,6 +133,70 @@ describe("row rules: a row that breaks one is rejected alone, naming the field",
   });
 });
 
+describe("list rows: leadId (or its alias id) and the list, from a listId column or the file's listId option", () => {
+  it.each([
+    ["lists", {}, { listId: "1001", leadId: "7" }, { leadId: 7 }, 1001],
+    ["lists", {}, { ListID: " 1001 ", LEADID: "0007" }, { leadId: 7 }, 1001],
+    ["lists", {}, { listId: "1001", id: "7" }, { leadId: 7 }, 1001],
+    ["lists", {}, { listId: "1001", leadId: "7", id: "7" }, { leadId: 7 }, 1001],
+    ["lists", { listId: 55 }, { leadId: "7" }, { leadId: 7 }, 55],
+    ["lists", { listId: "55" }, { leadId: "7", listId: "" }, { leadId: 7 }, 55],
+    ["lists", { listId: 55 }, { leadId: "7", listId: "1001" }, { leadId: 7 }, 1001],
+    ["lists", {}, { listId: "1001", leadId: "7", note: "" }, { leadId: 7 }, 1001],
+    ["lists/remove", { listId: 55 }, { id: "8" }, { leadId: 8 }, 55],
+    ["lists/remove", {}, { listId: "9", leadId: "8" }, { leadId: 8 }, 9],
+  ])("%s %j: %j → leads[] gets %j in list %i", (object, sidecar, values, sent, listId) => {
+    expect(preparer(object, sidecar)(values)).toEqual({ ok: true, object: sent, listId });
+  });
+
+  it("takes JSON numbers as they are", () => {
+    expect(preparer("lists", {}, false)({ listId: 1001, id: 7 })).toEqual({
+      ok: true,
+      object: { leadId: 7 },
+      listId: 1001,
+    });
+  });
+
+  it.each([
+    ["lists", {}, { leadId: "7" }, "listId", "listId is required (a listId column, or the file's listId option)"],
+    ["lists/remove", {}, { leadId: "7", listId: "" }, "listId", /listId is required/],
+    ["lists", { listId: 55 }, { listId: "0", leadId: "7" }, "listId", "listId must be a positive integer"],
+    ["lists", {}, { listId: "-4", leadId: "7" }, "listId", "listId must be a positive integer"],
+    ["lists", {}, { listId: "12.5", leadId: "7" }, "listId", "listId must be a positive integer"],
+    ["lists", {}, { listId: "L1", leadId: "7" }, "listId", "listId must be a positive integer"],
+    ["lists", {}, { listId: "1001" }, "leadId", "leadId is required (a leadId column, or its alias id)"],
+    ["lists", {}, { listId: "1001", leadId: "", id: "" }, "leadId", /leadId is required/],
+    ["lists", {}, { listId: "1001", leadId: "0" }, "leadId", "leadId must be a positive integer"],
+    ["lists", {}, { listId: "1001", leadId: "7.0" }, "leadId", "leadId must be a positive integer"],
+    ["lists", {}, { listId: "1001", leadId: "9007199254740993" }, "leadId", "leadId must be a positive integer"],
+    ["lists", {}, { listId: "1001", id: "abc" }, "id", "id must be a positive integer"],
+    [
+      "lists",
+      {},
+      { listId: "1001", leadId: "7", id: "8" },
+      "leadId",
+      "leadId and id disagree (id is an alias of leadId)",
+    ],
+    ["lists/remove", { listId: 5 }, { leadId: "7", id: "70" }, "leadId", /disagree/],
+    ["lists", {}, { listId: "1001", leadId: "7", email: "a@x.io" }, "email", /email is not accepted in a list row/],
+  ])("%s %j: %j → rejected on %s", (object, sidecar, values, field, reason) => {
+    const result = preparer(object, sidecar)(values);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.field).toBe(field);
+    expect(result.reason).toMatch(reason);
+  });
+
+  it("rejects JSON ids that are not positive integers", () => {
+    expect(preparer("lists", {}, false)({ listId: 1001, leadId: 7.5 })).toMatchObject({ ok: false, field: "leadId" });
+    expect(preparer("lists", {}, false)({ listId: "1001", leadId: true })).toMatchObject({
+      ok: false,
+      field: "leadId",
+    });
+    expect(preparer("lists", {}, false)({ listId: -1, leadId: 7 })).toMatchObject({ ok: false, field: "listId" });
+  });
+});
+
 describe("convertText", () => {
   it.each<[FieldType, string, unknown]>([
     ["number", "1234.5", 1234.5],
