@@ -91,7 +91,7 @@ export async function runSqsEventSource(options: EventSourceOptions): Promise<Ev
 async function invoke(messages: Message[], options: EventSourceOptions, stats: EventSourceStats): Promise<void> {
   stats.invocations++;
   stats.messagesReceived += messages.length;
-  const event: SQSEvent = { Records: messages.map((m) => toRecord(m, options)) };
+  const event: SQSEvent = { Records: messages.map((m) => sqsRecordFor(m, options)) };
   const deadline = options.clock.now() + options.functionTimeoutMs;
   let response: SQSBatchResponse | undefined;
   try {
@@ -139,7 +139,8 @@ async function isEmpty(options: EventSourceOptions): Promise<boolean> {
   );
 }
 
-function toRecord(message: Message, options: EventSourceOptions): SQSRecord {
+/** A received message as Lambda's SQS event source hands it to a function (one record of an SQSEvent). */
+export function sqsRecordFor(message: Message, options: Pick<EventSourceOptions, "queueArn" | "clock">): SQSRecord {
   const attributes = message.Attributes ?? {};
   return {
     messageId: message.MessageId as string,

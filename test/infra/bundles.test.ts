@@ -1,0 +1,284 @@
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import { GetQueueAttributesCommand, type Message, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
+import { App } from "aws-cdk-lib";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createMarketoIngestApp } from "../../infra/create-app.ts";
+import { S3ReportStore } from "../../shared/aws/s3-report-store.ts";
+import { objectCreatedEvent } from "../../shared/local/s3-notification.ts";
+import { sqsRecordFor } from "../../shared/local/sqs-event-source.ts";
+import type { FileRef } from "../../shared/pipeline/batch-message.ts";
+import { fileRefFor } from "../../shared/pipeline/s3-event.ts";
+import { ISSUE_ROWS_FILE } from "../../shared/report/build-file-report.ts";
+import type { ReportMessage } from "../../shared/report/report-message.ts";
+import { systemClock } from "../../shared/time/clock.ts";
+import { type Harness, startHarness } from "../e2e/harness.ts";
+import {
+  bundleInputs,
+  type Invocation,
+  type IsolatedBundle,
+  isolate,
+  nonBuiltinImports,
+  type SynthesizedBundle,
+  synthesizedBundles,
+} from "./lambda-bundles.ts";
+
+const cdkJson = JSON.parse(readFileSync(new URL("../../cdk.json", import.meta.url), "utf8")) as {
+  context: Record<string, unknown>;
+};
+const packageJson = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+  devDependencies: Record<string, string>;
+};
+// Dependencies of the CLI and the local runner only (emulator, TypeScript loader): never of a deployed handler.
+const LOCAL_ONLY_PACKAGES = ["fauxqs", "tsx"];
+const LOCAL_ONLY_FOLDERS = ["shared/local/", "shared/marketo-simulator/"];
+
+const PERSONS_KEY = "persons/bundle-check.csv";
+const PERSONS_CSV = "email,firstName\nada@example.com,Ada\n,Nobody\ngrace@example.com,Grace\n";
+const BULK_KEY = "bulk/leads/bundle-check.csv";
+const BULK_CSV = "email,firstName\nlinus@example.com,Linus\nmargaret@example.com,Margaret\n";
+
+/**
+ * The four Lambda bundles exactly as `cdk synth` builds them, each copied alone into an empty folder outside the
+ * repository and run by plain `node`, carry a file through the pipeline against the S3/SQS emulator and the
+ * Marketo simulator. A bundle that relies on packages from node_modules (or from the Lambda runtime) fails here.
+ */
+describe("Lambda bundles run on their own", () => {
+  let outdir: string;
+  let bundles: Map<string, SynthesizedBundle>;
+  const isolated = new Map<string, IsolatedBundle>();
+  let h: Harness;
+  let reports: S3ReportStore;
+
+  beforeAll(async () => {
+    outdir = mkdtempSync(join(tmpdir(), "marketo-ingest-synth-"));
+    const app = new App({ outdir, context: { ...cdkJson.context, marketoSecretName: "team/marketo" } });
+    const stack = createMarketoIngestApp(app);
+    bundles = new Map(synthesizedBundles(app, stack).map((bundle) => [bundle.name, bundle]));
+    for (const bundle of bundles.values()) isolated.set(bundle.name, isolate(bundle));
+    h = await startHarness();
+    reports = new S3ReportStore(h.aws.s3, h.aws.workBucket);
+    // The simulator's credentials, under the secret name the stack gives the functions that call Marketo.
+    for (const name of ["Sender", "BulkImporter"]) {
+      const secretId = bundles.get(name)?.environment.MARKETO_SECRET_ID;
+      if (typeof secretId !== "string") throw new Error(`${name} has no MARKETO_SECRET_ID`);
+      h.aws.secrets.putSecret(secretId, JSON.stringify(h.secret));
+    }
+  }, 180_000);
+
+  afterAll(async () => {
+    for (const bundle of isolated.values()) bundle.remove();
+    if (outdir) rmSync(outdir, { recursive: true, force: true });
+    await h?.close();
+  });
+
+  const bundle = (name: string): SynthesizedBundle => {
+    const found = bundles.get(name);
+    if (!found) throw new Error(`the stack has no pipeline function ${name}`);
+    return found;
+  };
+
+  /** Runs the named function's isolated bundle on one event, with `env` only. */
+  const invoke = (name: string, event: unknown, env: Record<string, string>): Promise<Invocation> => {
+    const found = isolated.get(name);
+    if (!found) throw new Error(`the stack has no pipeline function ${name}`);
+    return found.invoke(event, env);
+  };
+
+  /** The environment Lambda would give the function, its deploy-time references pointed at the emulators. */
+  const lambdaEnvironment = (name: string, overrides: Record<string, string> = {}): Record<string, string> => {
+    const { aws } = h;
+    const local: Record<string, string> = {
+      INGESTION_QUEUE_URL: aws.ingestionQueueUrl,
+      INGESTION_DLQ_URL: aws.ingestionDlqUrl,
+      BULK_QUEUE_URL: aws.bulkQueueUrl,
+      BULK_DLQ_URL: aws.bulkDlqUrl,
+      REPORT_QUEUE_URL: aws.reportQueueUrl,
+      REPORT_DLQ_URL: aws.reportDlqUrl,
+      WORK_BUCKET: aws.workBucket,
+    };
+    const { environment, memorySize, runtime } = bundle(name);
+    const fromStack = Object.fromEntries(
+      Object.entries(environment).map(([variable, value]) => {
+        if (typeof value === "string") return [variable, value];
+        const localValue = local[variable];
+        if (localValue === undefined) throw new Error(`${name}: no local value for the stack's ${variable}`);
+        return [variable, localValue];
+      }),
+    );
+    return {
+      // Set by Lambda for every function.
+      AWS_LAMBDA_FUNCTION_NAME: name,
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(memorySize),
+      AWS_EXECUTION_ENV: `AWS_Lambda_${runtime}`,
+      TZ: "UTC",
+      // Region, dummy credentials and the emulators' endpoints (AWS_ENDPOINT_URL_*), as the local runner sets them.
+      ...aws.awsEnv,
+      // The SDK warns on this machine's Node 20; the Lambda runtime is the stack's (Node 24).
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+      ...fromStack,
+      ...overrides,
+    };
+  };
+
+  const receiveAll = async (queueUrl: string): Promise<Message[]> =>
+    (
+      await h.aws.sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: queueUrl,
+          MaxNumberOfMessages: 10,
+          MessageSystemAttributeNames: ["All"],
+          MessageAttributeNames: ["All"],
+          WaitTimeSeconds: 0,
+        }),
+      )
+    ).Messages ?? [];
+
+  /** The SQS event Lambda's event source would deliver for these messages of `queueUrl`. */
+  const sqsEvent = async (queueUrl: string, messages: Message[]) => {
+    const { Attributes } = await h.aws.sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["QueueArn"] }),
+    );
+    const queueArn = Attributes?.QueueArn as string;
+    return { Records: messages.map((message) => sqsRecordFor(message, { queueArn, clock: systemClock })) };
+  };
+
+  /** Drops `body` under `key` and has the isolated splitter bundle answer S3's ObjectCreated event for it. */
+  const dropAndSplit = async (key: string, body: string): Promise<FileRef> => {
+    const put = await h.aws.s3.send(new PutObjectCommand({ Bucket: h.aws.dropBucket, Key: key, Body: body }));
+    const dropped = {
+      bucket: h.aws.dropBucket,
+      key,
+      size: Buffer.byteLength(body),
+      eTag: (put.ETag ?? "").replace(/"/g, ""),
+    };
+    const { response, log } = await invoke(
+      "Splitter",
+      objectCreatedEvent(dropped),
+      // The stack's first report check waits 30 s; here the announcement is taken at once.
+      lambdaEnvironment("Splitter", { REPORT_FIRST_CHECK_SECONDS: "0" }),
+    );
+    expect(response, log).toBeNull();
+    return fileRefFor(dropped);
+  };
+
+  // The tests follow one file through the pipeline, in order: what one bundle leaves, the next one is given.
+  let personsFile: FileRef;
+  let announcement: Message[];
+
+  it("the stack bundles the four handlers for its Node.js runtime", () => {
+    expect([...bundles.keys()].sort()).toEqual(["BulkImporter", "ReportWriter", "Sender", "Splitter"]);
+    for (const { runtime } of bundles.values()) expect(runtime).toBe("nodejs24.x");
+  });
+
+  it("each bundle imports nothing at run time but Node's built-in modules (the AWS SDK is inside)", () => {
+    for (const candidate of bundles.values()) {
+      expect({ bundle: candidate.name, imports: nonBuiltinImports(candidate) }).toEqual({
+        bundle: candidate.name,
+        imports: [],
+      });
+      expect(bundleInputs(candidate).packages).toContain("@aws-sdk/client-s3");
+    }
+  });
+
+  it("no bundle contains a dev dependency, the emulator, the simulator or other local-only code", () => {
+    const forbiddenPackages = [...Object.keys(packageJson.devDependencies), ...LOCAL_ONLY_PACKAGES];
+    for (const candidate of bundles.values()) {
+      const { packages, repoFiles } = bundleInputs(candidate);
+      expect({ bundle: candidate.name, leaked: forbiddenPackages.filter((name) => packages.has(name)) }).toEqual({
+        bundle: candidate.name,
+        leaked: [],
+      });
+      expect({
+        bundle: candidate.name,
+        outside: repoFiles.filter(
+          (file) =>
+            !(file.startsWith("functions/") || file.startsWith("shared/")) ||
+            LOCAL_ONLY_FOLDERS.some((folder) => file.startsWith(folder)),
+        ),
+      }).toEqual({ bundle: candidate.name, outside: [] });
+    }
+  });
+
+  it("splitter: answers the S3 event of a dropped CSV with a manifest, a batch to send and a report announcement", async () => {
+    personsFile = await dropAndSplit(PERSONS_KEY, PERSONS_CSV);
+
+    expect(await reports.getManifest(personsFile)).toMatchObject({
+      status: "queued",
+      objectType: "persons",
+      rowsRead: 3,
+      rowsQueued: 2,
+      batches: 1,
+      rejectedRows: [expect.objectContaining({ row: 2, field: "email" })],
+    });
+    announcement = await receiveAll(h.aws.reportQueueUrl);
+    expect(announcement.map((message) => JSON.parse(message.Body as string) as ReportMessage)).toEqual([
+      expect.objectContaining({ kind: "file-report", file: personsFile }),
+    ]);
+  });
+
+  it("sender: posts the queued batch to Marketo and returns no batchItemFailures", async () => {
+    const batch = await receiveAll(h.aws.ingestionQueueUrl);
+    expect(batch).toHaveLength(1);
+
+    const { response, log } = await invoke(
+      "Sender",
+      await sqsEvent(h.aws.ingestionQueueUrl, batch),
+      lambdaEnvironment("Sender"),
+    );
+
+    expect(response, log).toEqual({ batchItemFailures: [] });
+    expect(h.sim.requests.map((request) => request.status)).toEqual([202]);
+    expect(
+      h.sim
+        .persons()
+        .map((person) => person.fields.email)
+        .sort(),
+    ).toEqual(["ada@example.com", "grace@example.com"]);
+    expect(await reports.listBatchOutcomes(personsFile)).toEqual([
+      expect.objectContaining({ index: 0, status: "accepted", rowCount: 2 }),
+    ]);
+  });
+
+  it("report writer: writes the final report and the rows-with-issues CSV (through @aws-sdk/lib-storage) and returns no batchItemFailures", async () => {
+    const { response, log } = await invoke(
+      "ReportWriter",
+      await sqsEvent(h.aws.reportQueueUrl, announcement),
+      lambdaEnvironment("ReportWriter"),
+    );
+
+    expect(response, log).toEqual({ batchItemFailures: [] });
+    const report = await reports.getFileReport(personsFile);
+    expect(report).toMatchObject({
+      status: "complete with failures",
+      rowsRead: 3,
+      accepted: 2,
+      rejected: 1,
+      rowsWithIssues: { key: `${personsFile.reportPrefix}${ISSUE_ROWS_FILE}`, rows: 1 },
+    });
+    const issues = await h.aws.s3.send(
+      new GetObjectCommand({ Bucket: h.aws.workBucket, Key: `${personsFile.reportPrefix}${ISSUE_ROWS_FILE}` }),
+    );
+    const lines = (await issues.Body?.transformToString())?.trim().split(/\r?\n/);
+    expect(lines).toHaveLength(2);
+    expect(lines?.[1]).toMatch(/^2,3,rejected,.*,Nobody$/);
+  });
+
+  it("bulk importer: submits the part the splitter queued as a Marketo import job and returns no batchItemFailures", async () => {
+    const bulkFile = await dropAndSplit(BULK_KEY, BULK_CSV);
+    expect(await reports.getManifest(bulkFile)).toMatchObject({ mode: "bulk", rowsRead: 2, batches: 1 });
+    const part = await receiveAll(h.aws.bulkQueueUrl);
+    expect(part).toHaveLength(1);
+
+    const { response, log } = await invoke(
+      "BulkImporter",
+      await sqsEvent(h.aws.bulkQueueUrl, part),
+      lambdaEnvironment("BulkImporter"),
+    );
+
+    expect(response, log).toEqual({ batchItemFailures: [] });
+    expect(h.sim.bulkJobs).toEqual([expect.objectContaining({ objectType: "leads", rowCount: 2 })]);
+  });
+});
