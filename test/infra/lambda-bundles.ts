@@ -100,7 +100,14 @@ const { handler } = await import("./index.mjs");
 const deadline = Date.now() + Number(process.argv[2]);
 const event = JSON.parse(readFileSync(new URL("./event.json", import.meta.url), "utf8"));
 const response = await handler(event, {
+  callbackWaitsForEmptyEventLoop: false,
+  functionName: "bundle-check",
+  functionVersion: "$LATEST",
+  invokedFunctionArn: "arn:aws:lambda:local:000000000000:function:bundle-check",
+  memoryLimitInMB: "1024",
   awsRequestId: randomUUID(),
+  logGroupName: "/aws/lambda/bundle-check",
+  logStreamName: "local",
   getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
 });
 writeFileSync(new URL("./response.json", import.meta.url), JSON.stringify({ response: response ?? null }));
