@@ -17,7 +17,7 @@ import { routeForObjectKey } from "./object-route.ts";
 import { planRequests } from "./request-plan.ts";
 import type { DroppedFile } from "./s3-event.ts";
 import { fileRefFor } from "./s3-event.ts";
-import { type BatchPublisher, splitFile } from "./split-file.ts";
+import { type BatchSink, splitFile } from "./split-file.ts";
 
 /** A file's options may sit beside it as `{key}.options.json`; such sidecars are read, never split. */
 export const SIDECAR_SUFFIX = ".options.json";
@@ -36,7 +36,8 @@ export interface DroppedFileDeps {
   open: (file: DroppedFile) => AsyncIterable<Uint8Array>;
   /** The text of `{key}.options.json` in the same bucket, or undefined when there is none. */
   readSidecar: (file: DroppedFile) => Promise<string | undefined>;
-  publisher: BatchPublisher;
+  /** Batch messages (ingestion queue) and the bodies too large for them (work bucket). */
+  publisher: BatchSink;
   reports: ReportStore;
   clock: Clock;
   limits: PackLimits;

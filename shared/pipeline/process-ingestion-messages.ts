@@ -2,12 +2,11 @@ import type { SQSBatchResponse, SQSRecord } from "aws-lambda";
 import type { Logger } from "../logging/logger.ts";
 import { type BatchOutcome, type ReportStore, toOutcomeFailure } from "../report/file-report.ts";
 import type { Clock } from "../time/clock.ts";
-import { jsonOf } from "../config/json-text.ts";
-import { parseOrDeadLetter } from "./poison-message.ts";
+import { deadLetterInvalid, parseOrDeadLetter } from "./poison-message.ts";
 import type { QueueControl } from "./queue-control.ts";
 import { type BatchClaim, claimBatch, type OwnedClaim, withFailure } from "./batch-claim.ts";
 import type { ClaimStore } from "./claim-store.ts";
-import { type BatchMessage, BatchMessageSchema } from "./batch-message.ts";
+import { type BatchMessage, BatchMessageText, requestBodyOf } from "./batch-message.ts";
 import { type Delivery, type DeliveryDeps, deliverBatch, SETTLE_MARGIN_MS } from "./deliver-batch.ts";
 
 export interface SenderDeps extends Omit<DeliveryDeps, "client"> {
@@ -21,13 +20,12 @@ export interface SenderDeps extends Omit<DeliveryDeps, "client"> {
   /** First re-check of a copy whose batch another live message owns (doubles per delivery). */
   claimRecheckMs: number;
   queue: QueueControl;
+  /** Text of an object in the work bucket (a request body stored by the splitter), undefined when missing. */
+  readBody: (key: string) => Promise<string | undefined>;
   clock: Clock;
   maxAttempts: number;
   logger: Logger;
 }
-
-/** A queue message body: JSON text of a batch message. */
-const BatchMessageText = jsonOf(BatchMessageSchema);
 
 /** A copy waiting on another message's batch waits by visibility: up to SQS's 12 hours (the claim TTL caps it). */
 const MAX_VISIBILITY_WAIT_MS = 43_200_000;
@@ -61,6 +59,12 @@ async function processOne(record: SQSRecord, deps: SenderDeps, remainingMs: () =
   if (remainingMs() < deps.policy.requestTimeoutMs + SETTLE_MARGIN_MS) return "retry";
 
   try {
+    // Before anything else is touched: a body that is not what the splitter packed and counted is never sent.
+    const body = await requestBodyOf(message, deps.readBody);
+    if (!body.ok) {
+      await deadLetterInvalid(record, "batch message", body.reason, { ...deps, now: deps.clock.now() });
+      return "done";
+    }
     // A batch with a final outcome was handled, and a batch another live copy owns is that copy's to send.
     const decision = await claimBatch(
       message.file,
@@ -88,7 +92,7 @@ async function processOne(record: SQSRecord, deps: SenderDeps, remainingMs: () =
     const { owned } = decision;
     const client = await deps.client();
     const failedDeliveries = owned.claim.failures ?? 0;
-    const delivery = await deliverBatch(message, { failedDeliveries, remainingMs }, { ...deps, client });
+    const delivery = await deliverBatch(message, body.text, { failedDeliveries, remainingMs }, { ...deps, client });
     return await settle(message, delivery, record, owned, deps);
   } catch (error) {
     // Reporting or the queue failed: the message comes back; Marketo upserts make a resend harmless.

@@ -5,7 +5,6 @@ import {
   type PackLimits,
   type RequestFrame,
 } from "../batching/batch-packer.ts";
-import { toQueueSafeJson } from "../batching/json-for-sqs.ts";
 import type { FileOptions, ResolvedOptions } from "../options/file-options.ts";
 import { createRecordPreparer, type Preparation } from "./record-rules.ts";
 
@@ -55,6 +54,7 @@ function openingFrame(header: Record<string, unknown>, arrayKey: string): Reques
 
 /**
  * The plan for a file: `text` is true for delimited files (values are text until declared otherwise).
+ * Every piece of a body is `JSON.stringify` output, so the packer counts the raw UTF-8 bytes the sender sends.
  * Program members are grouped into `programs[].members[]` by program and status, with the 1,000 limit counting
  * lead references across all programs of a request.
  */
@@ -70,7 +70,7 @@ export function planRequests(options: FileOptions, text: boolean): RequestPlan {
       if (!grouped) {
         const packer = new BatchPacker<number>(frame, limits);
         return {
-          add: (record, row) => packer.add({ json: toQueueSafeJson(record.object), meta: row }),
+          add: (record, row) => packer.add({ json: JSON.stringify(record.object), meta: row }),
           flush: () => packer.flush(),
         };
       }
@@ -80,7 +80,7 @@ export function planRequests(options: FileOptions, text: boolean): RequestPlan {
           const program = record.program as { programId: number; status?: string };
           const head = JSON.stringify(program).slice(0, -1);
           return packer.add({
-            json: toQueueSafeJson(record.object),
+            json: JSON.stringify(record.object),
             meta: row,
             groupKey: head,
             groupFrame: { prefix: `${head},"members":[`, suffix: "]}" },
