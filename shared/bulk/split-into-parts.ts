@@ -2,9 +2,10 @@ import { randomUUID } from "node:crypto";
 import type { RowRejection, SourceRow } from "../parsing/source-row.ts";
 import { type FileRef, toRowRanges } from "../pipeline/batch-message.ts";
 import type { BatchPublisher, SplitSummary } from "../pipeline/split-file.ts";
-import type { BulkJobParams, BulkPart, BulkPartMessage } from "./bulk-message.ts";
+import { type BulkJobParams, type BulkPart, type BulkPartMessage, partKey } from "./bulk-message.ts";
 import type { BulkRoute } from "./bulk-route.ts";
-import { BULK_DELIMITERS, type BulkFormat, cellText, formatCsvLine } from "./csv-text.ts";
+import { BULK_DELIMITERS, cellText, formatCsvLine } from "./csv-text.ts";
+import { toQueueSafeJson } from "../batching/json-for-sqs.ts";
 
 /** Where parts and their messages go: the work bucket and the bulk queue in production. */
 export interface BulkPartSink extends BatchPublisher {
@@ -20,9 +21,6 @@ export interface BulkSplitRequest {
   maxPartBytes: number;
   onProgress?: (rowsRead: number) => void;
 }
-
-export const partKey = (file: FileRef, index: number, format: BulkFormat): string =>
-  `${file.reportPrefix}bulk-parts/${String(index).padStart(6, "0")}.${format}`;
 
 type Checked = { ok: true; cells: Map<string, string> } | { ok: false; field?: string; reason: string };
 
@@ -102,7 +100,7 @@ async function runPass(
       stage: { step: "submit", tries: 0, waits: 0 },
       copyId: randomUUID(),
     };
-    await output.sink.publish({ id: `p${index}`, body: JSON.stringify(message) });
+    await output.sink.publish({ id: `p${index}`, body: toQueueSafeJson(message) });
     summary.rowsQueued += rows.length;
     lines = [];
     rows = [];
