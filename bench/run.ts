@@ -54,6 +54,7 @@ async function benchSplit(): Promise<void> {
         messageBytes += m.body.length;
       },
       flush: async () => {},
+      storeBody: async () => {},
     },
   );
   const splitMs = performance.now() - t;

@@ -86,6 +86,35 @@ export function samplePersons(rows: number, seed = 42): Array<Record<string, str
   return persons;
 }
 
+const EMOJI = ["🎉", "😀", "🚀", "👍", "🔥", "💡", "🌍", "📈", "🙏", "🤝", "🧪", "🐙"];
+const CJK = ["山", "田", "太", "郎", "東", "京", "愛", "学"];
+
+/**
+ * Deterministic persons whose `notes` are astral-plane text (emoji: 4 bytes in UTF-8, 12 as a JSON `\uXXXX`
+ * pair), `emojiShare` of its characters (the rest CJK and ASCII): the load that shows whether request sizes are
+ * counted on the bytes sent.
+ */
+export function emojiDensePersons(
+  rows: number,
+  options: { seed?: number; notesLength?: number; emojiShare?: number } = {},
+): Array<Record<string, string>> {
+  const { seed = 42, notesLength = 250, emojiShare = 1 } = options;
+  const random = seededRandom(seed);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+  return Array.from({ length: rows }, (_, i) => {
+    let notes = "";
+    for (let c = 0; c < notesLength; c++) {
+      notes += random() < emojiShare ? pick(EMOJI) : random() < 0.5 ? pick(CJK) : "a";
+    }
+    return {
+      email: `emoji${String(i + 1).padStart(6, "0")}@example.com`,
+      firstName: `${pick(FIRST)} ${pick(EMOJI)}`,
+      lastName: pick(LAST),
+      notes,
+    };
+  });
+}
+
 /** RFC 4180 CSV with CRLF line ends and a UTF-8 BOM, the way spreadsheet tools often save it. */
 export function toCsv(rows: Array<Record<string, string>>, columns: readonly string[] = COLUMNS): string {
   const lines = [columns.join(","), ...rows.map((row) => columns.map((c) => quote(row[c] ?? "")).join(","))];

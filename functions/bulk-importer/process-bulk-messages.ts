@@ -17,6 +17,7 @@ import { type BulkPartMessage, BulkPartMessageSchema, partHolder } from "../../s
 import { BULK_DELIMITERS } from "../../shared/text/csv-text.ts";
 import type { JobSlots } from "../../shared/contracts/job-slots.ts";
 import { mapJobRows } from "./map-job-rows.ts";
+import { toQueueSafeJson } from "../../shared/batching/json-for-sqs.ts";
 
 export interface BulkPolicy {
   /** Transient failures (5xx, 606, 615, timeouts) of one step before the part goes to the DLQ. */
@@ -254,7 +255,7 @@ async function afterFailure(
   }
   if (stage.tries >= deps.policy.maxAttempts) {
     // The DLQ copy is a new copy: redriven, it may take the part over from this one.
-    await deps.queue.deadLetter(JSON.stringify({ ...message, stage, copyId: randomUUID() }), {
+    await deps.queue.deadLetter(toQueueSafeJson({ ...message, stage, copyId: randomUUID() }), {
       code: failure.code,
       message: failure.message,
       attempts: stage.tries,
@@ -305,7 +306,7 @@ function requeue(
   stage: BulkPartMessage["stage"],
   delaySeconds: number,
 ): Promise<void> {
-  return deps.queue.requeue(JSON.stringify({ ...message, stage }), delaySeconds);
+  return deps.queue.requeue(toQueueSafeJson({ ...message, stage }), delaySeconds);
 }
 
 const pollStage = (batchId: number, slot: number, firstTriedAt: string): BulkPartMessage["stage"] => ({

@@ -3,6 +3,7 @@ import type { IngestionClient } from "../../shared/marketo/ingestion-client.ts";
 import { type BackoffPolicy, retryDelayMs } from "../../shared/marketo/backoff.ts";
 import type { Clock } from "../../shared/time/clock.ts";
 import type { BatchMessage } from "../../shared/contracts/batch-message.ts";
+import { ingestionResource } from "../../shared/options/object-route.ts";
 
 export interface DeliveryPolicy {
   /** Tries within one invocation before handing the message back to the queue. */
@@ -41,18 +42,24 @@ export interface DeliveryDeps {
 export const SETTLE_MARGIN_MS = 5_000;
 
 /**
- * Sends one batch: short transient failures are retried in place, longer ones are handed back to the queue with a
+ * Sends one batch's `body` (the exact text the splitter counted, see requestBodyOf) to the resource its object
+ * type names: short transient failures are retried in place, longer ones are handed back to the queue with a
  * backoff delay, and permanent ones end as a failure to report. Never throws for Marketo's answers.
  */
-export async function deliverBatch(message: BatchMessage, ctx: DeliveryContext, deps: DeliveryDeps): Promise<Delivery> {
-  const body = JSON.stringify(message.body);
+export async function deliverBatch(
+  message: BatchMessage,
+  body: string,
+  ctx: DeliveryContext,
+  deps: DeliveryDeps,
+): Promise<Delivery> {
+  const resource = ingestionResource(message);
   const bytes = Buffer.byteLength(body);
   if (bytes > deps.policy.maxRequestBytes) {
     return {
       status: "failed",
       tries: 0,
       failure: {
-        operation: `POST /${message.resource}`,
+        operation: `POST /${resource}`,
         disposition: "permanent",
         code: "request_too_large",
         message: `batch body is ${bytes} bytes, over the ${deps.policy.maxRequestBytes}-byte limit`,
@@ -62,10 +69,10 @@ export async function deliverBatch(message: BatchMessage, ctx: DeliveryContext, 
   const correlationId = `${message.file.reportPrefix}${message.batch.index}`;
   for (let tries = 1; ; tries++) {
     try {
-      const accepted = await deps.client.submit({ resource: message.resource, body, correlationId });
+      const accepted = await deps.client.submit({ resource, body, correlationId });
       return { status: "accepted", requestId: accepted.requestId, tries };
     } catch (error) {
-      const failure = asMarketoFailure(error, `POST /${message.resource}`);
+      const failure = asMarketoFailure(error, `POST /${resource}`);
       if (failure.disposition === "permanent") return { status: "failed", failure, tries };
       if (failure.disposition === "quota") {
         return { status: "retry-later", failure, delayMs: deps.policy.quotaDelayMs, tries };

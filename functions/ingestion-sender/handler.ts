@@ -1,6 +1,7 @@
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { createS3Client, createSecretsClient, createSqsClient } from "../../shared/aws/clients.ts";
 import { S3ClaimStore } from "../../shared/aws/s3-claim-store.ts";
+import { readOptionalS3Text } from "../../shared/aws/s3-object-source.ts";
 import { S3ReportStore } from "../../shared/aws/s3-report-store.ts";
 import { SqsQueueControl } from "../../shared/aws/sqs-queue-control.ts";
 import { readSettings } from "../../shared/config/settings.ts";
@@ -35,6 +36,7 @@ function createRuntime(env: Record<string, string | undefined>): SenderDeps {
     claimTtlMs: settings.CLAIM_TTL_MS,
     claimRecheckMs: settings.CLAIM_RECHECK_SECONDS * 1000,
     queue: new SqsQueueControl(sqs, settings.INGESTION_QUEUE_URL, settings.INGESTION_DLQ_URL),
+    readBody: (key) => readOptionalS3Text(s3, settings.WORK_BUCKET, key),
     clock: systemClock,
     random: Math.random,
     maxAttempts: settings.MAX_ATTEMPTS,

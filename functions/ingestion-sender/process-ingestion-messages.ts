@@ -3,13 +3,12 @@ import type { Logger } from "../../shared/lambda/logger.ts";
 import { type BatchOutcome, toOutcomeFailure } from "../../shared/report/file-report.ts";
 import type { ReportStore } from "../../shared/contracts/report-store.ts";
 import type { Clock } from "../../shared/time/clock.ts";
-import { jsonOf } from "../../shared/text/json-text.ts";
 import { processSqsBatch, RetryLater } from "../../shared/lambda/sqs-batch.ts";
-import { parseOrDeadLetter } from "../../shared/lambda/poison-message.ts";
+import { parseOrDeadLetter, deadLetterInvalid } from "../../shared/lambda/poison-message.ts";
 import type { QueueControl } from "../../shared/contracts/queue-control.ts";
 import { type BatchClaim, claimBatch, type OwnedClaim, withFailure } from "../../shared/claims/batch-claim.ts";
 import type { ClaimStore } from "../../shared/contracts/claim-store.ts";
-import { type BatchMessage, BatchMessageSchema } from "../../shared/contracts/batch-message.ts";
+import { type BatchMessage, BatchMessageText, requestBodyOf } from "../../shared/contracts/batch-message.ts";
 import { type Delivery, type DeliveryDeps, deliverBatch, SETTLE_MARGIN_MS } from "./deliver-batch.ts";
 
 export interface SenderDeps extends Omit<DeliveryDeps, "client"> {
@@ -23,13 +22,12 @@ export interface SenderDeps extends Omit<DeliveryDeps, "client"> {
   /** First re-check of a copy whose batch another live message owns (doubles per delivery). */
   claimRecheckMs: number;
   queue: QueueControl;
+  /** Text of an object in the work bucket (a request body stored by the splitter), undefined when missing. */
+  readBody: (key: string) => Promise<string | undefined>;
   clock: Clock;
   maxAttempts: number;
   logger: Logger;
 }
-
-/** A queue message body: JSON text of a batch message. */
-const BatchMessageText = jsonOf(BatchMessageSchema);
 
 /** A copy waiting on another message's batch waits by visibility: up to SQS's 12 hours (the claim TTL caps it). */
 const MAX_VISIBILITY_WAIT_MS = 43_200_000;
@@ -72,6 +70,12 @@ async function processOne(record: SQSRecord, deps: SenderDeps, remainingMs: () =
   if (remainingMs() < deps.policy.requestTimeoutMs + SETTLE_MARGIN_MS) return "retry";
 
   try {
+    // Before anything else is touched: a body that is not what the splitter packed and counted is never sent.
+    const body = await requestBodyOf(message, deps.readBody);
+    if (!body.ok) {
+      await deadLetterInvalid(record, "batch message", body.reason, { ...deps, now: deps.clock.now() });
+      return "done";
+    }
     // A batch with a final outcome was handled, and a batch another live copy owns is that copy's to send.
     const decision = await claimBatch(
       message.file,
@@ -99,7 +103,7 @@ async function processOne(record: SQSRecord, deps: SenderDeps, remainingMs: () =
     const { owned } = decision;
     const client = await deps.client();
     const failedDeliveries = owned.claim.failures ?? 0;
-    const delivery = await deliverBatch(message, { failedDeliveries, remainingMs }, { ...deps, client });
+    const delivery = await deliverBatch(message, body.text, { failedDeliveries, remainingMs }, { ...deps, client });
     return await settle(message, delivery, record, owned, deps);
   } catch (error) {
     // Reporting or the queue failed: the message comes back; Marketo upserts make a resend harmless.

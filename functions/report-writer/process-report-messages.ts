@@ -9,9 +9,9 @@ import type { DelayQueue } from "../../shared/contracts/queue-control.ts";
 import type { Clock } from "../../shared/time/clock.ts";
 import { buildFileReport, type FileReport } from "../../shared/report/build-file-report.ts";
 import type { ReportStore } from "../../shared/contracts/report-store.ts";
-import type {} from "../../shared/report/file-report.ts";
 import { IssueIndex, issueRowsCsv } from "../../shared/report/issue-rows.ts";
 import { type ReportMessage, ReportMessageSchema } from "../../shared/contracts/report-message.ts";
+import { toQueueSafeJson } from "../../shared/batching/json-for-sqs.ts";
 
 export interface ReportPolicy {
   /** First re-check of a running file, doubling up to `recheckMaxSeconds` (SQS delays stop at 900). */
@@ -70,7 +70,7 @@ async function processOne(record: SQSRecord, deps: ReportWriterDeps): Promise<vo
     const firstCheckAt = message.firstCheckAt ?? new Date(now).toISOString();
     if (now - Date.parse(firstCheckAt) > deps.policy.giveUpAfterMs) {
       // Stuck batches: stop looking, but through the DLQ, so its alarm says so (a redrive resumes the checks).
-      await deps.queue.deadLetter(JSON.stringify({ ...message, checks: 0 }), {
+      await deps.queue.deadLetter(toQueueSafeJson({ ...message, checks: 0 }), {
         code: "file_still_running",
         message: `${draft.pending} rows still pending since ${firstCheckAt}`,
         attempts: message.checks,
@@ -83,7 +83,7 @@ async function processOne(record: SQSRecord, deps: ReportWriterDeps): Promise<vo
     }
     const next: ReportMessage = { ...message, checks: message.checks + 1, firstCheckAt };
     const delay = Math.min(deps.policy.recheckMaxSeconds, deps.policy.recheckFirstSeconds * 2 ** message.checks);
-    await deps.queue.requeue(JSON.stringify(next), delay);
+    await deps.queue.requeue(toQueueSafeJson(next), delay);
     deps.logger.info("file still running; report re-checked later", { ...ids, pending: draft.pending, delay });
     return;
   }

@@ -1,11 +1,12 @@
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import type { Context } from "aws-lambda";
+import { toQueueSafeJson } from "../../shared/batching/json-for-sqs.ts";
 import { createBulkPartSink } from "../../shared/aws/bulk-part-sink.ts";
 import { createS3Client, createSqsClient } from "../../shared/aws/clients.ts";
+import { createIngestionBatchSink } from "../../shared/aws/ingestion-batch-sink.ts";
 import { headS3Object, readOptionalS3Text, streamS3Object } from "../../shared/aws/s3-object-source.ts";
 import { S3ClaimStore } from "../../shared/aws/s3-claim-store.ts";
 import { S3ReportStore } from "../../shared/aws/s3-report-store.ts";
-import { SqsBatchPublisher } from "../../shared/aws/sqs-batch-publisher.ts";
 import { readSettings } from "../../shared/config/settings.ts";
 import { SplitterSettingsSchema } from "./settings.ts";
 import { createLogger, withLambdaContext } from "../../shared/lambda/logger.ts";
@@ -62,7 +63,7 @@ async function splitEvent(event: unknown, runtime: SplitterRuntime, context: Con
       describe: (dropped) => headS3Object(s3, dropped),
       open: (dropped) => streamS3Object(s3, dropped),
       readSidecar: (dropped) => readOptionalS3Text(s3, dropped.bucket, `${dropped.key}${SIDECAR_SUFFIX}`),
-      publisher: new SqsBatchPublisher(sqs, { queueUrl: settings.INGESTION_QUEUE_URL }),
+      publisher: createIngestionBatchSink(s3, sqs, settings.WORK_BUCKET, settings.INGESTION_QUEUE_URL),
       reports,
       clock: systemClock,
       limits: { maxObjects: settings.MAX_REQUEST_OBJECTS, maxBytes: settings.MAX_REQUEST_BYTES },
@@ -78,7 +79,7 @@ async function splitEvent(event: unknown, runtime: SplitterRuntime, context: Con
         await sqs.send(
           new SendMessageCommand({
             QueueUrl: settings.REPORT_QUEUE_URL,
-            MessageBody: JSON.stringify(message),
+            MessageBody: toQueueSafeJson(message),
             DelaySeconds: settings.REPORT_FIRST_CHECK_SECONDS,
           }),
         );

@@ -1,7 +1,7 @@
 import type { PackLimits } from "../../shared/batching/batch-packer.ts";
 import { type BulkRoute, bulkRouteForKey, bulkType, isBulkKey } from "../../shared/options/bulk-route.ts";
 import { splitIntoParts } from "./split-into-parts.ts";
-import type { BatchPublisher, BulkPartSink } from "../../shared/contracts/batch-publisher.ts";
+import type { BulkPartSink } from "../../shared/contracts/batch-publisher.ts";
 import {
   type BulkFileOptions,
   type DefaultFileOptions,
@@ -23,9 +23,9 @@ import type { Clock } from "../../shared/time/clock.ts";
 import type { FileRef } from "../../shared/contracts/batch-message.ts";
 import { routeForObjectKey } from "../../shared/options/object-route.ts";
 import { planRequests } from "./request-plan.ts";
-import type { DroppedFile } from "../../shared/contracts/s3-event.ts";
-import { fileRefFor } from "../../shared/contracts/s3-event.ts";
+import { type DroppedFile, fileRefFor } from "../../shared/contracts/s3-event.ts";
 import { splitFile } from "./split-file.ts";
+import type { BatchSink } from "../../shared/contracts/batch-publisher.ts";
 
 /** A file's options may sit beside it as `{key}.options.json`; such sidecars are read, never split. */
 export const SIDECAR_SUFFIX = ".options.json";
@@ -44,7 +44,8 @@ export interface DroppedFileDeps {
   open: (file: DroppedFile) => AsyncIterable<Uint8Array>;
   /** The text of `{key}.options.json` in the same bucket, or undefined when there is none. */
   readSidecar: (file: DroppedFile) => Promise<string | undefined>;
-  publisher: BatchPublisher;
+  /** Batch messages (ingestion queue) and the bodies too large for them (work bucket). */
+  publisher: BatchSink;
   reports: ReportStore;
   clock: Clock;
   limits: PackLimits;

@@ -5,7 +5,6 @@ import {
   type PackLimits,
   type RequestFrame,
 } from "../../shared/batching/batch-packer.ts";
-import { toQueueSafeJson } from "../../shared/batching/json-for-sqs.ts";
 import type { FileOptions, ResolvedOptions } from "../../shared/options/file-options.ts";
 import { createRecordPreparer, type Preparation } from "../../shared/options/record-rules.ts";
 
@@ -66,7 +65,7 @@ function createListPacker(arrayKey: string, limits: PackLimits): RowPacker {
   return {
     add: (record, row) => {
       const listId = record.listId as number;
-      const item = { json: toQueueSafeJson(record.object), meta: row };
+      const item = { json: JSON.stringify(record.object), meta: row };
       if (open?.listId === listId) return open.packer.add(item);
       const next = { listId, packer: new BatchPacker<number>(openingFrame({ listId }, arrayKey), limits) };
       // Added before the open request closes: a row too large for any request throws with nothing lost.
@@ -81,6 +80,7 @@ function createListPacker(arrayKey: string, limits: PackLimits): RowPacker {
 
 /**
  * The plan for a file: `text` is true for delimited files (values are text until declared otherwise).
+ * Every piece of a body is `JSON.stringify` output, so the packer counts the raw UTF-8 bytes the sender sends.
  * Program members are grouped into `programs[].members[]` by program and status, with the 1,000 limit counting
  * lead references across all programs of a request. List rows go one list per request.
  */
@@ -97,7 +97,7 @@ export function planRequests(options: FileOptions, text: boolean): RequestPlan {
       if (!grouped) {
         const packer = new BatchPacker<number>(frame, limits);
         return {
-          add: (record, row) => packer.add({ json: toQueueSafeJson(record.object), meta: row }),
+          add: (record, row) => packer.add({ json: JSON.stringify(record.object), meta: row }),
           flush: () => packer.flush(),
         };
       }
@@ -107,7 +107,7 @@ export function planRequests(options: FileOptions, text: boolean): RequestPlan {
           const program = record.program as { programId: number; status?: string };
           const head = JSON.stringify(program).slice(0, -1);
           return packer.add({
-            json: toQueueSafeJson(record.object),
+            json: JSON.stringify(record.object),
             meta: row,
             groupKey: head,
             groupFrame: { prefix: `${head},"members":[`, suffix: "]}" },

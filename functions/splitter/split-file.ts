@@ -1,9 +1,22 @@
 import { ItemTooLargeError, type PackedBatch, type PackLimits } from "../../shared/batching/batch-packer.ts";
 import type { RowRejection, SourceRow } from "../../shared/parsing/source-row.ts";
-import { type FileRef, serializeBatchMessage, toRowRanges } from "../../shared/contracts/batch-message.ts";
+import {
+  type BatchMessageHead,
+  batchBodyKey,
+  type FileRef,
+  serializeBatchMessage,
+  serializeStoredBodyMessage,
+  toRowRanges,
+} from "../../shared/contracts/batch-message.ts";
 import type { ObjectRoute } from "../../shared/options/object-route.ts";
-import type { BatchPublisher } from "../../shared/contracts/batch-publisher.ts";
+import type { BatchSink } from "../../shared/contracts/batch-publisher.ts";
 import type { RequestPlan } from "./request-plan.ts";
+
+/**
+ * Largest queue message the splitter sends: SQS takes 1 MiB, and a dead-lettered message keeps its body and gains
+ * up to 8 reason attributes (each at most 1,024 characters), which count toward the same limit.
+ */
+export const MAX_QUEUED_MESSAGE_BYTES = 1_048_576 - 16_384;
 
 export interface SplitFileRequest {
   file: FileRef;
@@ -13,6 +26,8 @@ export interface SplitFileRequest {
   /** Opens the file from its start; called once per pass. */
   openRows: () => AsyncIterable<SourceRow>;
   limits: PackLimits;
+  /** A message larger than this carries its body in the work bucket instead (default MAX_QUEUED_MESSAGE_BYTES). */
+  maxMessageBytes?: number;
   onProgress?: (rowsRead: number) => void;
 }
 
@@ -23,20 +38,21 @@ export interface SplitSummary {
   rejections: RowRejection[];
 }
 
-const dryRun: BatchPublisher = { publish: async () => {}, flush: async () => {} };
+const dryRun: BatchSink = { publish: async () => {}, flush: async () => {}, storeBody: async () => {} };
 
 /**
  * Turns a file into ready-to-send request messages. The file is read twice: a dry pass finds file-level errors
  * (bad encoding, broken quoting) before anything is sent, so a broken file is rejected whole, never half-sent.
  * Throws InputFileError for such files; row-level problems are returned as rejections.
  */
-export async function splitFile(request: SplitFileRequest, publisher: BatchPublisher): Promise<SplitSummary> {
+export async function splitFile(request: SplitFileRequest, sink: BatchSink): Promise<SplitSummary> {
   await runPass(request, dryRun);
-  return runPass(request, publisher);
+  return runPass(request, sink);
 }
 
-async function runPass(request: SplitFileRequest, publisher: BatchPublisher): Promise<SplitSummary> {
+async function runPass(request: SplitFileRequest, sink: BatchSink): Promise<SplitSummary> {
   const { route, file } = request;
+  const maxMessageBytes = request.maxMessageBytes ?? MAX_QUEUED_MESSAGE_BYTES;
   const packer = request.plan.createPacker(request.limits);
   const summary: SplitSummary = { rowsRead: 0, rowsQueued: 0, batches: 0, rejections: [] };
 
@@ -44,14 +60,20 @@ async function runPass(request: SplitFileRequest, publisher: BatchPublisher): Pr
     if (!batch) return;
     const index = summary.batches++;
     summary.rowsQueued += batch.items.length;
-    const head = {
-      v: 1 as const,
+    const head: BatchMessageHead = {
+      v: 2,
       file,
       objectType: route.objectType,
-      resource: route.resource,
-      batch: { index, rowCount: batch.items.length, rows: toRowRanges(batch.items) },
+      ...(route.apiName !== undefined ? { apiName: route.apiName } : {}),
+      batch: { index, rowCount: batch.items.length, rows: toRowRanges(batch.items), bytes: batch.bytes },
     };
-    await publisher.publish({ id: `b${index}`, body: serializeBatchMessage(head, batch.body) });
+    // The body is counted raw; its queue form can be larger (escapes), and then it travels in the work bucket.
+    let text = serializeBatchMessage(head, batch.body);
+    if (Buffer.byteLength(text) > maxMessageBytes) {
+      await sink.storeBody(batchBodyKey(file, index), batch.body);
+      text = serializeStoredBodyMessage(head);
+    }
+    await sink.publish({ id: `b${index}`, body: text });
   };
 
   for await (const row of request.openRows()) {
@@ -85,7 +107,7 @@ async function runPass(request: SplitFileRequest, publisher: BatchPublisher): Pr
     }
   }
   await emit(packer.flush());
-  await publisher.flush();
+  await sink.flush();
   request.onProgress?.(summary.rowsRead);
   return summary;
 }

@@ -3,9 +3,15 @@ import type { RowRejection, SourceRow } from "../../shared/parsing/source-row.ts
 import { type FileRef, toRowRanges } from "../../shared/contracts/batch-message.ts";
 import type { BulkPartSink } from "../../shared/contracts/batch-publisher.ts";
 import type { SplitSummary } from "./split-file.ts";
-import type { BulkJobParams, BulkPart, BulkPartMessage } from "../../shared/contracts/bulk-message.ts";
+import {
+  type BulkJobParams,
+  type BulkPart,
+  type BulkPartMessage,
+  partKey,
+} from "../../shared/contracts/bulk-message.ts";
 import type { BulkRoute } from "../../shared/options/bulk-route.ts";
-import { BULK_DELIMITERS, type BulkFormat, cellText, formatCsvLine } from "../../shared/text/csv-text.ts";
+import { BULK_DELIMITERS, cellText, formatCsvLine } from "../../shared/text/csv-text.ts";
+import { toQueueSafeJson } from "../../shared/batching/json-for-sqs.ts";
 
 export interface BulkSplitRequest {
   file: FileRef;
@@ -16,9 +22,6 @@ export interface BulkSplitRequest {
   maxPartBytes: number;
   onProgress?: (rowsRead: number) => void;
 }
-
-export const partKey = (file: FileRef, index: number, format: BulkFormat): string =>
-  `${file.reportPrefix}bulk-parts/${String(index).padStart(6, "0")}.${format}`;
 
 type Checked = { ok: true; cells: Map<string, string> } | { ok: false; field?: string; reason: string };
 
@@ -98,7 +101,7 @@ async function runPass(
       stage: { step: "submit", tries: 0, waits: 0 },
       copyId: randomUUID(),
     };
-    await output.sink.publish({ id: `p${index}`, body: JSON.stringify(message) });
+    await output.sink.publish({ id: `p${index}`, body: toQueueSafeJson(message) });
     summary.rowsQueued += rows.length;
     lines = [];
     rows = [];

@@ -3,6 +3,12 @@ import type { z } from "zod";
 import type { Logger } from "./logger.ts";
 import type { DeadLetters } from "../contracts/queue-control.ts";
 
+interface PoisonDeps {
+  queue: DeadLetters;
+  logger: Logger;
+  now: number;
+}
+
 /**
  * The record's body as `schema` reads it (JSON text, then shape), or undefined when it cannot be: such a poison
  * message can never succeed, so it goes straight to the DLQ with the reason, instead of looping on the queue.
@@ -11,20 +17,42 @@ export async function parseOrDeadLetter<S extends z.ZodType>(
   record: SQSRecord,
   schema: S,
   what: string,
-  deps: { queue: DeadLetters; logger: Logger; now: number },
+  deps: PoisonDeps,
 ): Promise<z.infer<S> | undefined> {
   const parsed = schema.safeParse(record.body);
   if (parsed.success) return parsed.data;
+  await deadLetterInvalid(record, what, describeIssues(parsed.error.issues), deps);
+  return undefined;
+}
+
+/**
+ * Dead-letters a message that is not a valid `what`, with the reason (`path: problem; …`) as its `message`
+ * attribute. It is never acted on: nothing is sent, nothing is written to a report.
+ */
+export async function deadLetterInvalid(record: SQSRecord, what: string, reason: string, deps: PoisonDeps) {
   const firstReceivedAt = Number(record.attributes.ApproximateFirstReceiveTimestamp);
   await deps.queue.deadLetter(record.body, {
     code: "invalid_message",
-    message: `message body is not a valid ${what} (JSON with the expected shape)`,
+    message: `not a valid ${what}: ${reason}`,
     attempts: Number(record.attributes.ApproximateReceiveCount ?? "1"),
     ...(Number.isFinite(firstReceivedAt) && firstReceivedAt > 0
       ? { firstAttemptAt: new Date(firstReceivedAt).toISOString() }
       : {}),
     lastFailureAt: new Date(deps.now).toISOString(),
   });
-  deps.logger.error("invalid message dead-lettered", { messageId: record.messageId, what });
-  return undefined;
+  // The reason names paths and rules, never values: it is safe to log.
+  deps.logger.error("invalid message dead-lettered", { messageId: record.messageId, what, reason });
+}
+
+/** Issues as `path: problem; …` (paths joined by dots), short enough for a message attribute (1,024 characters). */
+export function describeIssues(
+  issues: ReadonlyArray<{ path: readonly PropertyKey[]; message: string }>,
+  under: readonly PropertyKey[] = [],
+): string {
+  const shown = issues.slice(0, 5).map(({ path, message }) => {
+    const at = [...under, ...path].map(String).join(".");
+    return `${at || "(message)"}: ${message}`;
+  });
+  const more = issues.length > shown.length ? `; and ${issues.length - shown.length} more` : "";
+  return `${shown.join("; ")}${more}`.slice(0, 900);
 }

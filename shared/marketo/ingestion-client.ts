@@ -3,6 +3,7 @@ import type { Clock } from "../time/clock.ts";
 import type { MarketoEndpoints } from "./endpoints.ts";
 import { classifyIngestionFailure, MarketoRequestError, transportFailure } from "./errors.ts";
 import { headerValue, parseRetryAfter } from "./http.ts";
+import { isIngestionResource } from "../options/object-route.ts";
 import type { TokenProvider } from "./token-provider.ts";
 import { callWithToken } from "./with-token.ts";
 
@@ -40,6 +41,15 @@ export class IngestionClient {
   }
 
   private async post(req: IngestionRequest, token: string): Promise<IngestionAccepted> {
+    if (!isIngestionResource(req.resource)) {
+      // The path is built from this string: only the resources of known object types may carry the token.
+      throw new MarketoRequestError({
+        operation: "POST (refused)",
+        disposition: "permanent",
+        code: "invalid_resource",
+        message: "not a Data Ingestion resource of a known object type",
+      });
+    }
     const { ingestionUrl, munchkinId } = this.deps.endpoints;
     const url = `${ingestionUrl}/subscriptions/${encodeURIComponent(munchkinId)}/${req.resource}`;
     const operation = `POST /${req.resource}`;

@@ -1,5 +1,5 @@
 import { InputFileError } from "../parsing/input-file-error.ts";
-import type { ObjectRoute } from "./object-route.ts";
+import { type ObjectRoute, API_NAME } from "./object-route.ts";
 
 /** The Bulk Import job types: leads, one custom object, or the members of one program. */
 export type BulkRoute =
@@ -13,7 +13,6 @@ export const bulkType = (route: BulkRoute): BulkType => `bulk/${route.target}`;
 
 export const BULK_PREFIXES = "bulk/leads/, bulk/customobjects/{apiName}/, bulk/programmembers/{programId}/";
 
-const API_NAME = /^[A-Za-z][A-Za-z0-9_]{0,99}$/;
 const POSITIVE_INT = /^[1-9][0-9]{0,15}$/;
 
 export const isBulkKey = (key: string): boolean => key.startsWith("bulk/");

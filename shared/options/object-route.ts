@@ -24,8 +24,12 @@ export interface ObjectRoute {
 export const OBJECT_NAMES =
   "persons, customobjects/{apiName}, companies, programmembers, programmembers/delete, lists, lists/remove";
 
-// Custom object API names are Marketo identifiers (letters, digits, underscores; `_c` suffix by convention).
-const API_NAME = /^[A-Za-z][A-Za-z0-9_]{0,99}$/;
+/**
+ * A custom object's API name, as it appears in a key, a message and Marketo's path. Marketo's pages give no
+ * pattern (examples: `car_c`, `purchases`); assumed: letters, digits and underscores, starting with a letter,
+ * at most 50 characters, which also keeps anything that could change the path (`/`, `.`, `?`, `%`) out of it.
+ */
+export const API_NAME = /^[A-Za-z][A-Za-z0-9_]{0,49}$/;
 
 /**
  * An object type by name, as `marketo-ingest run --object` takes it: `persons`, `customobjects/{apiName}`,
@@ -88,4 +92,22 @@ function matchRoute(segments: string[]): { route: ObjectRoute; consumed: number 
     default:
       return undefined;
   }
+}
+
+/**
+ * The resource under `/subscriptions/{munchkinId}/` for an object type: derived, never taken from a message, so
+ * a queue message cannot choose the Marketo path. Types other than custom objects are their own resource.
+ */
+export function ingestionResource(route: { objectType: ObjectType; apiName?: string | undefined }): string {
+  if (route.objectType !== "customobjects") return route.objectType;
+  if (route.apiName === undefined || !API_NAME.test(route.apiName)) {
+    throw new Error("a custom object resource needs a valid API name");
+  }
+  return `customobjects/${route.apiName}`;
+}
+
+/** Whether `resource` is one this deployment sends to (every object type, custom objects by a valid API name). */
+export function isIngestionResource(resource: string): boolean {
+  if (resource.startsWith("customobjects/")) return API_NAME.test(resource.slice("customobjects/".length));
+  return resource !== "customobjects" && (OBJECT_TYPES as readonly string[]).includes(resource);
 }

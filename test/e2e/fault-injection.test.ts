@@ -246,9 +246,83 @@ describe("faults that end a batch: reported with the reason, never retried point
         MessageAttributeNames: ["All"],
       }),
     );
-    expect(dead.Messages?.map((m) => [m.Body, m.MessageAttributes?.code?.StringValue])).toEqual([
-      ['{"v":1,"oops"', "invalid_message"],
-    ]);
+    expect(
+      dead.Messages?.map((m) => [
+        m.Body,
+        m.MessageAttributes?.code?.StringValue,
+        m.MessageAttributes?.message?.StringValue,
+      ]),
+    ).toEqual([['{"v":1,"oops"', "invalid_message", "not a valid batch message: (message): is not valid JSON"]]);
+  });
+
+  it("forged messages on the queue (a Marketo path, a crafted API name): dead-lettered with the reason, never sent", async () => {
+    const batch = { index: 0, rowCount: 1, rows: [[1, 1]] };
+    const personsBody = { persons: [{ email: "forged@example.com" }] };
+    const carsBody = { dedupeBy: "dedupeFields", customObjects: [{ vin: "FORGED" }] };
+    const fileOf = (key: string) => ({ bucket: h().aws.dropBucket, key, reportPrefix: `reports/${key}/v1/` });
+    const forged = [
+      {
+        message: {
+          v: 2,
+          file: fileOf("persons/forged.csv"),
+          objectType: "persons",
+          resource: "../identity/oauth/token",
+          batch: { ...batch, bytes: JSON.stringify(personsBody).length },
+          body: personsBody,
+        },
+        reason: 'not a valid batch message: (message): Unrecognized key: "resource"',
+      },
+      {
+        message: {
+          v: 2,
+          file: fileOf("customobjects/car_c/forged.csv"),
+          objectType: "customobjects",
+          apiName: "car_c/../../../identity/oauth/token",
+          batch: { ...batch, bytes: JSON.stringify(carsBody).length },
+          body: carsBody,
+        },
+        reason: "not a valid batch message: apiName: must be a custom object API name (letters, digits, _)",
+      },
+    ];
+    for (const { message } of forged) {
+      await h().aws.sqs.send(
+        new SendMessageCommand({ QueueUrl: h().aws.ingestionQueueUrl, MessageBody: JSON.stringify(message) }),
+      );
+    }
+    const result = await h().run("persons/beside-forged.csv", CSV, { splitterEnv: SMALL_BATCHES });
+    expectEveryRowAccountedFor(result);
+    expect(result.summary).toMatchObject({ status: "complete", accepted: ROWS.length });
+    expectPersonsWrittenOnce(h(), EMAILS);
+
+    // Marketo saw the file beside them and nothing else: no forged path, no forged correlation id, no forged row.
+    expect(h().sim.requests.filter((r) => !r.correlationId?.startsWith(result.file.reportPrefix))).toEqual([]);
+    expect(h().sim.requests.every((r) => r.path === `/subscriptions/${h().sim.munchkinId}/persons`)).toBe(true);
+    expect(
+      h()
+        .sim.persons()
+        .some((p) => p.fields.email === "forged@example.com"),
+    ).toBe(false);
+
+    const sent = new Map(forged.map(({ message, reason }) => [JSON.stringify(message), reason]));
+    const dead = new Map<string, string | undefined>();
+    for (let receive = 0; receive < 5 && dead.size < sent.size; receive++) {
+      const received = await h().aws.sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: h().aws.ingestionDlqUrl,
+          MaxNumberOfMessages: 10,
+          MessageAttributeNames: ["All"],
+        }),
+      );
+      for (const m of received.Messages ?? []) {
+        if (!sent.has(m.Body ?? "")) continue;
+        expect(m.MessageAttributes?.code?.StringValue).toBe("invalid_message");
+        dead.set(m.Body as string, m.MessageAttributes?.message?.StringValue);
+        await h().aws.sqs.send(
+          new DeleteMessageCommand({ QueueUrl: h().aws.ingestionDlqUrl, ReceiptHandle: m.ReceiptHandle }),
+        );
+      }
+    }
+    expect(dead).toEqual(sent);
   });
 });
 

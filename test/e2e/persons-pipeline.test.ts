@@ -1,5 +1,6 @@
+import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { describe, expect, it } from "vitest";
-import { samplePersons, toCsv } from "../../scripts/make-sample-persons.ts";
+import { emojiDensePersons, samplePersons, toCsv } from "../../scripts/make-sample-persons.ts";
 import { expectedPersons, useHarness } from "./harness.ts";
 
 const h = useHarness();
@@ -68,6 +69,62 @@ describe("persons: S3 drop → splitter → queue → sender → Marketo", () =>
     // Greedy: every request but the file's last (the smallest) would have overflowed with one more ~1.9 kB row.
     const sizes = requests.map((r) => r.bodyBytes).sort((a, b) => b - a);
     for (const size of sizes.slice(0, -1)) expect(size).toBeGreaterThan(1_000_000 - 2_000);
+  });
+});
+
+/** Fewest requests an order-preserving split allows for objects of these raw JSON sizes (the oracle). */
+function greedyRequests(objectBytes: readonly number[], frameBytes: number, maxObjects: number, maxBytes: number) {
+  let requests = 0;
+  let bytes = 0;
+  let objects = 0;
+  for (const size of objectBytes) {
+    if (objects > 0 && (objects === maxObjects || bytes + 1 + size > maxBytes)) {
+      requests++;
+      objects = 0;
+    }
+    bytes = objects === 0 ? frameBytes + size : bytes + 1 + size;
+    objects++;
+  }
+  return requests + (objects > 0 ? 1 : 0);
+}
+
+describe("request sizes are the bytes Marketo receives", () => {
+  it("an emoji-dense file takes the fewest requests its raw UTF-8 allows, each ≤ 1 MB as received", async () => {
+    // Notes of 250 emoji: ~1.1 kB a row as sent (4 bytes an emoji), ~3.1 kB with emoji escaped as \uXXXX pairs.
+    const rows = emojiDensePersons(2_700, { seed: 11 });
+    const result = await h().run("persons/emoji.csv", toCsv(rows, ["email", "firstName", "lastName", "notes"]));
+
+    expect(result.summary).toMatchObject({
+      status: "complete",
+      rowsRead: rows.length,
+      accepted: rows.length,
+      rejected: 0,
+      failed: 0,
+      deadLettered: 0,
+    });
+    const expected = expectedPersons(rows);
+    const objectBytes = expected.map((person) => Buffer.byteLength(JSON.stringify(person)));
+    const frameBytes = Buffer.byteLength('{"persons":[]}');
+    const rawBytes = frameBytes + objectBytes.reduce((sum, bytes) => sum + bytes, 0) + objectBytes.length - 1;
+    const requests = accepted();
+    expect(requests).toHaveLength(greedyRequests(objectBytes, frameBytes, 1_000, 1_000_000));
+    expect(requests.length).toBeLessThanOrEqual(Math.ceil(rawBytes / 1_000_000) + 1);
+    for (const request of requests) expect(request.bodyBytes).toBeLessThanOrEqual(1_000_000);
+    expect(requests.reduce((sum, request) => sum + request.bodyBytes, 0)).toBe(
+      rawBytes + (requests.length - 1) * (frameBytes - 1),
+    );
+
+    const stored = personsByEmail();
+    expect(stored.size).toBe(rows.length);
+    for (const person of expected) {
+      expect(stored.get(person.email as string)?.fields).toEqual(person);
+      expect(stored.get(person.email as string)?.writes).toBe(1);
+    }
+    // Escaped for the queue, each ~1 MB body outgrew a message: it travelled through the work bucket.
+    const bodies = await h().aws.s3.send(
+      new ListObjectsV2Command({ Bucket: h().aws.workBucket, Prefix: `${result.file.reportPrefix}bodies/` }),
+    );
+    expect(bodies.KeyCount).toBe(requests.length);
   });
 });
 

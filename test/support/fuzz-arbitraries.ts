@@ -281,3 +281,49 @@ export function expectedValues(table: Table, row: TableRow): Record<string, stri
   });
   return values;
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Values whose bytes differ between raw UTF-8 and escaped JSON: for counting the bytes a request really has.
+
+/**
+ * Characters whose size depends on how JSON is written: emoji and other astral characters (4 bytes raw, 12 as a
+ * `\uXXXX` pair), CJK (3), U+FFFE/U+FFFF (SQS refuses them raw), lone surrogates (JSON.stringify escapes them),
+ * quotes, backslashes, control characters (escaped by JSON), U+2028 (raw in JSON), plain ASCII.
+ */
+export const RICH_UNITS = [
+  "🎉",
+  "👩‍💻",
+  "𝄞",
+  "山",
+  "é",
+  "\uFFFE",
+  "\uFFFF",
+  "\uD800",
+  "\uDFFF",
+  '"',
+  "\\",
+  "\u0000",
+  "\u001F",
+  "\n",
+  "\t",
+  "\u2028",
+  "a",
+  " ",
+] as const;
+
+/** Rich text, now and then one rich character repeated thousands of times (rows that fill or overflow a request). */
+export const richText = fc.oneof(
+  { weight: 8, arbitrary: fc.string({ unit: fc.constantFrom(...RICH_UNITS), maxLength: 24 }) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(fc.constantFrom(...RICH_UNITS), fc.integer({ min: 50, max: 2_500 }))
+      .map(([unit, times]) => unit.repeat(times)),
+  },
+);
+
+/** Field names beyond the ones a type needs, some of them rich too (and `__proto__`, which is a field like any). */
+export const richFieldName = fc.constantFrom("notes", "名前", "🎉", "__proto__", 'say "hi"', "back\\slash", "\uFFFF");
+
+/** Extra fields of a row: rich names, rich values. */
+export const richFields = fc.dictionary(richFieldName, richText, { maxKeys: 3 });

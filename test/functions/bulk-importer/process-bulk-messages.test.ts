@@ -23,6 +23,9 @@ const submitMessage: BulkPartMessage = {
   stage: { step: "submit", tries: 0, waits: 0 },
 };
 const holder = `${file.reportPrefix}0`;
+/** Copy ids as the splitter draws them (UUIDs). */
+const COPY_1 = "6f1c2b7e-8d4a-4c1e-9f3b-2a5d7e9c1b01";
+const COPY_2 = "6f1c2b7e-8d4a-4c1e-9f3b-2a5d7e9c1b02";
 /** The part's final outcome, as its job's last poll writes it. */
 const acceptedPart: BatchOutcome = {
   v: 1,
@@ -163,14 +166,14 @@ describe("the bulk importer, one step per message", () => {
 
   it("two copies of one part (a resumed splitter queued it twice): one submits, the other waits and then drops", async () => {
     const t = setup({ submit: [job("Queued")] });
-    const first = { ...submitMessage, copyId: "copy-1" };
-    const second = { ...submitMessage, copyId: "copy-2" };
+    const first = { ...submitMessage, copyId: COPY_1 };
+    const second = { ...submitMessage, copyId: COPY_2 };
     await processBulkMessages([record(first)], t.deps);
     await processBulkMessages([record(second)], t.deps);
     expect(t.calls).toEqual(["submit"]);
     expect(t.requeued.map((r) => [r.message.copyId, r.message.stage.step])).toEqual([
-      ["copy-1", "poll"],
-      ["copy-2", "submit"],
+      [COPY_1, "poll"],
+      [COPY_2, "submit"],
     ]);
     // The first copy's job ends; the waiting copy comes back, finds the outcome, and calls nothing.
     t.outcomes.set(0, acceptedPart);
@@ -210,11 +213,11 @@ describe("the bulk importer, one step per message", () => {
 
   it("a dead-lettered part redriven from the DLQ is submitted again, by that copy only", async () => {
     const t = setup({ submit: [restError("611", "retry"), job("Queued")] });
-    const owner = { ...submitMessage, copyId: "copy-1", stage: { step: "submit" as const, tries: 2, waits: 0 } };
+    const owner = { ...submitMessage, copyId: COPY_1, stage: { step: "submit" as const, tries: 2, waits: 0 } };
     await processBulkMessages([record(owner)], t.deps);
-    expect(t.outcomes.get(0)).toMatchObject({ status: "dead-lettered", deadLetteredBy: "copy-1" });
+    expect(t.outcomes.get(0)).toMatchObject({ status: "dead-lettered", deadLetteredBy: COPY_1 });
     const redriven = t.deadLetterBodies[0];
-    expect(redriven?.copyId).not.toBe("copy-1");
+    expect(redriven?.copyId).not.toBe(COPY_1);
     // The dead-lettering copy itself (a stray redelivery) does nothing; the DLQ copy submits.
     await processBulkMessages([record(owner)], t.deps);
     expect(t.calls).toEqual(["submit"]);
@@ -234,7 +237,14 @@ describe("the bulk importer, one step per message", () => {
   it("polls with growing delays while the job runs, then reports it and frees the slot", async () => {
     const poll = {
       ...submitMessage,
-      stage: { step: "poll" as const, batchId: 77, slot: 0, submittedAt: "x", polls: 2, tries: 0 },
+      stage: {
+        step: "poll" as const,
+        batchId: 77,
+        slot: 0,
+        submittedAt: "2026-11-01T10:00:00.000Z",
+        polls: 2,
+        tries: 0,
+      },
     };
     const t = setup({ status: [job("Importing"), job("Complete")] });
     await t.slots.acquire(holder);
@@ -248,7 +258,14 @@ describe("the bulk importer, one step per message", () => {
   it("a duplicate of a finished part calls nothing and frees a slot a crash left held", async () => {
     const poll = {
       ...submitMessage,
-      stage: { step: "poll" as const, batchId: 77, slot: 0, submittedAt: "x", polls: 0, tries: 0 },
+      stage: {
+        step: "poll" as const,
+        batchId: 77,
+        slot: 0,
+        submittedAt: "2026-11-01T10:00:00.000Z",
+        polls: 0,
+        tries: 0,
+      },
     };
     const t = setup();
     await t.slots.acquire(holder);

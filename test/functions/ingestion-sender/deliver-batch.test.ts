@@ -5,13 +5,13 @@ import type { BatchMessage } from "../../../shared/contracts/batch-message.ts";
 import { type DeliveryPolicy, deliverBatch } from "../../../functions/ingestion-sender/deliver-batch.ts";
 import { FakeClock } from "../../support/fake-clock.ts";
 
+const body = '{"persons":[{"email":"a@x.io"},{"email":"b@x.io"}]}';
 const message: BatchMessage = {
-  v: 1,
+  v: 2,
   file: { bucket: "drop", key: "persons/a.csv", reportPrefix: "reports/persons/a.csv/v1/" },
   objectType: "persons",
-  resource: "persons",
-  batch: { index: 3, rowCount: 2, rows: [[1, 2]] },
-  body: { persons: [{ email: "a@x.io" }, { email: "b@x.io" }] },
+  batch: { index: 3, rowCount: 2, rows: [[1, 2]], bytes: Buffer.byteLength(body) },
+  body: JSON.parse(body) as Record<string, unknown>,
 };
 
 const policy: DeliveryPolicy = {
@@ -49,6 +49,7 @@ const run = (
 ) =>
   deliverBatch(
     message,
+    body,
     { failedDeliveries, remainingMs: () => remaining },
     { client, clock, random: () => 0.5, policy },
   );
@@ -57,9 +58,27 @@ describe("deliverBatch", () => {
   it("sends the exact body once with a correlation id naming file and batch", async () => {
     const client = scriptedClient(["req-1"]);
     expect(await run(client)).toEqual({ status: "accepted", requestId: "req-1", tries: 1 });
-    expect(client.requests).toEqual([
-      { resource: "persons", body: JSON.stringify(message.body), correlationId: "reports/persons/a.csv/v1/3" },
-    ]);
+    expect(client.requests).toEqual([{ resource: "persons", body, correlationId: "reports/persons/a.csv/v1/3" }]);
+  });
+
+  it("sends to the resource its object type names, a custom object's by its API name", async () => {
+    const client = scriptedClient(["req-1"]);
+    const cars = '{"dedupeBy":"dedupeFields","customObjects":[{"vin":"V1"}]}';
+    const carMessage: BatchMessage = {
+      ...message,
+      file: { bucket: "drop", key: "customobjects/car_c/a.csv", reportPrefix: "reports/customobjects/car_c/a.csv/v1/" },
+      objectType: "customobjects",
+      apiName: "car_c",
+      batch: { index: 0, rowCount: 1, rows: [[1, 1]], bytes: Buffer.byteLength(cars) },
+      body: JSON.parse(cars) as Record<string, unknown>,
+    };
+    await deliverBatch(
+      carMessage,
+      cars,
+      { failedDeliveries: 0, remainingMs: () => 60_000 },
+      { client, clock: new FakeClock(), random: () => 0.5, policy },
+    );
+    expect(client.requests.map((request) => request.resource)).toEqual(["customobjects/car_c"]);
   });
 
   it("retries transient failures in place with growing delays", async () => {
@@ -124,6 +143,7 @@ describe("deliverBatch", () => {
     const client = scriptedClient([]);
     const result = await deliverBatch(
       message,
+      body,
       { failedDeliveries: 0, remainingMs: () => 60_000 },
       { client, clock: new FakeClock(), random: () => 0, policy: { ...policy, maxRequestBytes: 10 } },
     );

@@ -6,15 +6,19 @@ import { resolveFileOptions } from "../../../shared/options/file-options.ts";
 import { routeForObjectName } from "../../../shared/options/object-route.ts";
 import { planRequests } from "../../../functions/splitter/request-plan.ts";
 import { splitFile } from "../../../functions/splitter/split-file.ts";
-import type { BatchPublisher } from "../../../shared/contracts/batch-publisher.ts";
+import type { BatchSink } from "../../../shared/contracts/batch-publisher.ts";
 import { summarizeReport } from "../../../shared/report/file-report.ts";
 
-class MemoryPublisher implements BatchPublisher {
+class MemoryPublisher implements BatchSink {
   readonly messages: Array<{ id: string; body: string }> = [];
+  readonly bodies = new Map<string, string>();
   async publish(message: { id: string; body: string }): Promise<void> {
     this.messages.push(message);
   }
   async flush(): Promise<void> {}
+  async storeBody(key: string, text: string): Promise<void> {
+    this.bodies.set(key, text);
+  }
 }
 
 async function* bytes(text: string): AsyncGenerator<Uint8Array> {
@@ -23,9 +27,10 @@ async function* bytes(text: string): AsyncGenerator<Uint8Array> {
 
 const file = { bucket: "drop", key: "persons/a.csv", reportPrefix: "reports/persons/a.csv/v1/" };
 
-const split = (csv: string, publisher: BatchPublisher, maxObjects = 2, maxBytes = 1_000_000) =>
+const split = (csv: string, publisher: BatchSink, maxObjects = 2, maxBytes = 1_000_000, maxMessageBytes?: number) =>
   splitFile(
     {
+      ...(maxMessageBytes !== undefined ? { maxMessageBytes } : {}),
       file,
       route: routeForObjectName("persons"),
       plan: planRequests(
@@ -48,14 +53,41 @@ describe("splitFile", () => {
       { kind: "rejection", row: 3, line: 4, reason: "row has 1 fields but the header has 2" },
     ]);
     const messages = publisher.messages.map((m) => BatchMessageSchema.parse(JSON.parse(m.body)));
-    expect(messages[0]?.batch).toEqual({ index: 0, rowCount: 2, rows: [[1, 2]] });
+    expect(messages[0]?.batch).toMatchObject({ index: 0, rowCount: 2, rows: [[1, 2]] });
     expect(messages[0]?.body).toEqual({
       priority: "high",
       dedupeFields: { field1: "email" },
       persons: [{ email: "a@x.io", zip: "04906" }, { email: "b@x.io" }],
     });
-    expect(messages[1]?.batch).toEqual({ index: 1, rowCount: 1, rows: [[4, 4]] });
+    expect(messages[1]?.batch).toMatchObject({ index: 1, rowCount: 1, rows: [[4, 4]] });
     expect(publisher.messages.map((m) => m.id)).toEqual(["b0", "b1"]);
+  });
+
+  it("counts a body's raw UTF-8 bytes (an emoji is 4), and its message escapes only what queues refuse", async () => {
+    const publisher = new MemoryPublisher();
+    await split("email,notes\na@x.io,🎉\uFFFF\n", publisher, 10);
+    const text = publisher.messages[0]?.body as string;
+    const message = BatchMessageSchema.parse(JSON.parse(text));
+    const sent = JSON.stringify(message.body);
+    expect(sent).toContain('"notes":"🎉\uFFFF"');
+    expect(message.batch.bytes).toBe(Buffer.byteLength(sent));
+    expect(text).toContain('"notes":"\\ud83c\\udf89\\uffff"');
+  });
+
+  it("puts a body whose message would be too large for the queue in the work bucket, and points to it", async () => {
+    const publisher = new MemoryPublisher();
+    const csv = `email,notes\na@x.io,${"🎉".repeat(100)}\nb@x.io,short\n`;
+    // The first body is 495 bytes raw; escaped for the queue (12 bytes an emoji) it is 1,295, its message more.
+    await split(csv, publisher, 1, 1_000_000, 900);
+
+    const [first, second] = publisher.messages.map((m) => BatchMessageSchema.parse(JSON.parse(m.body)));
+    expect(first?.body).toBeUndefined();
+    expect(first?.bodyObject).toEqual({ key: "reports/persons/a.csv/v1/bodies/000000.json" });
+    const stored = publisher.bodies.get("reports/persons/a.csv/v1/bodies/000000.json") as string;
+    expect(JSON.parse(stored)).toMatchObject({ persons: [{ email: "a@x.io", notes: "🎉".repeat(100) }] });
+    expect(Buffer.byteLength(stored)).toBe(first?.batch.bytes);
+    expect(second?.body).toMatchObject({ persons: [{ email: "b@x.io", notes: "short" }] });
+    expect(publisher.bodies.size).toBe(1);
   });
 
   it("sends nothing at all when the file turns out broken after valid rows", async () => {

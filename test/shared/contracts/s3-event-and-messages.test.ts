@@ -103,15 +103,14 @@ describe("batch messages", () => {
     expect(countRows(ranges)).toBe(6);
   });
 
-  it("embeds the exact body bytes and parses back with the schema", () => {
+  it("embeds the exact body and parses back with the schema to the same text", () => {
     const body = '{"persons":[{"email":"a@x.io","zip":"04906"}]}';
     const text = serializeBatchMessage(
       {
-        v: 1,
-        file: { bucket: "b", key: "persons/a.csv", reportPrefix: "reports/persons/a.csv/v1/" },
+        v: 2,
+        file: { bucket: "drop", key: "persons/a.csv", reportPrefix: "reports/persons/a.csv/v1/" },
         objectType: "persons",
-        resource: "persons",
-        batch: { index: 0, rowCount: 1, rows: [[1, 1]] },
+        batch: { index: 0, rowCount: 1, rows: [[1, 1]], bytes: Buffer.byteLength(body) },
       },
       body,
     );
@@ -125,5 +124,20 @@ describe("batch messages", () => {
     expect(json).toBe('{"name":"a\\ufffeb\\uffff \\ud83c\\udf89 ok"}');
     expect(JSON.parse(json)).toEqual({ name: "a\uFFFEb\uFFFF 🎉 ok" });
     expect(toQueueSafeJson({ name: "Zoë 山田" })).toBe('{"name":"Zoë 山田"}');
+    // A message's file key is escaped too: S3 keys may hold any of these characters.
+    const head = { v: 2 as const, objectType: "persons" as const };
+    const message = serializeBatchMessage(
+      {
+        ...head,
+        file: { bucket: "drop", key: "persons/🎉.csv", reportPrefix: "reports/persons/🎉.csv/v1/" },
+        batch: { index: 0, rowCount: 1, rows: [[1, 1]], bytes: 10 },
+      },
+      '{"persons":[{"n":"\uFFFF"}]}',
+    );
+    expect(message).not.toMatch(/[\u{10000}-\u{10FFFF}\uFFFE\uFFFF]/u);
+    expect(JSON.parse(message)).toMatchObject({
+      file: { key: "persons/🎉.csv" },
+      body: { persons: [{ n: "\uFFFF" }] },
+    });
   });
 });
