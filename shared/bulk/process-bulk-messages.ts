@@ -12,7 +12,7 @@ import { parseOrDeadLetter } from "../pipeline/poison-message.ts";
 import type { ClaimStore } from "../pipeline/claim-store.ts";
 import { type BackoffPolicy, retryDelayMs } from "../retry/backoff.ts";
 import type { Clock } from "../time/clock.ts";
-import { type BulkPartMessage, BulkPartMessageSchema, partHolder } from "./bulk-message.ts";
+import { type BulkPartMessage, BulkPartMessageSchema, partFileName, partHolder } from "./bulk-message.ts";
 import { BULK_DELIMITERS } from "./csv-text.ts";
 import type { JobSlots } from "./job-slots.ts";
 import { mapJobRows } from "./map-job-rows.ts";
@@ -131,7 +131,10 @@ async function submit(message: BulkPartMessage, deps: BulkImporterDeps): Promise
   let job: BulkJobStatus;
   try {
     const client = await deps.client();
-    job = await client.submit(message.route, message.params, { name: fileName(message), text });
+    job = await client.submit(message.route, message.params, {
+      name: partFileName(message.part.index, message.params.format),
+      text,
+    });
   } catch (error) {
     await deps.slots.release(lease.slot, holder);
     const failure = asMarketoFailure(error, "submit import job");
@@ -319,9 +322,6 @@ const pollStage = (batchId: number, slot: number, firstTriedAt: string): BulkPar
 
 /** Spreads waiting parts out so they do not all come back for the same freed slot at once. */
 const jittered = (deps: BulkImporterDeps, seconds: number): number => Math.round(seconds * (1 + deps.random()));
-
-const fileName = (message: BulkPartMessage): string =>
-  `part-${String(message.part.index + 1).padStart(6, "0")}.${message.params.format}`;
 
 const reqId = (job: { requestId?: string }) => (job.requestId ? { requestId: job.requestId } : {});
 
