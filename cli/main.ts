@@ -19,7 +19,7 @@ Usage:
       TYPE: persons | customobjects/{apiName} | companies | programmembers | programmembers/delete
             | bulk/leads | bulk/customobjects/{apiName} | bulk/programmembers/{programId}   (Bulk Import jobs)
       [--report FILE]                          write the file's JSON report (report.json) there
-      [--rows-with-issues FILE]                write rejected/failed rows there as CSV (original columns + reason)
+      [--rows-with-issues FILE]                write rows not accepted or warned there as CSV (original columns + reason)
       [--format csv|tsv|ssv|json|ndjson]       default: from the file name (.csv, .tsv, .json, .ndjson[.gz])
       [--priority normal|high] [--partition NAME] [--dedupe-fields email[,field2]]     persons
       [--dedupe-by dedupeFields|marketoGUID|idField] [--action createOnly|updateOnly|createOrUpdate]
