@@ -270,14 +270,23 @@ async function afterFailure(
       ...(message.copyId ? { deadLetteredBy: message.copyId } : {}),
     });
     if (stage.step === "poll") await deps.slots.release(stage.slot, partHolder(message));
-    deps.logger.error("bulk part dead-lettered after retries", { ...ids(message), code: failure.code });
+    deps.logger.error("bulk part dead-lettered after retries", {
+      ...ids(message),
+      code: failure.code,
+      status: failure.status,
+    });
     return;
   }
   // 606 is the 100-calls-per-20-s window: coming back sooner only spends calls.
   const floorMs =
     failure.code === "606" ? Math.max(deps.policy.rateLimitWaitMs, failure.retryAfterMs ?? 0) : failure.retryAfterMs;
   const delayMs = retryDelayMs(stage.tries, deps.policy.backoff, deps.random, floorMs);
-  deps.logger.warn("bulk step will be retried", { ...ids(message), code: failure.code, delayMs });
+  deps.logger.warn("bulk step will be retried", {
+    ...ids(message),
+    code: failure.code,
+    status: failure.status,
+    delayMs,
+  });
   await requeue(deps, message, stage, Math.ceil(delayMs / 1000));
 }
 
