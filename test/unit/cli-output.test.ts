@@ -1,10 +1,10 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { humanLogLine } from "../../cli/log-lines.ts";
 import { RunOutput } from "../../cli/run-output.ts";
-import type { LogRecord } from "../../shared/logging/logger.ts";
+import { createLogger, type LogRecord, setLogSink } from "../../shared/logging/logger.ts";
 
 const item = (level: string, message: string, fields: Record<string, unknown> = {}): LogRecord => ({
   level,
@@ -122,5 +122,56 @@ describe("the run's output on stderr", () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("where the handlers' log items go", () => {
+  afterEach(() => {
+    setLogSink(undefined);
+    vi.restoreAllMocks();
+  });
+
+  /** A logger at INFO (the test run silences the handlers' own loggers), and what reached stdout and stderr. */
+  function loggerAndStreams() {
+    vi.stubEnv("POWERTOOLS_LOG_LEVEL", "INFO");
+    const logger = createLogger("marketo-ingest-test");
+    vi.unstubAllEnvs();
+    const printed: string[] = [];
+    const keep = (chunk: unknown) => {
+      printed.push(String(chunk));
+      return true;
+    };
+    vi.spyOn(process.stdout, "write").mockImplementation(keep);
+    vi.spyOn(process.stderr, "write").mockImplementation(keep);
+    return { logger, printed };
+  }
+
+  it("without a sink (Lambda): each item is one JSON line on the process's output, as before", () => {
+    const { logger, printed } = loggerAndStreams();
+    logger.warn("batch will be retried", { batch: 2, code: "429001" });
+    vi.restoreAllMocks();
+    expect(printed).toHaveLength(1);
+    expect(JSON.parse(printed[0] as string)).toMatchObject({
+      level: "WARN",
+      message: "batch will be retried",
+      service: "marketo-ingest-test",
+      batch: 2,
+      code: "429001",
+    });
+  });
+
+  it("with a sink (the CLI): each item reaches only the sink, as a record and the JSON line that says the same", () => {
+    const { logger, printed } = loggerAndStreams();
+    const received: Array<{ record: LogRecord; line: string }> = [];
+    setLogSink((record, line) => received.push({ record, line }));
+    logger.info("batch accepted", { batch: 0, rows: 2 });
+    logger.warn("batch will be retried", { batch: 1, code: "606" });
+    vi.restoreAllMocks();
+    expect(printed).toEqual([]);
+    expect(received.map(({ record }) => [record.level, record.message, record.batch])).toEqual([
+      ["INFO", "batch accepted", 0],
+      ["WARN", "batch will be retried", 1],
+    ]);
+    for (const { record, line } of received) expect(JSON.parse(line)).toEqual(record);
   });
 });
