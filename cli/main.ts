@@ -3,11 +3,13 @@ import { basename } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { startLocalAws } from "../local/local-aws.ts";
-import { type LocalRunProgress, runPipelineLocally } from "../local/run-pipeline-locally.ts";
+import { runPipelineLocally } from "../local/run-pipeline-locally.ts";
 import { BULK_PREFIXES, bulkRouteForKey, isBulkKey } from "../shared/options/bulk-route.ts";
 import { OBJECT_NAMES, routeForObjectName } from "../shared/options/object-route.ts";
 import { readS3Text } from "../shared/aws/s3-object-source.ts";
+import { setLogSink } from "../shared/lambda/logger.ts";
 import { formatProblems, formatSummaryLine } from "./format-summary.ts";
+import { RunOutput } from "./run-output.ts";
 import { statusCommand } from "./status.ts";
 import { resolveMarketoTarget } from "./marketo-target.ts";
 
@@ -15,12 +17,13 @@ const USAGE = `marketo-ingest — move person data into Adobe Marketo Engage
 
 Usage:
   marketo-ingest demo                          run the bundled 5,000-person sample end to end, locally
+      [--log FILE] [--verbose]                 as for run (below)
   marketo-ingest run FILE --object TYPE        run any file through the same pipeline, locally
       TYPE: persons | customobjects/{apiName} | companies | programmembers | programmembers/delete
             | lists | lists/remove                                    (static lists: add, remove leads)
             | bulk/leads | bulk/customobjects/{apiName} | bulk/programmembers/{programId}   (Bulk Import jobs)
       [--report FILE]                          write the file's JSON report (report.json) there
-      [--rows-with-issues FILE]                write rejected/failed rows there as CSV (original columns + reason)
+      [--rows-with-issues FILE]                write rows not accepted or warned there as CSV (original columns + reason)
       [--format csv|tsv|ssv|json|ndjson]       default: from the file name (.csv, .tsv, .json, .ndjson[.gz])
       [--priority normal|high] [--partition NAME] [--dedupe-fields email[,field2]]     persons
       [--dedupe-by dedupeFields|marketoGUID|idField] [--action createOnly|updateOnly|createOrUpdate]
@@ -31,6 +34,9 @@ Usage:
       [--lookup-field FIELD] [--list-id ID] [--partition NAME]                    bulk leads
       [--program-member-status STATUS] [--program-id ID]                          bulk program members
       [--options FILE]                         a sidecar options JSON (flags above win over it)
+      [--log FILE]                             write the handlers' log items there, one JSON line each
+      [--verbose]                              print those JSON lines on stderr too (default: warnings as
+                                               short sentences, and a progress line)
 
   marketo-ingest status KEY --bucket WORK_BUCKET   the report of a file dropped on a deployed stack
       [--version ID] [--json]                  (AWS credentials from the environment; exit 0 complete,
@@ -113,6 +119,8 @@ function parseCliArgs(argv: string[]) {
       "program-member-status": { type: "string" },
       "program-id": { type: "string" },
       "rows-with-issues": { type: "string" },
+      log: { type: "string" },
+      verbose: { type: "boolean" },
       bucket: { type: "string" },
       version: { type: "string" },
       json: { type: "boolean" },
@@ -138,10 +146,11 @@ type RunFlags = Partial<
     | "lookup-field"
     | "list-id"
     | "program-member-status"
-    | "program-id",
+    | "program-id"
+    | "log",
     string | undefined
   >
->;
+> & { verbose?: boolean | undefined };
 
 /** Option flags travel as S3 object metadata, as a data team's upload would carry them. */
 const METADATA_FLAGS = {
@@ -161,6 +170,13 @@ const METADATA_FLAGS = {
 } as const;
 
 async function runFile(path: string, objectType: string, flags: RunFlags): Promise<number> {
+  const output = new RunOutput({
+    stream: process.stderr,
+    verbose: flags.verbose === true,
+    ...(flags.log !== undefined ? { logFile: flags.log } : {}),
+  });
+  // The handlers' JSON log lines are for CloudWatch; here they go to the output (sentences, --log, --verbose).
+  setLogSink(output.sink);
   const marketo = await resolveMarketoTarget(process.env);
   const aws = await startLocalAws();
   const key = `${objectType}/${basename(path)}`;
@@ -178,9 +194,9 @@ async function runFile(path: string, objectType: string, flags: RunFlags): Promi
         }),
       ),
       ...(flags.options ? { sidecar: await readFile(flags.options, "utf8") } : {}),
-      onProgress: createProgressPrinter(),
+      onProgress: (progress) => output.progress(progress),
     });
-    if (process.stderr.isTTY) process.stderr.write("\n");
+    output.close();
     for (const line of formatProblems(result)) console.error(`  ${line}`);
     console.log(formatSummaryLine(result));
     if (flags.report) {
@@ -195,31 +211,11 @@ async function runFile(path: string, objectType: string, flags: RunFlags): Promi
     const { summary } = result;
     return summary.status === "complete" && summary.accepted === summary.rowsRead ? 0 : 1;
   } finally {
+    setLogSink(undefined);
+    output.close();
     await aws.close();
     await marketo.close();
   }
-}
-
-/** Progress on stderr: a live counter on a terminal, a line per quarter when piped (CI logs stay short). */
-function createProgressPrinter(): (progress: LocalRunProgress) => void {
-  let lastQuarter = -1;
-  return (progress) => {
-    if (progress.phase === "upload") {
-      console.error(`  uploaded ${(progress.bytes / 1024).toFixed(0)} KiB to the drop bucket`);
-    } else if (progress.phase === "split") {
-      console.error(
-        `  split: ${progress.rowsRead.toLocaleString("en-US")} rows read, ${progress.rowsRejected} rejected, ${progress.batches} batches queued (${progress.status})`,
-      );
-    } else if (process.stderr.isTTY) {
-      process.stderr.write(`\r  sent ${progress.batchesDone}/${progress.batches} batches`);
-    } else {
-      const quarter = progress.batches ? Math.floor((progress.batchesDone / progress.batches) * 4) : 4;
-      if (quarter > lastQuarter) {
-        lastQuarter = quarter;
-        console.error(`  sent ${progress.batchesDone}/${progress.batches} batches`);
-      }
-    }
-  };
 }
 
 main(process.argv.slice(2)).then(

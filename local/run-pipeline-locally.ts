@@ -58,7 +58,8 @@ export interface LocalRunOptions {
 export type LocalRunProgress =
   | { phase: "upload"; bytes: number }
   | { phase: "split"; rowsRead: number; rowsRejected: number; batches: number; status: string }
-  | { phase: "send"; batchesDone: number; batches: number; stats: EventSourceStats };
+  /** Batches (requests or import parts) with a final outcome so far, and the rows they accepted. */
+  | { phase: "send"; rowsRead: number; batchesDone: number; batches: number; accepted: number };
 
 export interface LocalRunResult {
   file: FileRef;
@@ -146,8 +147,12 @@ export async function runPipelineLocally(options: LocalRunOptions): Promise<Loca
     status: manifest?.status ?? "missing",
   });
   const deadlineMs = options.eventSource?.deadlineMs ?? 30 * 60_000;
-  const reportProgress = (stats: EventSourceStats) =>
-    options.onProgress?.({ phase: "send", batchesDone: stats.messagesDeleted, batches: manifest?.batches ?? 0, stats });
+  const onProgress = options.onProgress;
+  const progress =
+    onProgress && manifest?.status === "queued"
+      ? new SendProgress(reports, file, manifest, clock, onProgress)
+      : undefined;
+  const reportProgress = () => progress?.poke();
   // Both queues are served at once, as the deployed event sources would; each run ends when its queue drains.
   const [eventSource, bulkEventSource] = await Promise.all([
     runSqsEventSource({
@@ -172,8 +177,10 @@ export async function runPipelineLocally(options: LocalRunOptions): Promise<Loca
       functionTimeoutMs: DEPLOYMENT_DEFAULTS.bulkImporterTimeoutSeconds * 1000,
       deadlineMs,
       clock,
+      onInvocation: reportProgress,
     }),
   ]);
+  await progress?.finish();
   // Then the report: every batch has ended (unless a queue hit the deadline, and then the report says running).
   await runSqsEventSource({
     sqs: aws.sqs,
@@ -201,6 +208,66 @@ export async function runPipelineLocally(options: LocalRunOptions): Promise<Loca
     bulkEventSource,
     elapsedMs: clock.now() - startedAt,
   };
+}
+
+/** Least time between two looks at the batch outcomes for progress. */
+const PROGRESS_INTERVAL_MS = 1_000;
+
+/**
+ * Live counts for the send phase, read from the batch outcomes as the handlers write them: one listing per look,
+ * each outcome read once, at most one look per second and never two at a time. Progress only: the summary and the
+ * report are computed from all outcomes at the end.
+ */
+class SendProgress {
+  private readonly seen = new Set<string>();
+  private batchesDone = 0;
+  private accepted = 0;
+  private lastLookAt = Number.NEGATIVE_INFINITY;
+  private looking: Promise<void> | undefined;
+
+  constructor(
+    private readonly reports: S3ReportStore,
+    private readonly file: FileRef,
+    private readonly manifest: SplitManifest,
+    private readonly clock: Clock,
+    private readonly onProgress: (progress: LocalRunProgress) => void,
+  ) {}
+
+  /** After an invocation: look again unless a look is under way or was taken less than a second ago. */
+  poke(): void {
+    if (this.looking || this.clock.now() - this.lastLookAt < PROGRESS_INTERVAL_MS) return;
+    this.looking = this.look().finally(() => {
+      this.looking = undefined;
+    });
+  }
+
+  /** The last look, once the queues drained: the counts then include every batch. */
+  async finish(): Promise<void> {
+    await this.looking;
+    await this.look();
+  }
+
+  private async look(): Promise<void> {
+    this.lastLookAt = this.clock.now();
+    let fresh: BatchOutcome[];
+    try {
+      fresh = await this.reports.readNewBatchOutcomes(this.file, this.seen);
+    } catch {
+      // A missed look only delays the progress line; the run's result does not depend on it.
+      return;
+    }
+    for (const outcome of fresh) {
+      this.batchesDone++;
+      if (outcome.status === "accepted") this.accepted += outcome.rowCount - (outcome.rowFailures?.length ?? 0);
+    }
+    this.onProgress({
+      phase: "send",
+      rowsRead: this.manifest.rowsRead,
+      batchesDone: this.batchesDone,
+      batches: this.manifest.batches,
+      accepted: this.accepted,
+    });
+  }
 }
 
 /** Lambda's asynchronous invocation: the same request id for the event and its two retries after failures. */

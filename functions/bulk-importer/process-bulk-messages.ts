@@ -13,7 +13,12 @@ import { parseOrDeadLetter } from "../../shared/lambda/poison-message.ts";
 import type { ClaimStore } from "../../shared/contracts/claim-store.ts";
 import { type BackoffPolicy, retryDelayMs } from "../../shared/marketo/backoff.ts";
 import type { Clock } from "../../shared/time/clock.ts";
-import { type BulkPartMessage, BulkPartMessageSchema, partHolder } from "../../shared/contracts/bulk-message.ts";
+import {
+  type BulkPartMessage,
+  BulkPartMessageSchema,
+  partHolder,
+  partFileName,
+} from "../../shared/contracts/bulk-message.ts";
 import { BULK_DELIMITERS } from "../../shared/text/csv-text.ts";
 import type { JobSlots } from "../../shared/contracts/job-slots.ts";
 import { mapJobRows } from "./map-job-rows.ts";
@@ -133,7 +138,10 @@ async function submit(message: BulkPartMessage, deps: BulkImporterDeps): Promise
   let job: BulkJobStatus;
   try {
     const client = await deps.client();
-    job = await client.submit(message.route, message.params, { name: fileName(message), text });
+    job = await client.submit(message.route, message.params, {
+      name: partFileName(message.part.index, message.params.format),
+      text,
+    });
   } catch (error) {
     await deps.slots.release(lease.slot, holder);
     const failure = asMarketoFailure(error, "submit import job");
@@ -269,14 +277,23 @@ async function afterFailure(
       ...(message.copyId ? { deadLetteredBy: message.copyId } : {}),
     });
     if (stage.step === "poll") await deps.slots.release(stage.slot, partHolder(message));
-    deps.logger.error("bulk part dead-lettered after retries", { ...ids(message), code: failure.code });
+    deps.logger.error("bulk part dead-lettered after retries", {
+      ...ids(message),
+      code: failure.code,
+      status: failure.status,
+    });
     return;
   }
   // 606 is the 100-calls-per-20-s window: coming back sooner only spends calls.
   const floorMs =
     failure.code === "606" ? Math.max(deps.policy.rateLimitWaitMs, failure.retryAfterMs ?? 0) : failure.retryAfterMs;
   const delayMs = retryDelayMs(stage.tries, deps.policy.backoff, deps.random, floorMs);
-  deps.logger.warn("bulk step will be retried", { ...ids(message), code: failure.code, delayMs });
+  deps.logger.warn("bulk step will be retried", {
+    ...ids(message),
+    code: failure.code,
+    status: failure.status,
+    delayMs,
+  });
   await requeue(deps, message, stage, Math.ceil(delayMs / 1000));
 }
 
@@ -321,9 +338,6 @@ const pollStage = (batchId: number, slot: number, firstTriedAt: string): BulkPar
 
 /** Spreads waiting parts out so they do not all come back for the same freed slot at once. */
 const jittered = (deps: BulkImporterDeps, seconds: number): number => Math.round(seconds * (1 + deps.random()));
-
-const fileName = (message: BulkPartMessage): string =>
-  `part-${String(message.part.index + 1).padStart(6, "0")}.${message.params.format}`;
 
 const reqId = (job: { requestId?: string }) => (job.requestId ? { requestId: job.requestId } : {});
 

@@ -178,7 +178,12 @@ async function settle(
             deadLetteredBy: record.messageId,
           }),
         );
-        deps.logger.error("batch dead-lettered after retries", { ...ids, code: delivery.failure.code, failures });
+        deps.logger.error("batch dead-lettered after retries", {
+          ...ids,
+          code: delivery.failure.code,
+          status: delivery.failure.status,
+          failures,
+        });
         return "done";
       }
       // Record the failure on the claim (the attempt count survives redeliveries), then back off.
@@ -189,6 +194,7 @@ async function settle(
       deps.logger.warn("batch will be retried", {
         ...ids,
         code: delivery.failure.code,
+        status: delivery.failure.status,
         delayMs: delivery.delayMs,
         failures,
       });

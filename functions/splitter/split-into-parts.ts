@@ -3,10 +3,12 @@ import type { RowRejection, SourceRow } from "../../shared/parsing/source-row.ts
 import { type FileRef, toRowRanges } from "../../shared/contracts/batch-message.ts";
 import type { BulkPartSink } from "../../shared/contracts/batch-publisher.ts";
 import type { SplitSummary } from "./split-file.ts";
+import { BULK_MAX_REQUEST_BYTES, bulkImportFramingBytes } from "../../shared/marketo/bulk-multipart.ts";
 import {
   type BulkJobParams,
   type BulkPart,
   type BulkPartMessage,
+  partFileName,
   partKey,
 } from "../../shared/contracts/bulk-message.ts";
 import type { BulkRoute } from "../../shared/options/bulk-route.ts";
@@ -20,6 +22,11 @@ export interface BulkSplitRequest {
   openRows: () => AsyncIterable<SourceRow>;
   /** Largest part, header included (Marketo: 10 MB per import file). */
   maxPartBytes: number;
+  /**
+   * Largest import request: the part plus the multipart framing the bulk client sends around it (Marketo answers
+   * 413 over 10 MB for the whole payload). Default: 10,000,000.
+   */
+  maxRequestBytes?: number;
   onProgress?: (rowsRead: number) => void;
 }
 
@@ -55,8 +62,8 @@ export function checkBulkRow(route: BulkRoute, params: BulkJobParams, values: Re
 }
 
 /**
- * Turns a file into import parts of at most `maxPartBytes`, each a complete file with the header row, stored
- * before its message is queued. Read twice: the dry pass finds file-level errors and the columns (every field any
+ * Turns a file into import parts of at most `maxPartBytes` whose import requests stay within `maxRequestBytes`,
+ * each a complete file with the header row, stored before its message is queued. Read twice: the dry pass finds file-level errors and the columns (every field any
  * valid row has, in first-seen order), so nothing is stored or queued for a broken file.
  */
 export async function splitIntoParts(request: BulkSplitRequest, sink: BulkPartSink): Promise<SplitSummary> {
@@ -76,9 +83,17 @@ async function runPass(
   const delimiter = BULK_DELIMITERS[request.params.format];
   const header = output ? formatCsvLine(output.columns, delimiter) : "";
   const headerBytes = Buffer.byteLength(header);
+  const maxRequestBytes = request.maxRequestBytes ?? BULK_MAX_REQUEST_BYTES;
+  // Both readings of Marketo's 10 MB hold: the file alone, and the request with its framing (which names the part).
+  const limitOf = (index: number): number =>
+    Math.min(
+      request.maxPartBytes,
+      maxRequestBytes - bulkImportFramingBytes(request.params, partFileName(index, request.params.format)),
+    );
   let lines: string[] = [];
   let rows: number[] = [];
   let bytes = headerBytes;
+  let limit = limitOf(0);
 
   const emit = async (): Promise<void> => {
     if (!output || rows.length === 0) return;
@@ -106,6 +121,7 @@ async function runPass(
     lines = [];
     rows = [];
     bytes = headerBytes;
+    limit = limitOf(summary.batches);
   };
 
   const reject = (row: { row: number; line: number }, reason: string, field?: string): void => {
@@ -138,11 +154,11 @@ async function runPass(
       delimiter,
     );
     const lineBytes = Buffer.byteLength(line);
-    if (headerBytes + lineBytes > request.maxPartBytes) {
-      reject(row, `row is ${lineBytes} bytes; with the header, one import file holds at most ${request.maxPartBytes}`);
+    if (headerBytes + lineBytes > limit) {
+      reject(row, `row is ${lineBytes} bytes; with the header, one import file holds at most ${limit}`);
       continue;
     }
-    if (bytes + lineBytes > request.maxPartBytes) await emit();
+    if (bytes + lineBytes > limit) await emit();
     lines.push(line);
     rows.push(row.row);
     bytes += lineBytes;

@@ -10,6 +10,8 @@ import type { TokenIssuer } from "./token-issuer.ts";
 export interface BulkOptions {
   /** 10 MB per file. */
   maxBulkFileBytes: number;
+  /** 10 MB per request: the whole multipart body, framing and form fields included (adobe-error-codes.md, 413). */
+  maxBulkRequestBytes: number;
   /** 10 jobs Queued or Importing, from every integration of the instance. */
   maxQueuedBulkJobs: number;
   /** 2 jobs Importing at once. */
@@ -22,6 +24,7 @@ export interface BulkOptions {
 
 export const BULK_DEFAULTS: BulkOptions = {
   maxBulkFileBytes: 10_000_000,
+  maxBulkRequestBytes: 10_000_000,
   maxQueuedBulkJobs: 10,
   maxImportingBulkJobs: 2,
   bulkImportMs: 150,
@@ -92,8 +95,6 @@ interface JobWork {
 }
 
 const BULK_FAULT_KINDS: readonly Fault["kind"][] = [...INGESTION_FAULT_KINDS, "restError"];
-// Room for the multipart framing and small fields around a file of the maximum size.
-const MULTIPART_ALLOWANCE = 64 * 1024;
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 const INTEGER = /^[+-]?\d+$/;
 
@@ -115,9 +116,9 @@ export class BulkImportSim {
   ) {}
 
   async handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-    const cap = this.options.maxBulkFileBytes + MULTIPART_ALLOWANCE;
+    const cap = this.options.maxBulkRequestBytes;
     const { body, bytes } = await readCapped(req, cap);
-    const raw = { body, truncated: bytes > cap };
+    const raw = { body, tooLarge: bytes > cap };
     this.advance();
     const route = routeOf(req.method ?? "", url.pathname);
     const requestId = `${randomBytes(2).toString("hex")}#${this.now().toString(16)}`;
@@ -160,7 +161,7 @@ export class BulkImportSim {
     let formError = false;
     if (
       req.method === "POST" &&
-      !raw.truncated &&
+      !raw.tooLarge &&
       (multipart || /^application\/x-www-form-urlencoded\b/i.test(contentType))
     ) {
       try {
@@ -185,7 +186,7 @@ export class BulkImportSim {
     if (!route) return fail("610", "Requested resource not found");
     if (route.op !== "submit") return this.report(route, res, requestId, fail);
 
-    if (raw.truncated) return fail("413", "Request Entity Too Large", 413);
+    if (raw.tooLarge) return fail("413", "Request Entity Too Large", 413);
     if (!multipart) return fail("612", "Invalid Content Type: send multipart/form-data");
     if (formError || !form) return fail("613", "Invalid Multipart Request");
     const file = form.get("file");

@@ -58,6 +58,8 @@ export interface SimulatorOptions {
   customObjectDedupeFields?: Record<string, string[]>;
   /** Bulk Import: 10 MB per file. */
   maxBulkFileBytes?: number;
+  /** Bulk Import: 10 MB per request, the whole multipart body (413 beyond). */
+  maxBulkRequestBytes?: number;
   /** Bulk Import: 10 jobs Queued or Importing (every integration's), a submit beyond answers 1016. */
   maxQueuedBulkJobs?: number;
   /** Bulk Import: 2 jobs Importing at once. */
@@ -153,6 +155,7 @@ export async function startMarketoSimulator(options: SimulatorOptions = {}): Pro
   const bulk = new BulkImportSim(
     {
       maxBulkFileBytes: options.maxBulkFileBytes ?? BULK_DEFAULTS.maxBulkFileBytes,
+      maxBulkRequestBytes: options.maxBulkRequestBytes ?? BULK_DEFAULTS.maxBulkRequestBytes,
       maxQueuedBulkJobs: options.maxQueuedBulkJobs ?? BULK_DEFAULTS.maxQueuedBulkJobs,
       maxImportingBulkJobs: options.maxImportingBulkJobs ?? BULK_DEFAULTS.maxImportingBulkJobs,
       bulkImportMs: options.bulkImportMs ?? BULK_DEFAULTS.bulkImportMs,

@@ -38,13 +38,19 @@ export class S3ReportStore implements ReportStore {
 
   async listBatchOutcomes(file: FileRef): Promise<BatchOutcome[]> {
     const keys = (await this.listOutcomeObjects(file)).map((object) => object.key);
-    const outcomes: BatchOutcome[] = [];
-    // Bounded parallel reads: a 10 GB file has ~50k batches.
-    for (let i = 0; i < keys.length; i += 32) {
-      const chunk = await Promise.all(keys.slice(i, i + 32).map((key) => this.getJson<BatchOutcome>(key)));
-      for (const outcome of chunk) if (outcome) outcomes.push(outcome);
-    }
+    const outcomes = (await this.readOutcomes(keys)).map(([, outcome]) => outcome);
     return outcomes.sort((a, b) => a.index - b.index);
+  }
+
+  /**
+   * The batch outcomes written since the last call with the same `seen` (keys already read, updated here): a live
+   * view costs one listing plus one read per new outcome, never a re-read of all of them.
+   */
+  async readNewBatchOutcomes(file: FileRef, seen: Set<string>): Promise<BatchOutcome[]> {
+    const fresh = (await this.listOutcomeObjects(file)).map((object) => object.key).filter((key) => !seen.has(key));
+    const read = await this.readOutcomes(fresh);
+    for (const [key] of read) seen.add(key);
+    return read.map(([, outcome]) => outcome);
   }
 
   async lastOutcomeWrittenAt(file: FileRef): Promise<number | undefined> {
@@ -69,6 +75,19 @@ export class S3ReportStore implements ReportStore {
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
     return objects;
+  }
+
+  private async readOutcomes(keys: readonly string[]): Promise<Array<[key: string, outcome: BatchOutcome]>> {
+    const read: Array<[string, BatchOutcome]> = [];
+    // Bounded parallel reads: a 10 GB file has ~50k batches.
+    for (let i = 0; i < keys.length; i += 32) {
+      const chunk = keys.slice(i, i + 32);
+      const outcomes = await Promise.all(chunk.map((key) => this.getJson<BatchOutcome>(key)));
+      outcomes.forEach((outcome, k) => {
+        if (outcome) read.push([chunk[k] as string, outcome]);
+      });
+    }
+    return read;
   }
 
   private async putJson(key: string, value: unknown): Promise<void> {

@@ -113,3 +113,7 @@ export type BulkPartMessage = z.infer<typeof BulkPartMessageSchema>;
 /** The holder name of a part's job slot: stable across redeliveries so a retry finds its own slot again. */
 export const partHolder = (message: Pick<BulkPartMessage, "file" | "part">): string =>
   `${message.file.reportPrefix}${message.part.index}`;
+
+/** The file name a part is imported under (in the multipart request): 1-based, as people count parts. */
+export const partFileName = (index: number, format: BulkJobParams["format"]): string =>
+  `part-${String(index + 1).padStart(6, "0")}.${format}`;

@@ -1,7 +1,8 @@
-import { type Dispatcher, FormData, fetch } from "undici";
+import { type Dispatcher, fetch } from "undici";
 import type { BulkJobParams } from "../contracts/bulk-message.ts";
 import type { BulkRoute } from "../options/bulk-route.ts";
 import type { Clock } from "../time/clock.ts";
+import { type BulkImportFile, bulkImportBody, type MultipartBody } from "./bulk-multipart.ts";
 import type { MarketoEndpoints } from "./endpoints.ts";
 import { classifyRestErrorCode, type FailureDisposition, MarketoRequestError, transportFailure } from "./errors.ts";
 import { parseRetryAfter } from "./http.ts";
@@ -64,16 +65,11 @@ export class BulkImportClient {
   constructor(private readonly deps: BulkImportClientDeps) {}
 
   /** Creates an import job for one file; Marketo queues it and answers its batchId. */
-  submit(route: BulkRoute, params: BulkJobParams, file: { name: string; text: string }): Promise<BulkJobStatus> {
+  submit(route: BulkRoute, params: BulkJobParams, file: BulkImportFile): Promise<BulkJobStatus> {
     const path = bulkPaths(route).submit;
+    // Built once: the same bytes go out again if the token is refreshed, and their size is what the splitter planned.
+    const form = bulkImportBody(params, file);
     return callWithToken(this.deps.tokens, async (token) => {
-      const form = new FormData();
-      form.set("format", params.format);
-      if (params.lookupField) form.set("lookupField", params.lookupField);
-      if (params.listId !== undefined) form.set("listId", String(params.listId));
-      if (params.partitionName) form.set("partitionName", params.partitionName);
-      if (params.programMemberStatus) form.set("programMemberStatus", params.programMemberStatus);
-      form.set("file", new Blob([file.text], { type: "text/csv" }), file.name);
       const envelope = await this.call("POST", path, token, form);
       return toStatus(envelope, "POST", path);
     });
@@ -97,20 +93,24 @@ export class BulkImportClient {
     });
   }
 
-  private async call(method: string, path: string, token: string, body?: FormData): Promise<Envelope> {
-    const response = await this.send(method, path, token, body);
+  private async call(method: string, path: string, token: string, form?: MultipartBody): Promise<Envelope> {
+    const response = await this.send(method, path, token, form);
     const text = await response.text();
     const envelope = response.status === 200 ? parseEnvelope(text) : undefined;
     if (!envelope || envelope.success !== true) throw failureOf(response, text, method, path, this.deps.clock.now());
     return envelope;
   }
 
-  private async send(method: string, path: string, token: string, body?: FormData) {
+  private async send(method: string, path: string, token: string, form?: MultipartBody) {
     try {
       return await fetch(`${this.deps.endpoints.restUrl}${path}`, {
         method,
-        headers: { authorization: `Bearer ${token}`, accept: "application/json" },
-        ...(body ? { body } : {}),
+        headers: {
+          authorization: `Bearer ${token}`,
+          accept: "application/json",
+          ...(form ? { "content-type": form.contentType } : {}),
+        },
+        ...(form ? { body: form.body } : {}),
         dispatcher: this.deps.dispatcher,
       });
     } catch (error) {

@@ -1,5 +1,11 @@
 import type { FileRef } from "../contracts/batch-message.ts";
-import { type BatchOutcome, type FileReportSummary, type SplitManifest, summarizeReport } from "./file-report.ts";
+import {
+  type BatchOutcome,
+  type FileReportSummary,
+  type SplitManifest,
+  summarizeReport,
+  IMPORT_ROW_FAILED,
+} from "./file-report.ts";
 
 /** Object names under a file's report prefix. */
 export const REPORT_FILE = "report.json";
@@ -30,7 +36,7 @@ export interface FileReport extends FileReportSummary {
     /** From the split's start to the last final batch (or to now while running). */
     elapsedMs: number;
   };
-  /** Where the rejected, failed and dead-lettered rows are, with their original columns. */
+  /** Where the rejected, failed, dead-lettered and warned rows are, with their original columns. */
   rowsWithIssues?: { key: string; rows: number };
 }
 
@@ -98,7 +104,7 @@ function groupFailures(outcomes: BatchOutcome[]): FileReport["failures"] {
       add(outcome.status, outcome.failure?.code ?? "unknown", outcome.failure?.message ?? "", outcome.rowCount);
     }
     // Rows an import job failed one by one: grouped by Marketo's reason, which is their message.
-    for (const issue of outcome.rowFailures ?? []) add("failed", "import_row_failed", issue.reason, 1);
+    for (const issue of outcome.rowFailures ?? []) add("failed", IMPORT_ROW_FAILED, issue.reason, 1);
   }
   return [...groups.values()].sort((a, b) => b.rows - a.rows);
 }

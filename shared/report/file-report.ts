@@ -51,6 +51,12 @@ export function toOutcomeFailure(failure: MarketoFailure): OutcomeFailure {
   };
 }
 
+/**
+ * The code of a row an import job failed: Marketo gives each such row a reason but no code, and the report groups
+ * them (report.json) and marks them (rows-with-issues.csv) under this one.
+ */
+export const IMPORT_ROW_FAILED = "import_row_failed";
+
 /** A row Marketo failed or warned about inside an import job; `row` is absent when it could not be attributed. */
 export interface RowIssue {
   row?: number;

@@ -1,18 +1,21 @@
 import { formatCsvLine } from "../text/csv-text.ts";
 import type { SourceRow } from "../parsing/source-row.ts";
-import type { BatchOutcome, OutcomeFailure, SplitManifest } from "./file-report.ts";
+import { type BatchOutcome, IMPORT_ROW_FAILED, type OutcomeFailure, type SplitManifest } from "./file-report.ts";
 
-/** How a row ended when it did not end accepted. */
-export type IssueOutcome = "rejected" | "failed" | "dead-lettered";
+/**
+ * How a row ended when it did not end plainly accepted: refused, failed or dead-lettered, or imported by a bulk job
+ * with a Marketo warning (`warned` rows count as accepted in the report's totals).
+ */
+export type IssueOutcome = "rejected" | "failed" | "dead-lettered" | "warned";
 
-/** One row that did not end accepted, with what the report knows about why. */
+/** One row with an issue, with what the report knows about why. */
 export interface RowIssueEntry {
   /** 1-based data row number of the original file. */
   row: number;
   /** Physical line where the row starts, when the manifest recorded it (the CSV writer fills it from the file). */
   line?: number;
   outcome: IssueOutcome;
-  /** Marketo's error code for a failed or dead-lettered batch. */
+  /** Marketo's error code for a failed or dead-lettered batch; `import_row_failed` for a row an import job failed. */
   code?: string;
   /** The field a rejection is about. */
   field?: string;
@@ -30,25 +33,31 @@ interface Ranges {
 }
 
 /**
- * Index of every row that did not end accepted, from the manifest and the batch outcomes:
+ * Index of every row with an issue, from the manifest and the batch outcomes:
  * - `manifest.rejectedRows` (outcome "rejected", with line, field and reason);
  * - every row of an outcome with status "failed" or "dead-lettered" (its `rows` ranges; code and reason from
  *   `outcome.failure`);
- * - the `rowFailures` of accepted (bulk) outcomes (outcome "failed", reason from Marketo's row issue). Row failures
- *   without a row number cannot be placed in the file: they are only counted, in `unattributed`.
+ * - the `rowFailures` of accepted (bulk) outcomes (outcome "failed", code `import_row_failed` as in report.json,
+ *   reason from Marketo's row issue);
+ * - the `rowWarnings` of accepted (bulk) outcomes (outcome "warned", Marketo's warning text): imported rows, counted
+ *   as accepted, listed so their row numbers are not lost.
+ * Row failures and warnings without a row number cannot be placed in the file: they are only counted
+ * (`unattributed`, `unattributedWarnings`).
  *
- * Memory is O(rejected rows + row failures + batch ranges), never O(rows in failed batches): batch ranges stay
- * ranges and lookups are binary searches. When sources disagree about a row (which a consistent report never
- * does), the more specific record wins: a manifest rejection, then a bulk row failure, then a batch range; among
- * overlapping batch ranges, the one listed first.
+ * Memory is O(rejected rows + row failures + row warnings + batch ranges), never O(rows in failed batches): batch
+ * ranges stay ranges and lookups are binary searches. When sources disagree about a row (which a consistent report
+ * never does), the more specific record wins: a manifest rejection, then a bulk row failure, then a batch range,
+ * then a warning; among overlapping batch ranges, the one listed first.
  */
 export class IssueIndex {
   private constructor(
-    /** Single-row issues (rejections, row failures), sorted by row, one per row. */
+    /** Single-row issues (rejections, row failures, warnings), sorted by row, one per row. */
     private readonly points: readonly RowIssueEntry[],
     private readonly ranges: Ranges,
     private readonly rowCount: number,
     private readonly unattributedCount: number,
+    private readonly warnedCount: number,
+    private readonly unattributedWarningCount: number,
   ) {}
 
   static from(manifest: SplitManifest, outcomes: readonly BatchOutcome[]): IssueIndex {
@@ -70,7 +79,12 @@ export class IssueIndex {
         for (const failure of outcome.rowFailures ?? []) {
           if (failure.row === undefined) unattributed++;
           else if (!points.has(failure.row)) {
-            points.set(failure.row, { row: failure.row, outcome: "failed", reason: failure.reason });
+            points.set(failure.row, {
+              row: failure.row,
+              outcome: "failed",
+              code: IMPORT_ROW_FAILED,
+              reason: failure.reason,
+            });
           }
         }
         continue;
@@ -99,15 +113,28 @@ export class IssueIndex {
       covered = span.to;
     }
 
+    // Warnings last: a row with any other issue is listed with that one.
+    let unattributedWarnings = 0;
+    for (const outcome of outcomes) {
+      if (outcome.status !== "accepted") continue;
+      for (const warning of outcome.rowWarnings ?? []) {
+        if (warning.row === undefined) unattributedWarnings++;
+        else if (!points.has(warning.row) && findRange(ranges, warning.row) < 0) {
+          points.set(warning.row, { row: warning.row, outcome: "warned", reason: warning.reason });
+        }
+      }
+    }
+
     const sorted = [...points.values()].sort((a, b) => a.row - b.row);
+    const warned = sorted.reduce((count, point) => count + (point.outcome === "warned" ? 1 : 0), 0);
     let rows = sorted.length;
     for (let i = 0; i < ranges.from.length; i++) rows += (ranges.to[i] as number) - (ranges.from[i] as number) + 1;
     // A point inside a range replaces that range's row rather than adding one.
     for (const point of sorted) if (findRange(ranges, point.row) >= 0) rows--;
-    return new IssueIndex(sorted, ranges, rows, unattributed);
+    return new IssueIndex(sorted, ranges, rows, unattributed, warned, unattributedWarnings);
   }
 
-  /** The issue of a row, or undefined when the row ended accepted (or is not in the report at all). */
+  /** The issue of a row, or undefined when it ended accepted without a warning (or is not in the report at all). */
   lookup(row: number): RowIssueEntry | undefined {
     const point = findPoint(this.points, row);
     if (point) return { ...point };
@@ -115,14 +142,24 @@ export class IssueIndex {
     return at < 0 ? undefined : { row, ...(this.ranges.issue[at] as RangeIssue) };
   }
 
-  /** Rows with an issue (distinct row numbers). */
+  /** Rows with an issue (distinct row numbers), warned rows included: the lines of the rows-with-issues CSV. */
   get size(): number {
     return this.rowCount;
+  }
+
+  /** Rows listed as `warned` (imported with a Marketo warning; accepted in the report's totals). */
+  get warned(): number {
+    return this.warnedCount;
   }
 
   /** Bulk row failures Marketo reported that could not be attributed to a row of the file. */
   get unattributed(): number {
     return this.unattributedCount;
+  }
+
+  /** Bulk row warnings Marketo reported that could not be attributed to a row of the file. */
+  get unattributedWarnings(): number {
+    return this.unattributedWarningCount;
   }
 
   /** The highest row with an issue, 0 when there is none. */
@@ -207,8 +244,8 @@ export function issueCsvHeader(columns: readonly string[]): string[] {
 const CHUNK_CHARS = 64 * 1024;
 
 /**
- * Streams the rows that did not end accepted as CSV text: the header (see `issueCsvHeader`) then one line per
- * row of the index, in row order, with the row's original values. RFC 4180: CRLF line ends, fields quoted when
+ * Streams the rows with an issue (see `IssueIndex`: not accepted, or imported with a warning) as CSV text: the
+ * header (see `issueCsvHeader`) then one line per row of the index, in row order, with the row's original values. RFC 4180: CRLF line ends, fields quoted when
  * they hold a comma, quote, CR or LF. Values are written as they are (no formula escaping), so the file round-trips.
  *
  * `openRows` opens the file's rows from the start; it is called twice and each pass stops after the last issue row:

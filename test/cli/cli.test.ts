@@ -190,6 +190,65 @@ describe("marketo-ingest CLI", () => {
     expect(removed.stdout).toMatch(/rows read 3 · requests 1 · accepted 3 ·/);
   });
 
+  it("a handler's warning shows as a sentence, never as a JSON line; --log FILE gets the JSON lines, --verbose prints them", async () => {
+    const marketo = await startMarketoSimulator({ maxLifetimeMs: 120_000 });
+    // Retry-After 6 s is longer than the sender waits in place (5 s): the batch goes back to the queue with a warning.
+    const slowDown = () => marketo.injectFault({ kind: "status", status: 429, retryAfterSeconds: 6, path: "/persons" });
+    const env = {
+      MARKETO_CLIENT_ID: marketo.clientId,
+      MARKETO_CLIENT_SECRET: marketo.clientSecret,
+      MARKETO_MUNCHKIN_ID: marketo.munchkinId,
+      MARKETO_IDENTITY_URL: marketo.identityUrl,
+      MARKETO_INGESTION_URL: marketo.ingestionUrl,
+      MARKETO_REST_URL: marketo.restUrl,
+    };
+    const jsonLines = (text: string) => text.split("\n").filter((line) => line.trimStart().startsWith('{"level"'));
+    try {
+      const file = join(dir, "slow.csv");
+      await writeFile(file, "email,firstName\nann@example.com,Ann\nbo@example.com,Bo\n");
+      const log = join(dir, "slow.log.jsonl");
+
+      slowDown();
+      const quiet = await cli(["run", file, "--object", "persons", "--log", log], env);
+      expect(quiet.code).toBe(0);
+      expect(quiet.stdout).toMatch(/rows read 2 · requests 1 · accepted 2 ·/);
+      expect(jsonLines(quiet.stdout)).toEqual([]);
+      expect(jsonLines(quiet.stderr)).toEqual([]);
+      expect(quiet.stderr).toMatch(/^ {2}batch 0 waits 6 s: Marketo asked to slow down \(429\)$/m);
+      const logText = await readFile(log, "utf8");
+      const logged = logText
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+      expect(logged).toContainEqual(
+        expect.objectContaining({ level: "WARN", message: "batch will be retried", batch: 0, code: "429001" }),
+      );
+      expect(logged).toContainEqual(expect.objectContaining({ level: "INFO", message: "batch accepted", rows: 2 }));
+      expect(logText).not.toContain("@example.com"); // ids and codes, never row contents
+
+      slowDown();
+      const verbose = await cli(["run", file, "--object", "persons", "--verbose"], env);
+      expect(verbose.code).toBe(0);
+      expect(jsonLines(verbose.stdout)).toEqual([]);
+      expect(jsonLines(verbose.stderr).map((line) => JSON.parse(line) as Record<string, unknown>)).toContainEqual(
+        expect.objectContaining({ level: "WARN", message: "batch will be retried", code: "429001" }),
+      );
+      expect(verbose.stderr).toContain("batch 0 waits 6 s: Marketo asked to slow down (429)");
+    } finally {
+      await marketo.close();
+    }
+  }, 60_000);
+
+  it("every command answers --help with the usage, which documents --log and --verbose", async () => {
+    for (const args of [["--help"], ["run", "--help"], ["demo", "--help"], ["status", "--help"], ["help"]]) {
+      const { code, stdout } = await cli(args);
+      expect(code, args.join(" ")).toBe(0);
+      expect(stdout).toContain("Usage:");
+      expect(stdout).toMatch(/\[--log FILE\] +write the handlers' log items there, one JSON line each/);
+      expect(stdout).toMatch(/\[--verbose\] +print those JSON lines on stderr too/);
+    }
+  });
+
   it("usage errors exit 2 with the usage text", async () => {
     const unknownObject = await cli(["run", "x.csv", "--object", "widgets"]);
     expect(unknownObject.code).toBe(2);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { readIssueRows } from "./accounting.ts";
 import { useHarness } from "./harness.ts";
 
 // Jobs import for 400 ms, two at a time: long enough that a many-part file fills Marketo's queue.
@@ -38,6 +39,48 @@ describe("Bulk Import, from a drop under bulk/ to Marketo's job queue", () => {
     expect(outcome?.rowFailures).toEqual([{ row: 10, reason: "Invalid data type in field leadScore" }]);
     expect(outcome?.rowWarnings).toEqual([{ row: 5, reason: "Invalid email address" }]);
     expect(outcome?.job).toMatchObject({ status: "Complete", processed: 28, failed: 1, warnings: 1 });
+
+    // rows-with-issues.csv: the refused, the failed and the warned row, each at its row and line, with the code
+    // report.json groups the failure under.
+    expect(await readIssueRows(h(), result)).toEqual([
+      {
+        row: "5",
+        line: "6",
+        outcome: "warned",
+        code: "",
+        field: "",
+        reason: "Invalid email address",
+        email: "not-an-email",
+        firstName: "Warned",
+        leadScore: "5",
+      },
+      {
+        row: "10",
+        line: "11",
+        outcome: "failed",
+        code: "import_row_failed",
+        field: "",
+        reason: "Invalid data type in field leadScore",
+        email: "lead9@example.com",
+        firstName: "Bad Score",
+        leadScore: "oops",
+      },
+      {
+        row: "20",
+        line: "21",
+        outcome: "rejected",
+        code: "",
+        field: "email",
+        reason: "the lookup field email is blank",
+        email: "",
+        firstName: "No Email",
+        leadScore: "1",
+      },
+    ]);
+    expect(result.report?.failures).toEqual([
+      { outcome: "failed", code: "import_row_failed", message: "Invalid data type in field leadScore", rows: 1 },
+    ]);
+    expect(result.report?.rowsWithIssues?.rows).toBe(3);
 
     const job = h().sim.bulkJobs.at(-1);
     expect(job).toMatchObject({ objectType: "leads", rowCount: 29, options: { partitionName: "EMEA" } });

@@ -1,8 +1,16 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { parse } from "csv-parse/sync";
 import fc from "fast-check";
+import { Agent } from "undici";
 import { describe, expect, it } from "vitest";
-import { BulkPartMessageSchema } from "../../../shared/contracts/bulk-message.ts";
-import { bulkRouteForKey } from "../../../shared/options/bulk-route.ts";
+import {
+  BulkPartMessageSchema,
+  type BulkJobParams,
+  type BulkPartMessage,
+  partFileName,
+} from "../../../shared/contracts/bulk-message.ts";
+import { bulkRouteForKey, type BulkRoute } from "../../../shared/options/bulk-route.ts";
 import { cellText, formatCsvLine } from "../../../shared/text/csv-text.ts";
 import { mapJobRows } from "../../../functions/bulk-importer/map-job-rows.ts";
 import { splitIntoParts } from "../../../functions/splitter/split-into-parts.ts";
@@ -12,6 +20,10 @@ import { readNdjsonRows } from "../../../shared/parsing/json-rows.ts";
 import { InputFileError } from "../../../shared/parsing/input-file-error.ts";
 import { resolveTarget } from "../../../shared/options/file-options.ts";
 import { routeForObjectKey } from "../../../shared/options/object-route.ts";
+import { BULK_MAX_FILE_BYTES } from "../../../shared/config/settings.ts";
+import { BulkImportClient } from "../../../shared/marketo/bulk-import-client.ts";
+import { TokenProvider } from "../../../shared/marketo/token-provider.ts";
+import { systemClock } from "../../../shared/time/clock.ts";
 
 class MemorySink implements BulkPartSink {
   readonly parts = new Map<string, string>();
@@ -149,6 +161,163 @@ describe("splitting a file into import parts", () => {
 function record0(records: string[][]): string | undefined {
   return records[0]?.[2];
 }
+
+/** What a server on 127.0.0.1 received for one import job request: the exact body bytes and their type. */
+interface CapturedRequest {
+  body: Buffer;
+  contentType: string;
+  contentLength: string | undefined;
+}
+
+/**
+ * Sends every part of a split through the bulk client, as the importer submits them, to a server on 127.0.0.1 that
+ * keeps the raw bytes and answers Marketo's job envelope.
+ */
+async function submitParts(
+  route: BulkRoute,
+  sink: MemorySink,
+  messages: BulkPartMessage[],
+): Promise<CapturedRequest[]> {
+  const captured: CapturedRequest[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => {
+      captured.push({
+        body: Buffer.concat(chunks),
+        contentType: req.headers["content-type"] ?? "",
+        contentLength: req.headers["content-length"],
+      });
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(
+        JSON.stringify({ requestId: "r#1", success: true, result: [{ batchId: captured.length, status: "Queued" }] }),
+      );
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const dispatcher = new Agent();
+  try {
+    const client = new BulkImportClient({
+      endpoints: { restUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}` },
+      tokens: new TokenProvider(async () => ({ accessToken: "token", expiresInSeconds: 3600 }), { clock: systemClock }),
+      dispatcher,
+      clock: systemClock,
+    });
+    for (const message of messages) {
+      const text = sink.parts.get(message.part.key) as string;
+      await client.submit(route, message.params, {
+        name: partFileName(message.part.index, message.params.format),
+        text,
+      });
+    }
+  } finally {
+    await dispatcher.close();
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+  return captured;
+}
+
+/** Bytes of a part's first data line: the row that did not fit into the part before (these rows hold no quotes). */
+const firstRowBytes = (partText: string): number => Buffer.byteLength(`${partText.split("\n")[1]}\n`);
+
+describe("keeping the whole import request within Marketo's 10 MB", () => {
+  it("a part of the largest size, sent by the bulk client, makes a request body of at most 10,000,000 bytes", async () => {
+    // Rows of varied widths, so no part fills its budget to the byte by chance; > 10 MB in all, so parts fill up.
+    const rows = Array.from(
+      { length: 15_000 },
+      (_, i) => `p${i}@example.com,Name ${i},${"n".repeat(500 + ((i * 37) % 400))}`,
+    );
+    const csv = `email,firstName,notes\n${rows.join("\n")}\n`;
+    // Form fields travel in the request too: a long, non-ASCII partition name must be paid for in bytes.
+    const params: BulkJobParams = {
+      format: "csv",
+      lookupField: "email",
+      listId: 5001,
+      partitionName: "Équipe Île-de-France ".repeat(40),
+    };
+    const sink = new MemorySink();
+    const summary = await splitIntoParts(
+      {
+        file,
+        route: { target: "leads" },
+        params,
+        openRows: () => readCsvRows(bytes(csv)),
+        maxPartBytes: BULK_MAX_FILE_BYTES,
+      },
+      sink,
+    );
+    const messages = sink.messages.map((m) => BulkPartMessageSchema.parse(JSON.parse(m)));
+    expect(summary.rowsQueued).toBe(15_000);
+    expect(messages.length).toBe(2);
+    const [full, rest] = messages as [BulkPartMessage, BulkPartMessage];
+
+    const [request] = await submitParts({ target: "leads" }, sink, [full]);
+    const body = (request as CapturedRequest).body;
+
+    expect(body.length).toBeLessThanOrEqual(10_000_000);
+    expect(Number(request?.contentLength)).toBe(body.length);
+    // As full as the limit allows: the row that opened the next part would not have fitted.
+    const nextRow = firstRowBytes(sink.parts.get(rest.part.key) as string);
+    expect(body.length + nextRow).toBeGreaterThan(10_000_000);
+    // And the bytes are a well-formed multipart form carrying the part and the job's fields.
+    const form = await new Request("http://127.0.0.1/", {
+      method: "POST",
+      headers: { "content-type": request?.contentType ?? "" },
+      body,
+    }).formData();
+    const sent = form.get("file") as File;
+    expect(sent.name).toBe("part-000001.csv");
+    expect(await sent.text()).toBe(sink.parts.get(full.part.key));
+    expect(Object.fromEntries([...form.entries()].filter(([name]) => name !== "file"))).toEqual({
+      format: "csv",
+      lookupField: "email",
+      listId: "5001",
+      partitionName: params.partitionName,
+    });
+  });
+
+  it("every part of every bulk type keeps its whole request within the request limit, form fields included", async () => {
+    const maxRequestBytes = 4_000;
+    const cases: Array<{ route: BulkRoute; params: BulkJobParams }> = [
+      { route: { target: "leads" }, params: { format: "csv", lookupField: "email", partitionName: "Zürich" } },
+      { route: { target: "customobjects", apiName: "car_c" }, params: { format: "ssv" } },
+      {
+        route: { target: "programmembers", programId: 1044 },
+        params: { format: "tsv", programMemberStatus: "Registered ".repeat(60) },
+      },
+    ];
+    const delimiters = { csv: ",", ssv: ";", tsv: "\t" } as const;
+    for (const { route, params } of cases) {
+      const d = delimiters[params.format];
+      const rows = Array.from({ length: 200 }, (_, i) => [`p${i}@example.com`, `V${i}`, "x".repeat(i % 90)].join(d));
+      const text = `${["email", "vin", "notes"].join(d)}\n${rows.join("\n")}\n`;
+      const sink = new MemorySink();
+      await splitIntoParts(
+        {
+          file,
+          route,
+          params,
+          openRows: () => readCsvRows(bytes(text), { delimiter: d }),
+          maxPartBytes: 10_000,
+          maxRequestBytes,
+        },
+        sink,
+      );
+      const messages = sink.messages.map((m) => BulkPartMessageSchema.parse(JSON.parse(m)));
+      expect(messages.length, route.target).toBeGreaterThan(2);
+      const requests = await submitParts(route, sink, messages);
+      requests.forEach((request, i) => {
+        expect(request.body.length, `${route.target} part ${i}`).toBeLessThanOrEqual(maxRequestBytes);
+        const next = messages[i + 1];
+        if (next) {
+          const nextRow = firstRowBytes(sink.parts.get(next.part.key) as string);
+          expect(request.body.length + nextRow, `${route.target} part ${i} is full`).toBeGreaterThan(maxRequestBytes);
+        }
+      });
+    }
+  });
+});
 
 describe("attributing Marketo's failures and warnings to original rows", () => {
   const part = 'email,firstName,leadScore\na@x.com,A,1\nb@x.com,"B, Jr.",oops\nc@x.com,C,2\nb@x.com,"B, Jr.",oops\n';

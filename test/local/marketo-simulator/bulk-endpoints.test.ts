@@ -348,6 +348,46 @@ describe("request rules", () => {
     expect(sim.bulkJobs).toHaveLength(0);
   });
 
+  it("413 when the whole multipart body is over 10,000,000 bytes, though the file alone is under 10 MB", async () => {
+    // Adobe: 413 when "the request payload exceeds … 10MB for Import Lead"; the simulator's defaults, not this suite's.
+    const marketo = await startMarketoSimulator({ maxLifetimeMs: 60_000 });
+    try {
+      const auth = { authorization: `Bearer ${await tokenFor(marketo)}` };
+      const boundary = "----sim-test-boundary";
+      const head = `--${boundary}\r\nContent-Disposition: form-data; name="format"\r\n\r\ncsv\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.csv"\r\nContent-Type: text/csv\r\n\r\n`;
+      const tail = `\r\n--${boundary}--\r\n`;
+      const framing = Buffer.byteLength(head) + Buffer.byteLength(tail);
+      const body = (total: number) => {
+        const row = "a@example.com,";
+        const file = `email,notes\n${row}${"n".repeat(total - framing - "email,notes\n".length - row.length - 1)}\n`;
+        const bytes = Buffer.from(head + file + tail);
+        expect(bytes.length).toBe(total);
+        expect(Buffer.byteLength(file)).toBeLessThan(10_000_000);
+        return bytes;
+      };
+      const post = async (bytes: Buffer) => {
+        const response = await fetch(`${marketo.restUrl}/bulk/v1/leads.json`, {
+          method: "POST",
+          headers: { ...auth, "content-type": `multipart/form-data; boundary=${boundary}` },
+          body: bytes,
+        });
+        return { status: response.status, body: (await response.json()) as Envelope };
+      };
+
+      const over = await post(body(10_000_001));
+      expect(over.status).toBe(413);
+      expect(errorOf(over.body)?.code).toBe("413");
+      expect(marketo.bulkJobs).toHaveLength(0);
+
+      const atLimit = await post(body(10_000_000));
+      expect(atLimit.status).toBe(200);
+      expect(atLimit.body.success).toBe(true);
+      expect(marketo.bulkJobs).toHaveLength(1);
+    } finally {
+      await marketo.close();
+    }
+  });
+
   it("format must be csv, tsv or ssv; file is required", async () => {
     expect(errorOf((await submit("/bulk/v1/leads.json", "email\na@b.co\n", { format: "xlsx" })).body)?.code).toBe(
       "1003",

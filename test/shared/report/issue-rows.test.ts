@@ -87,7 +87,7 @@ describe("IssueIndex", () => {
       { row: 7, line: 8, outcome: "rejected", field: "email", reason: "not an email address" },
       { row: 12, outcome: "dead-lettered", code: "HTTP_503", reason: "unavailable" },
       { row: 13, outcome: "dead-lettered", code: "HTTP_503", reason: "unavailable" },
-      { row: 15, outcome: "failed", reason: "Value for field 'x' exceeds length" },
+      { row: 15, outcome: "failed", code: "import_row_failed", reason: "Value for field 'x' exceeds length" },
     ]);
     expect(index.lookup(2)).toEqual({ row: 2, outcome: "failed", code: "1003", reason: "Invalid field" });
     expect(index.lookup(4)).toBeUndefined();
@@ -124,7 +124,7 @@ describe("IssueIndex", () => {
     expect([...index.entries()].map((e) => e.row)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 21]);
   });
 
-  it("agrees with summarizeReport: size + unattributed = rejected + failed + dead-lettered", () => {
+  it("agrees with summarizeReport: size − warned + unattributed = rejected + failed + dead-lettered; warned rows add up", () => {
     const m = manifest({
       rowsRead: 30,
       rowsQueued: 28,
@@ -147,11 +147,45 @@ describe("IssueIndex", () => {
         ],
         { status: "failed", failure: { code: "C", message: "m" } },
       ),
-      outcome(2, [[21, 30]], { rowFailures: [{ row: 22, reason: "a" }, { row: 25, reason: "b" }, { reason: "c" }] }),
+      outcome(2, [[21, 30]], {
+        rowFailures: [{ row: 22, reason: "a" }, { row: 25, reason: "b" }, { reason: "c" }],
+        rowWarnings: [{ row: 23, reason: "w" }, { row: 30, reason: "w" }, { reason: "lost" }],
+      }),
     ];
     const summary = summarizeReport(m, outcomes);
     const index = IssueIndex.from(m, outcomes);
-    expect(index.size + index.unattributed).toBe(summary.rejected + summary.failed + summary.deadLettered);
+    expect(index.size - index.warned + index.unattributed).toBe(
+      summary.rejected + summary.failed + summary.deadLettered,
+    );
+    expect(index.warned + index.unattributedWarnings).toBe(summary.warned);
+    expect(index.warned).toBe(2);
+  });
+
+  it("lists rows an import job warned about as warned, with Marketo's text, unless the row has another issue", () => {
+    const index = IssueIndex.from(manifest({ rejectedRows: [{ row: 2, line: 3, reason: "bad" }] }), [
+      outcome(0, [[1, 6]], {
+        rowFailures: [{ row: 4, reason: "Invalid data type in field leadScore" }],
+        rowWarnings: [
+          { row: 3, reason: "Invalid email address" },
+          { row: 2, reason: "a rejected row is not warned" },
+          { row: 4, reason: "a failed row is not warned" },
+          { reason: "no row" },
+        ],
+      }),
+      outcome(1, [[7, 8]], { status: "failed", failure: { code: "1003", message: "m" } }),
+      outcome(2, [[9, 9]], { rowWarnings: [{ row: 7, reason: "inside a failed batch: the batch wins" }] }),
+    ]);
+    expect([...index.entries()]).toEqual([
+      { row: 2, line: 3, outcome: "rejected", reason: "bad" },
+      { row: 3, outcome: "warned", reason: "Invalid email address" },
+      { row: 4, outcome: "failed", code: "import_row_failed", reason: "Invalid data type in field leadScore" },
+      { row: 7, outcome: "failed", code: "1003", reason: "m" },
+      { row: 8, outcome: "failed", code: "1003", reason: "m" },
+    ]);
+    expect(index.size).toBe(5);
+    expect(index.warned).toBe(1);
+    expect(index.unattributedWarnings).toBe(1);
+    expect(index.lookup(3)).toEqual({ row: 3, outcome: "warned", reason: "Invalid email address" });
   });
 
   it("keeps ten million failed rows as ranges: built, counted and looked up fast, in little memory", () => {
@@ -273,13 +307,35 @@ describe("issueRowsCsv", () => {
         email: "f@x.io",
         company: "Hooli",
       }),
-      expect.objectContaining({ row: "7", outcome: "failed", code: "", reason: "Invalid email", email: "g@x.io" }),
+      expect.objectContaining({
+        row: "7",
+        outcome: "failed",
+        code: "import_row_failed",
+        reason: "Invalid email",
+        email: "g@x.io",
+      }),
     ]);
     expect(records).toHaveLength(index.size);
     // RFC 4180 line ends, and nothing but CRLF.
     expect(text.endsWith("\r\n")).toBe(true);
     expect(text.split("\r\n")).toHaveLength(records.length + 2);
     expect(text.replace(/\r\n/g, "")).not.toMatch(/[\r\n]/);
+  });
+
+  it("writes a row imported with a warning with its row, line, outcome warned and Marketo's text", async () => {
+    const csvText = "email,firstName\na@x.io,Ann\nnot-an-email,Bob\nc@x.io,Cid\n";
+    const index = IssueIndex.from(manifest({ rowsRead: 3, rowsQueued: 3, batches: 1 }), [
+      outcome(0, [[1, 3]], {
+        rowFailures: [{ row: 3, reason: "Invalid data type in field leadScore" }],
+        rowWarnings: [{ row: 2, reason: "Invalid email address" }],
+      }),
+    ]);
+    const { text } = await reportOf(opener(csvText, "csv"), index);
+    expect(text).toBe(
+      "row,line,outcome,code,field,reason,email,firstName\r\n" +
+        "2,3,warned,,,Invalid email address,not-an-email,Bob\r\n" +
+        "3,4,failed,import_row_failed,,Invalid data type in field leadScore,c@x.io,Cid\r\n",
+    );
   });
 
   it("round-trips values holding commas, quotes, CR, LF and formula-like text exactly", async () => {

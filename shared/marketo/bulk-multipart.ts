@@ -1,0 +1,75 @@
+import { randomBytes } from "node:crypto";
+import type { BulkJobParams } from "../contracts/bulk-message.ts";
+
+/**
+ * Marketo answers 413 when "the request payload exceeds … 10MB for Import Lead" (adobe-error-codes.md) and caps
+ * the import file at 10 MB (adobe-bulk-import.md): the whole multipart body, read as 10,000,000 bytes, must fit.
+ */
+export const BULK_MAX_REQUEST_BYTES = 10_000_000;
+
+/** A random boundary of fixed length, so the framing's size is known before the boundary is drawn. */
+const BOUNDARY_PREFIX = "----marketo-ingest-";
+const BOUNDARY_RANDOM_BYTES = 16;
+const newBoundary = (): string => `${BOUNDARY_PREFIX}${randomBytes(BOUNDARY_RANDOM_BYTES).toString("hex")}`;
+/** Stands in for a drawn boundary when only the size of the framing matters. */
+const SIZING_BOUNDARY = `${BOUNDARY_PREFIX}${"0".repeat(BOUNDARY_RANDOM_BYTES * 2)}`;
+
+export interface BulkImportFile {
+  /** The file name in the part header (ASCII: `part-000001.csv`). */
+  name: string;
+  text: string;
+}
+
+export interface MultipartBody {
+  /** `multipart/form-data; boundary=…`, the request's Content-Type. */
+  contentType: string;
+  body: Buffer;
+}
+
+/** The form fields of an import job besides `file`, in the order they are sent. */
+function formFields(params: BulkJobParams): Array<[name: string, value: string]> {
+  const fields: Array<[string, string]> = [["format", params.format]];
+  if (params.lookupField) fields.push(["lookupField", params.lookupField]);
+  if (params.listId !== undefined) fields.push(["listId", String(params.listId)]);
+  if (params.partitionName) fields.push(["partitionName", params.partitionName]);
+  if (params.programMemberStatus) fields.push(["programMemberStatus", params.programMemberStatus]);
+  return fields;
+}
+
+/**
+ * The exact body of an import job request (RFC 7578): the form fields, then the file as `text/csv`. The bulk
+ * client sends these bytes, and the splitter sizes parts with `bulkImportFramingBytes`, built by the same code.
+ */
+export function bulkImportBody(params: BulkJobParams, file: BulkImportFile): MultipartBody {
+  let boundary = newBoundary();
+  // 128 random bits make a clash all but impossible; checking costs one scan of the part.
+  while (file.text.includes(boundary)) boundary = newBoundary();
+  const { head, tail } = framing(params, file.name, boundary);
+  return {
+    contentType: `multipart/form-data; boundary=${boundary}`,
+    body: Buffer.concat([Buffer.from(head, "utf8"), Buffer.from(file.text, "utf8"), Buffer.from(tail, "utf8")]),
+  };
+}
+
+/** Bytes of an import request's body besides the file's own bytes: boundaries, part headers, form fields. */
+export function bulkImportFramingBytes(params: BulkJobParams, fileName: string): number {
+  const { head, tail } = framing(params, fileName, SIZING_BOUNDARY);
+  return Buffer.byteLength(head, "utf8") + Buffer.byteLength(tail, "utf8");
+}
+
+function framing(params: BulkJobParams, fileName: string, boundary: string): { head: string; tail: string } {
+  const fields = formFields(params).map(
+    ([name, value]) =>
+      `--${boundary}\r\nContent-Disposition: form-data; name="${escapeName(name)}"\r\n\r\n${normalizeLineBreaks(value)}\r\n`,
+  );
+  const filePart =
+    `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${escapeName(fileName)}"\r\n` +
+    "Content-Type: text/csv\r\n\r\n";
+  return { head: fields.join("") + filePart, tail: `\r\n--${boundary}--\r\n` };
+}
+
+/** Quotes and line breaks in a name or file name are percent-encoded (the HTML form-data encoding). */
+const escapeName = (name: string): string => name.replace(/\r/g, "%0D").replace(/\n/g, "%0A").replace(/"/g, "%22");
+
+/** Form values carry CRLF line breaks (the HTML form-data encoding), as any browser or fetch would send them. */
+const normalizeLineBreaks = (value: string): string => value.replace(/\r\n|\r|\n/g, "\r\n");
