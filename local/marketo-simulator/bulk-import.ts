@@ -10,7 +10,7 @@ import type { TokenIssuer } from "./token-issuer.ts";
 export interface BulkOptions {
   /** 10 MB per file. */
   maxBulkFileBytes: number;
-  /** 10 MB per request: the whole multipart body, framing and form fields included (adobe-error-codes.md, 413). */
+  /** 10 MB per request: the whole multipart body, framing and form fields included (Adobe's error-code page, 413). */
   maxBulkRequestBytes: number;
   /** 10 jobs Queued or Importing, from every integration of the instance. */
   maxQueuedBulkJobs: number;

@@ -2,8 +2,8 @@ import { randomBytes } from "node:crypto";
 import type { BulkJobParams } from "../contracts/bulk-message.ts";
 
 /**
- * Marketo answers 413 when "the request payload exceeds … 10MB for Import Lead" (adobe-error-codes.md) and caps
- * the import file at 10 MB (adobe-bulk-import.md): the whole multipart body, read as 10,000,000 bytes, must fit.
+ * Marketo answers 413 when "the request payload exceeds … 10MB for Import Lead" (Adobe's error-code page) and caps
+ * the import file at 10 MB (Adobe's Bulk Import page): the whole multipart body, read as 10,000,000 bytes, must fit.
  */
 export const BULK_MAX_REQUEST_BYTES = 10_000_000;
 

@@ -22,7 +22,8 @@ export const FileOptionsInputSchema = z
   .object({
     format: InputFormatSchema,
     priority: z.string(),
-    partitionName: z.string().trim().min(1, "partitionName must not be blank"),
+    // Marketo names (partitions, fields, statuses) are at most 255 characters; queue messages hold them to it too.
+    partitionName: z.string().trim().min(1, "partitionName must not be blank").max(255),
     dedupeFields: z
       .union([z.string().transform((text) => text.split(",").map((part) => part.trim())), z.array(z.string())])
       .pipe(DedupeFieldListSchema),
@@ -37,10 +38,10 @@ export const FileOptionsInputSchema = z
       ctx.addIssue({ code: "custom", message: "mode must be bulk or ingestion" });
       return z.NEVER;
     }),
-    lookupField: z.string().trim().min(1, "lookupField must not be blank"),
+    lookupField: z.string().trim().min(1, "lookupField must not be blank").max(255),
     listId: PositiveIdSchema,
     programId: PositiveIdSchema,
-    programMemberStatus: z.string(),
+    programMemberStatus: z.string().max(255),
   })
   .partial()
   .strict();

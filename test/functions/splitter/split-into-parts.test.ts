@@ -234,7 +234,8 @@ describe("keeping the whole import request within Marketo's 10 MB", () => {
       format: "csv",
       lookupField: "email",
       listId: 5001,
-      partitionName: "Équipe Île-de-France ".repeat(40),
+      // The longest partition name an option may hold (255 characters), most of them two bytes in UTF-8.
+      partitionName: "Équipe Île-de-France ".repeat(13).slice(0, 255),
     };
     const sink = new MemorySink();
     const summary = await splitIntoParts(
@@ -284,7 +285,7 @@ describe("keeping the whole import request within Marketo's 10 MB", () => {
       { route: { target: "customobjects", apiName: "car_c" }, params: { format: "ssv" } },
       {
         route: { target: "programmembers", programId: 1044 },
-        params: { format: "tsv", programMemberStatus: "Registered ".repeat(60) },
+        params: { format: "tsv", programMemberStatus: "Registered ".repeat(60).slice(0, 255) },
       },
     ];
     const delimiters = { csv: ",", ssv: ";", tsv: "\t" } as const;

@@ -51,6 +51,13 @@ describe("per-file options: the rules of the reference", () => {
     ["persons", { dedupeFields: "email,email" }, /two different attributes/],
     ["persons", { dedupeFields: "" }, /dedupeFields/],
     ["persons", { partitionName: " " }, /partitionName must not be blank/],
+    ["persons", { partitionName: "p".repeat(256) }, /partitionName.*<=255/],
+    ["persons", { mode: "bulk", lookupField: "f".repeat(256) }, /lookupField.*<=255/],
+    [
+      "programmembers",
+      { mode: "bulk", programId: 7, programMemberStatus: "s".repeat(256) },
+      /programMemberStatus.*<=255/,
+    ],
     ["programmembers", { status: "Not in Program" }, /status must not be "Not in Program".*programmembers\/delete/],
     ["programmembers", { status: "NOT IN PROGRAM" }, /programmembers\/delete/],
     ["programmembers", { status: " " }, /status must not be blank/],
