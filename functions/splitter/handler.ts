@@ -6,6 +6,7 @@ import { headS3Object, readOptionalS3Text, streamS3Object } from "../../shared/a
 import { S3ClaimStore } from "../../shared/aws/s3-claim-store.ts";
 import { S3ReportStore } from "../../shared/aws/s3-report-store.ts";
 import { SqsBatchPublisher } from "../../shared/aws/sqs-batch-publisher.ts";
+import { toQueueSafeJson } from "../../shared/batching/json-for-sqs.ts";
 import { readSettings, SplitterSettingsSchema } from "../../shared/config/function-settings.ts";
 import { createLogger } from "../../shared/logging/logger.ts";
 import type { FileClaim } from "../../shared/pipeline/file-claim.ts";
@@ -82,7 +83,7 @@ async function splitEvent(
         await sqs.send(
           new SendMessageCommand({
             QueueUrl: settings.REPORT_QUEUE_URL,
-            MessageBody: JSON.stringify(message),
+            MessageBody: toQueueSafeJson(message),
             DelaySeconds: settings.REPORT_FIRST_CHECK_SECONDS,
           }),
         );

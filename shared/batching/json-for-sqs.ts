@@ -1,15 +1,29 @@
-const NEEDS_ESCAPE = /[\uD800-\uDFFF\uFFFE\uFFFF]/;
-const ESCAPABLE = /[\uFFFE\uFFFF]|[\uD800-\uDBFF][\uDC00-\uDFFF]/g;
+/**
+ * What SQS (or an SQS-compatible emulator) refuses in a message body or attribute: controls other than tab, LF and
+ * CR, U+FFFE/U+FFFF and lone surrogates (SQS's own rule), and characters beyond the Basic Multilingual Plane
+ * (emoji: SQS takes them, the S3/SQS-compatible emulators refuse them).
+ */
+// eslint-disable-next-line no-control-regex -- control characters are what SQS refuses
+const NEEDS_ESCAPE = /[\x00-\x08\x0B\x0C\x0E-\x1F\uD800-\uDFFF\uFFFE\uFFFF]/;
+// eslint-disable-next-line no-control-regex -- as above
+const ESCAPABLE = /[\x00-\x08\x0B\x0C\x0E-\x1F\uFFFE\uFFFF]|[\uD800-\uDBFF][\uDC00-\uDFFF]|[\uD800-\uDFFF]/g;
 
 const escapeUnits = (text: string): string =>
   Array.from({ length: text.length }, (_, i) => `\\u${text.charCodeAt(i).toString(16).padStart(4, "0")}`).join("");
 
 /**
- * JSON for a queue message. JSON.stringify leaves U+FFFE/U+FFFF raw, which SQS refuses; characters beyond the
- * Basic Multilingual Plane (emoji) are escaped too, because S3/SQS-compatible emulators refuse them. The escapes
+ * Text SQS accepts: every character it would refuse written as `\uXXXX` escapes. On JSON text (every message
+ * body of this project) the result is equal JSON, since such characters can only stand inside its strings; on an
+ * attribute value it is a readable stand-in. Text without such characters is returned as is.
+ */
+export function toQueueSafeText(text: string): string {
+  return NEEDS_ESCAPE.test(text) ? text.replace(ESCAPABLE, escapeUnits) : text;
+}
+
+/**
+ * JSON for a queue message. JSON.stringify leaves U+FFFE/U+FFFF and emoji raw (see toQueueSafeText); the escapes
  * keep the JSON equal in meaning, and since this runs before packing, the size limits count the escaped bytes.
  */
 export function toQueueSafeJson(value: unknown): string {
-  const json = JSON.stringify(value);
-  return NEEDS_ESCAPE.test(json) ? json.replace(ESCAPABLE, escapeUnits) : json;
+  return toQueueSafeText(JSON.stringify(value));
 }

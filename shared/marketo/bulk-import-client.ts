@@ -45,6 +45,21 @@ export function bulkPaths(route: BulkRoute): { submit: string; job: (batchId: nu
   }
 }
 
+const MAX_FILE_NAME_CHARS = 100;
+
+/**
+ * The file name of a multipart upload as every server parses it alike: ASCII letters, digits, `.`, `_` and `-`
+ * (anything else, quotes, CR, LF and non-ASCII letters included, becomes `_`), at most 100 characters with the
+ * extension kept. undici writes a name's UTF-8 raw into Content-Disposition, which servers read differently.
+ */
+export function multipartFileName(name: string): string {
+  const cleaned = Array.from(name, (char) => (/^[A-Za-z0-9._-]$/.test(char) ? char : "_")).join("");
+  if (cleaned === "") return "file";
+  if (cleaned.length <= MAX_FILE_NAME_CHARS) return cleaned;
+  const extension = /\.[A-Za-z0-9]{1,10}$/.exec(cleaned)?.[0] ?? "";
+  return `${cleaned.slice(0, MAX_FILE_NAME_CHARS - extension.length)}${extension}`;
+}
+
 // Leads answer status at `…/batch/{id}.json`; the other types at `…/{id}/status.json`.
 const statusPath = (route: BulkRoute, batchId: number): string =>
   route.target === "leads" ? `${bulkPaths(route).job(batchId)}.json` : `${bulkPaths(route).job(batchId)}/status.json`;
@@ -63,7 +78,7 @@ interface Envelope {
 export class BulkImportClient {
   constructor(private readonly deps: BulkImportClientDeps) {}
 
-  /** Creates an import job for one file; Marketo queues it and answers its batchId. */
+  /** Creates an import job for one file; Marketo queues it and answers its batchId. The name is made safe first. */
   submit(route: BulkRoute, params: BulkJobParams, file: { name: string; text: string }): Promise<BulkJobStatus> {
     const path = bulkPaths(route).submit;
     return callWithToken(this.deps.tokens, async (token) => {
@@ -73,7 +88,7 @@ export class BulkImportClient {
       if (params.listId !== undefined) form.set("listId", String(params.listId));
       if (params.partitionName) form.set("partitionName", params.partitionName);
       if (params.programMemberStatus) form.set("programMemberStatus", params.programMemberStatus);
-      form.set("file", new Blob([file.text], { type: "text/csv" }), file.name);
+      form.set("file", new Blob([file.text], { type: "text/csv" }), multipartFileName(file.name));
       const envelope = await this.call("POST", path, token, form);
       return toStatus(envelope, "POST", path);
     });

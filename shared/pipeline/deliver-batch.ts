@@ -3,6 +3,7 @@ import type { IngestionClient } from "../marketo/ingestion-client.ts";
 import { type BackoffPolicy, retryDelayMs } from "../retry/backoff.ts";
 import type { Clock } from "../time/clock.ts";
 import type { BatchMessage } from "./batch-message.ts";
+import { batchCorrelationId } from "./correlation-id.ts";
 
 export interface DeliveryPolicy {
   /** Tries within one invocation before handing the message back to the queue. */
@@ -59,7 +60,7 @@ export async function deliverBatch(message: BatchMessage, ctx: DeliveryContext, 
       },
     };
   }
-  const correlationId = `${message.file.reportPrefix}${message.batch.index}`;
+  const correlationId = batchCorrelationId(message.file, message.batch.index);
   for (let tries = 1; ; tries++) {
     try {
       const accepted = await deps.client.submit({ resource: message.resource, body, correlationId });

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { type MarketoFailure, MarketoRequestError } from "../../shared/marketo/errors.ts";
 import type { IngestionRequest } from "../../shared/marketo/ingestion-client.ts";
 import type { BatchMessage } from "../../shared/pipeline/batch-message.ts";
+import { batchCorrelationId } from "../../shared/pipeline/correlation-id.ts";
 import { type DeliveryPolicy, deliverBatch } from "../../shared/pipeline/deliver-batch.ts";
 import { FakeClock } from "./fake-clock.ts";
 
@@ -58,8 +59,13 @@ describe("deliverBatch", () => {
     const client = scriptedClient(["req-1"]);
     expect(await run(client)).toEqual({ status: "accepted", requestId: "req-1", tries: 1 });
     expect(client.requests).toEqual([
-      { resource: "persons", body: JSON.stringify(message.body), correlationId: "reports/persons/a.csv/v1/3" },
+      {
+        resource: "persons",
+        body: JSON.stringify(message.body),
+        correlationId: batchCorrelationId(message.file, 3),
+      },
     ]);
+    expect(client.requests[0]?.correlationId).toMatch(/^persons\/a\.csv#[0-9a-f]{16}\/3$/);
   });
 
   it("retries transient failures in place with growing delays", async () => {
