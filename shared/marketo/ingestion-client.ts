@@ -16,6 +16,11 @@ export interface IngestionRequest {
    * characters (the pipeline's batchCorrelationId always is), otherwise percent-encoded and cut to 255.
    */
   correlationId?: string;
+  /**
+   * Longest this call may wait for the identity service's Retry-After before its token; beyond that it fails at
+   * once, retryable, carrying the wait (`retryAfterMs`). The token provider's default when absent.
+   */
+  maxWaitMs?: number;
 }
 
 export interface IngestionAccepted {
@@ -40,7 +45,11 @@ export class IngestionClient {
   constructor(private readonly deps: IngestionClientDeps) {}
 
   submit(req: IngestionRequest): Promise<IngestionAccepted> {
-    return callWithToken(this.deps.tokens, (token) => this.post(req, token));
+    return callWithToken(
+      this.deps.tokens,
+      (token) => this.post(req, token),
+      req.maxWaitMs !== undefined ? { maxWaitMs: req.maxWaitMs } : {},
+    );
   }
 
   private async post(req: IngestionRequest, token: string): Promise<IngestionAccepted> {

@@ -63,7 +63,12 @@ export async function deliverBatch(message: BatchMessage, ctx: DeliveryContext, 
   const correlationId = batchCorrelationId(message.file, message.batch.index);
   for (let tries = 1; ; tries++) {
     try {
-      const accepted = await deps.client.submit({ resource: message.resource, body, correlationId });
+      // A wait for the identity service (its Retry-After) must leave room for the request and settling, as below.
+      const maxWaitMs = Math.max(
+        0,
+        Math.min(deps.policy.inProcessMaxDelayMs, ctx.remainingMs() - deps.policy.requestTimeoutMs - SETTLE_MARGIN_MS),
+      );
+      const accepted = await deps.client.submit({ resource: message.resource, body, correlationId, maxWaitMs });
       return { status: "accepted", requestId: accepted.requestId, tries };
     } catch (error) {
       const failure = asMarketoFailure(error, `POST /${message.resource}`);

@@ -63,9 +63,22 @@ describe("deliverBatch", () => {
         resource: "persons",
         body: JSON.stringify(message.body),
         correlationId: batchCorrelationId(message.file, 3),
+        maxWaitMs: 5_000,
       },
     ]);
     expect(client.requests[0]?.correlationId).toMatch(/^persons\/a\.csv#[0-9a-f]{16}\/3$/);
+  });
+
+  it("lets a wait for identity take only what the invocation can spare after a request and settling", async () => {
+    const roomy = scriptedClient(["req-1"]);
+    await run(roomy, new FakeClock(), 0, 60_000);
+    const tight = scriptedClient(["req-1"]);
+    await run(tight, new FakeClock(), 0, 26_000);
+    const none = scriptedClient(["req-1"]);
+    await run(none, new FakeClock(), 0, 24_000);
+
+    // 5 s in-process cap; 26 s left − 20 s request timeout − 5 s settle margin = 1 s; below that, nothing.
+    expect([roomy, tight, none].map((c) => c.requests[0]?.maxWaitMs)).toEqual([5_000, 1_000, 0]);
   });
 
   it("retries transient failures in place with growing delays", async () => {
