@@ -1,4 +1,6 @@
+import { DeleteMessageCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { describe, expect, it } from "vitest";
+import { toQueueSafeText } from "../../shared/batching/json-for-sqs.ts";
 import { BulkImportClient } from "../../shared/marketo/bulk-import-client.ts";
 import { createMarketoDispatcher } from "../../shared/marketo/http.ts";
 import { requestAccessToken } from "../../shared/marketo/identity-client.ts";
@@ -60,6 +62,29 @@ describe("keys that are not header text, through Data Ingestion", () => {
       expect(h().sim.persons()).toHaveLength(5);
     },
   );
+});
+
+describe("a dead-lettered batch of such a file", () => {
+  it("reaches the DLQ with its reason; the body keeps the key, the attributes carry it escaped", async () => {
+    const key = "persons/🎉 ctl\u0001 cr\r ő.csv";
+    h().sim.injectFault({ kind: "status", status: 503, times: 1_000, path: "/persons" });
+
+    const result = await h().run(key, persons("d", 3), {
+      senderEnv: { MAX_ATTEMPTS: "2", IN_PROCESS_ATTEMPTS: "1", RETRY_BASE_MS: "0", RETRY_CAP_MS: "0" },
+    });
+
+    expect(result.summary).toMatchObject({ status: "complete with failures", deadLettered: 3, accepted: 0 });
+    const dlq = h().aws.ingestionDlqUrl;
+    const dead = await h().aws.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: dlq, MaxNumberOfMessages: 10, MessageAttributeNames: ["All"] }),
+    );
+    expect(dead.Messages).toHaveLength(1);
+    const [message] = dead.Messages ?? [];
+    expect((JSON.parse(message?.Body ?? "{}") as { file: { key: string } }).file.key).toBe(key);
+    expect(message?.MessageAttributes?.reportPrefix?.StringValue).toBe(toQueueSafeText(result.file.reportPrefix));
+    expect(message?.MessageAttributes?.code?.StringValue).toBe("5000801");
+    await h().aws.sqs.send(new DeleteMessageCommand({ QueueUrl: dlq, ReceiptHandle: message?.ReceiptHandle }));
+  });
 });
 
 describe("keys that are not header text, through Bulk Import", () => {
