@@ -4,6 +4,7 @@ import { type BackoffPolicy, retryDelayMs } from "../../shared/marketo/backoff.t
 import type { Clock } from "../../shared/time/clock.ts";
 import type { BatchMessage } from "../../shared/contracts/batch-message.ts";
 import { ingestionResource } from "../../shared/options/object-route.ts";
+import { batchCorrelationId } from "./correlation-id.ts";
 
 export interface DeliveryPolicy {
   /** Tries within one invocation before handing the message back to the queue. */
@@ -66,10 +67,15 @@ export async function deliverBatch(
       },
     };
   }
-  const correlationId = `${message.file.reportPrefix}${message.batch.index}`;
+  const correlationId = batchCorrelationId(message.file, message.batch.index);
   for (let tries = 1; ; tries++) {
     try {
-      const accepted = await deps.client.submit({ resource, body, correlationId });
+      // A wait for the identity service (its Retry-After) must leave room for the request and settling, as below.
+      const maxWaitMs = Math.max(
+        0,
+        Math.min(deps.policy.inProcessMaxDelayMs, ctx.remainingMs() - deps.policy.requestTimeoutMs - SETTLE_MARGIN_MS),
+      );
+      const accepted = await deps.client.submit({ resource, body, correlationId, maxWaitMs });
       return { status: "accepted", requestId: accepted.requestId, tries };
     } catch (error) {
       const failure = asMarketoFailure(error, `POST /${resource}`);

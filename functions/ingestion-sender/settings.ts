@@ -21,7 +21,13 @@ export const SenderSettingsSchema = z
     CLAIM_TTL_MS: int(60_000, 172_800_000, 3 * 3_600_000),
     /** A copy of a batch another message is sending looks again after this long, doubling per delivery. */
     CLAIM_RECHECK_SECONDS: int(1, 900, 60),
-    REQUEST_SOURCE: z.string().max(50).default("marketo-ingest"),
+    /** Sent as `X-Request-Source`: visible ASCII (what every HTTP client sends as is), at most Marketo's 50. */
+    REQUEST_SOURCE: z
+      .string()
+      .min(1)
+      .max(50)
+      .regex(/^[\x21-\x7E]+$/, "visible ASCII only (no spaces, no accents)")
+      .default("marketo-ingest"),
     ...requestLimits,
   })
   .refine((s) => s.CLAIM_TTL_MS > Math.max(s.QUOTA_DELAY_MS, s.RETRY_CAP_MS), {

@@ -45,6 +45,8 @@ export interface SimBulkJob {
   /** Data rows in the file (header excluded). */
   rowCount: number;
   bytes: number;
+  /** The multipart file part's name, as the simulator parsed it (none for another integration's job). */
+  fileName?: string;
   options: { lookupField?: string; listId?: string; partitionName?: string; programMemberStatus?: string };
   submittedAt: number;
   startedAt?: number;
@@ -238,6 +240,7 @@ export class BulkImportSim {
       format,
       rowCount: work.rows.length,
       bytes: file.size,
+      fileName: file.name,
       options,
       submittedAt: this.now(),
       processed: 0,

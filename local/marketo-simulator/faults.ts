@@ -4,6 +4,8 @@
  * - `after`: the fault stays dormant for the first `after` requests it matches (they pass untouched, and it does
  *   not stand in the way of later faults), then applies;
  * - `times`: how many matching requests it applies to once active (default 1).
+ * The identity endpoint (`/identity/oauth/token`) takes `status` (with its `retryAfterSeconds`), `delay` and
+ * `reset`, and only from a fault whose `path` names it: a fault without `path` never lands on a token request.
  */
 export type Fault = FaultBody & FaultScope;
 
@@ -119,8 +121,11 @@ interface Chaos {
   applied: number;
 }
 
-const matches = (fault: Fault, path: string, kinds: readonly FaultKind[]) =>
-  kinds.includes(fault.kind) && (!fault.path || path.includes(fault.path));
+/** The kinds the identity endpoint takes; only faults that name its path apply to it (see FaultQueue.take). */
+export const IDENTITY_FAULT_KINDS: readonly FaultKind[] = ["status", "delay", "reset"];
+
+const matches = (fault: Fault, path: string, kinds: readonly FaultKind[], pathRequired = false) =>
+  kinds.includes(fault.kind) && (fault.path ? path.includes(fault.path) : !pathRequired);
 
 const count = (name: string, value: number | undefined, min: number): number => {
   if (value === undefined) return min === 0 ? 0 : 1;
@@ -158,12 +163,14 @@ export class FaultQueue {
 
   /**
    * The fault for a request on `path` among `kinds`, or undefined. Every dormant fault the request matches counts
-   * it; the first active matching fault (FIFO) applies and loses one use; when none does, chaos may draw one.
+   * it; the first active matching fault (FIFO) applies and loses one use; when none does, chaos may draw one. With
+   * `pathRequired` only faults (and chaos) that name a path matching this one apply: the identity endpoint takes
+   * no fault meant for "any API call".
    */
-  take(path: string, kinds: readonly FaultKind[] = INGESTION_FAULT_KINDS): Fault | undefined {
+  take(path: string, kinds: readonly FaultKind[] = INGESTION_FAULT_KINDS, pathRequired = false): Fault | undefined {
     let chosen: ScriptedFault | undefined;
     for (const entry of this.faults) {
-      if (!matches(entry.fault, path, kinds)) continue;
+      if (!matches(entry.fault, path, kinds, pathRequired)) continue;
       if (entry.dormant > 0) entry.dormant--;
       else chosen ??= entry;
     }
@@ -172,16 +179,18 @@ export class FaultQueue {
       if (chosen.remaining <= 0) this.faults.splice(this.faults.indexOf(chosen), 1);
       return this.record(chosen.fault, path, "scripted");
     }
-    return this.drawChaos(path, kinds);
+    return this.drawChaos(path, kinds, pathRequired);
   }
 
-  private drawChaos(path: string, kinds: readonly FaultKind[]): Fault | undefined {
+  private drawChaos(path: string, kinds: readonly FaultKind[], pathRequired: boolean): Fault | undefined {
     const chaos = this.chaos;
     if (!chaos) return undefined;
     const { options } = chaos;
     if (options.path !== undefined && !path.includes(options.path)) return undefined;
     if (options.maxFaults !== undefined && chaos.applied >= options.maxFaults) return undefined;
-    const candidates = options.faults.filter((f) => matches(f, path, kinds));
+    const candidates = options.faults.filter((f) =>
+      matches(f, path, kinds, pathRequired && options.path === undefined),
+    );
     if (candidates.length === 0) return undefined;
     if (chaos.random() >= options.rate) return undefined;
     const fault = candidates[Math.floor(chaos.random() * candidates.length)] as Fault;

@@ -10,6 +10,7 @@ import {
   type Fault,
   FaultQueue,
   type FaultKind,
+  IDENTITY_FAULT_KINDS,
 } from "./faults.ts";
 import {
   type Limits,
@@ -97,6 +98,16 @@ export interface IngestionRequestLog {
   receivedAt: number;
 }
 
+/** One identity (token) call as the simulator saw it (no credentials or tokens are kept). */
+export interface IdentityRequestLog {
+  /** HTTP status answered; -1 for a reset connection. */
+  status: number;
+  fault?: FaultKind;
+  /** Seconds of the Retry-After header answered, when there was one. */
+  retryAfterSeconds?: number;
+  receivedAt: number;
+}
+
 export interface MarketoSimulator {
   readonly url: string;
   readonly identityUrl: string;
@@ -107,6 +118,8 @@ export interface MarketoSimulator {
   readonly clientSecret: string;
   readonly requests: readonly IngestionRequestLog[];
   readonly identityCalls: number;
+  /** Every identity call since the last reset, in arrival order. */
+  readonly identityRequests: readonly IdentityRequestLog[];
   readonly asyncRejections: readonly AsyncRejection[];
   persons(): StoredObject[];
   customObjects(apiName: string): StoredObject[];
@@ -166,6 +179,7 @@ export async function startMarketoSimulator(options: SimulatorOptions = {}): Pro
     state,
   );
   let identityCalls = 0;
+  const identityRequests: IdentityRequestLog[] = [];
 
   const server = createServer((req, res) => {
     handle(req, res).catch(() => {
@@ -284,13 +298,36 @@ export async function startMarketoSimulator(options: SimulatorOptions = {}): Pro
     answer(202);
   }
 
-  function identity(req: IncomingMessage, url: URL, res: ServerResponse) {
+  /** Identity takes status, delay and reset faults, and only those that name its path (`/identity`). */
+  async function identity(req: IncomingMessage, url: URL, res: ServerResponse) {
     identityCalls++;
     req.resume();
-    const reply = (status: number, body: unknown) => {
-      res.writeHead(status, { "content-type": "application/json" });
+    const entry: IdentityRequestLog = { status: 0, receivedAt: Date.now() };
+    identityRequests.push(entry);
+    const reply = (status: number, body: unknown, headers: Record<string, string> = {}) => {
+      entry.status = status;
+      res.writeHead(status, { "content-type": "application/json", ...headers });
       res.end(JSON.stringify(body));
     };
+    const fault = faults.take(url.pathname, IDENTITY_FAULT_KINDS, true);
+    if (fault) entry.fault = fault.kind;
+    if (fault?.kind === "reset") {
+      entry.status = -1;
+      req.socket.destroy();
+      return;
+    }
+    if (fault?.kind === "delay") await delay(fault.ms, undefined, { ref: false });
+    if (fault?.kind === "status") {
+      if (fault.retryAfterSeconds !== undefined) entry.retryAfterSeconds = fault.retryAfterSeconds;
+      return reply(
+        fault.status,
+        {
+          error: fault.errorCode ?? "temporarily_unavailable",
+          error_description: fault.message ?? `HTTP ${fault.status}`,
+        },
+        fault.retryAfterSeconds !== undefined ? { "retry-after": String(fault.retryAfterSeconds) } : {},
+      );
+    }
     if (req.method !== "GET" && req.method !== "POST") return reply(405, { error: "method_not_allowed" });
     if (url.searchParams.get("grant_type") !== "client_credentials") {
       return reply(400, {
@@ -329,6 +366,7 @@ export async function startMarketoSimulator(options: SimulatorOptions = {}): Pro
     get identityCalls() {
       return identityCalls;
     },
+    identityRequests,
     asyncRejections: state.asyncRejections,
     persons: () => [...state.persons.values()],
     customObjects: (apiName) => [...(state.customObjects.get(apiName)?.values() ?? [])],
@@ -353,6 +391,7 @@ export async function startMarketoSimulator(options: SimulatorOptions = {}): Pro
       faults.clear();
       bulk.reset();
       requests.length = 0;
+      identityRequests.length = 0;
       identityCalls = 0;
     },
     close,

@@ -60,17 +60,20 @@ export class S3ReportStore implements ReportStore {
 
   private async listOutcomeObjects(file: FileRef): Promise<Array<{ key: string; modifiedAt: number }>> {
     const objects: Array<{ key: string; modifiedAt: number }> = [];
+    const prefix = `${file.reportPrefix}batches/`;
     let token: string | undefined;
     do {
       const page = await this.s3.send(
         new ListObjectsV2Command({
           Bucket: this.bucket,
-          Prefix: `${file.reportPrefix}batches/`,
+          Prefix: prefix,
           ...(token ? { ContinuationToken: token } : {}),
         }),
       );
       for (const object of page.Contents ?? []) {
-        if (object.Key) objects.push({ key: object.Key, modifiedAt: object.LastModified?.getTime() ?? 0 });
+        // Rebuilt from the prefix asked for: a listing is XML, whose parsers turn a CR in a key into LF.
+        const name = object.Key?.slice(object.Key.lastIndexOf("/") + 1);
+        if (name) objects.push({ key: `${prefix}${name}`, modifiedAt: object.LastModified?.getTime() ?? 0 });
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
@@ -123,7 +126,11 @@ export async function listReportPrefixes(s3: S3Client, bucket: string, key: stri
         ...(token ? { ContinuationToken: token } : {}),
       }),
     );
-    for (const common of page.CommonPrefixes ?? []) if (common.Prefix) prefixes.push(common.Prefix);
+    for (const common of page.CommonPrefixes ?? []) {
+      // The version segment, under the key as given: the XML listing may have turned a CR in the key into LF.
+      const version = common.Prefix?.slice(0, -1).split("/").at(-1);
+      if (version) prefixes.push(`reports/${key}/${version}/`);
+    }
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
   return prefixes;

@@ -1,5 +1,6 @@
 import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, type SQSClient } from "@aws-sdk/client-sqs";
 import type { BatchPublisher } from "../contracts/batch-publisher.ts";
+import { toQueueSafeText } from "../batching/json-for-sqs.ts";
 import { type Clock, systemClock } from "../time/clock.ts";
 
 /** SQS caps a message and a whole SendMessageBatch request at 1 MiB, and a batch at 10 entries. */
@@ -37,14 +38,16 @@ export class SqsBatchPublisher implements BatchPublisher {
     return this.sentCalls;
   }
 
+  /** `body` is JSON; characters SQS refuses (in a file's key, say) go as JSON escapes (toQueueSafeText). */
   async publish(message: { id: string; body: string }): Promise<void> {
     this.throwIfFailed();
-    const size = Buffer.byteLength(message.body);
+    const body = toQueueSafeText(message.body);
+    const size = Buffer.byteLength(body);
     if (size > SQS_MAX_BATCH_BYTES) throw new PublishError(`message ${message.id} is ${size} bytes, over SQS's limit`);
     if (this.entries.length >= SQS_MAX_BATCH_ENTRIES || this.bytes + size > SQS_MAX_BATCH_BYTES) {
       await this.dispatch();
     }
-    this.entries.push({ Id: message.id, MessageBody: message.body });
+    this.entries.push({ Id: message.id, MessageBody: body });
     this.bytes += size;
   }
 

@@ -1,5 +1,6 @@
 import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import type { DeadLetterReason, DelayQueue, QueueControl } from "../contracts/queue-control.ts";
+import { toQueueSafeText } from "../batching/json-for-sqs.ts";
 
 /** SQS visibility timeouts top out at 12 hours. */
 const MAX_VISIBILITY_SECONDS = 43_200;
@@ -23,12 +24,15 @@ export class SqsQueueControl implements QueueControl, DelayQueue {
     );
   }
 
-  /** Queues `body` again as a new message, visible after `delaySeconds` (SQS allows at most 900). */
+  /**
+   * Queues `body` (JSON) again as a new message, visible after `delaySeconds` (SQS allows at most 900). Bodies and
+   * attributes go through toQueueSafeText: a file's key may hold characters SQS refuses.
+   */
   async requeue(body: string, delaySeconds: number): Promise<void> {
     await this.sqs.send(
       new SendMessageCommand({
         QueueUrl: this.queueUrl,
-        MessageBody: body,
+        MessageBody: toQueueSafeText(body),
         DelaySeconds: Math.max(0, Math.min(MAX_DELAY_SECONDS, Math.round(delaySeconds))),
       }),
     );
@@ -39,10 +43,15 @@ export class SqsQueueControl implements QueueControl, DelayQueue {
     for (const [name, value] of Object.entries(reason)) {
       if (value === undefined) continue;
       const numeric = typeof value === "number";
-      attributes[name] = { DataType: numeric ? "Number" : "String", StringValue: String(value).slice(0, 1024) };
+      const text = toQueueSafeText(String(value)).slice(0, 1024);
+      attributes[name] = { DataType: numeric ? "Number" : "String", StringValue: text };
     }
     await this.sqs.send(
-      new SendMessageCommand({ QueueUrl: this.deadLetterQueueUrl, MessageBody: body, MessageAttributes: attributes }),
+      new SendMessageCommand({
+        QueueUrl: this.deadLetterQueueUrl,
+        MessageBody: toQueueSafeText(body),
+        MessageAttributes: attributes,
+      }),
     );
   }
 }

@@ -64,7 +64,7 @@ interface Envelope {
 export class BulkImportClient {
   constructor(private readonly deps: BulkImportClientDeps) {}
 
-  /** Creates an import job for one file; Marketo queues it and answers its batchId. */
+  /** Creates an import job for one file; Marketo queues it and answers its batchId. The name is made safe first. */
   submit(route: BulkRoute, params: BulkJobParams, file: BulkImportFile): Promise<BulkJobStatus> {
     const path = bulkPaths(route).submit;
     // Built once: the same bytes go out again if the token is refreshed, and their size is what the splitter planned.

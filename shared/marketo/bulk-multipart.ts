@@ -57,13 +57,14 @@ export function bulkImportFramingBytes(params: BulkJobParams, fileName: string):
   return Buffer.byteLength(head, "utf8") + Buffer.byteLength(tail, "utf8");
 }
 
+/** Everything in the request is built from the safe name, so the splitter's sizing and the bytes sent agree. */
 function framing(params: BulkJobParams, fileName: string, boundary: string): { head: string; tail: string } {
   const fields = formFields(params).map(
     ([name, value]) =>
       `--${boundary}\r\nContent-Disposition: form-data; name="${escapeName(name)}"\r\n\r\n${normalizeLineBreaks(value)}\r\n`,
   );
   const filePart =
-    `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${escapeName(fileName)}"\r\n` +
+    `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${multipartFileName(fileName)}"\r\n` +
     "Content-Type: text/csv\r\n\r\n";
   return { head: fields.join("") + filePart, tail: `\r\n--${boundary}--\r\n` };
 }
@@ -73,3 +74,18 @@ const escapeName = (name: string): string => name.replace(/\r/g, "%0D").replace(
 
 /** Form values carry CRLF line breaks (the HTML form-data encoding), as any browser or fetch would send them. */
 const normalizeLineBreaks = (value: string): string => value.replace(/\r\n|\r|\n/g, "\r\n");
+
+const MAX_FILE_NAME_CHARS = 100;
+
+/**
+ * The file name of a multipart upload as every server parses it alike: ASCII letters, digits, `.`, `_` and `-`
+ * (anything else, quotes, CR, LF and non-ASCII letters included, becomes `_`), at most 100 characters with the
+ * extension kept. undici writes a name's UTF-8 raw into Content-Disposition, which servers read differently.
+ */
+export function multipartFileName(name: string): string {
+  const cleaned = Array.from(name, (char) => (/^[A-Za-z0-9._-]$/.test(char) ? char : "_")).join("");
+  if (cleaned === "") return "file";
+  if (cleaned.length <= MAX_FILE_NAME_CHARS) return cleaned;
+  const extension = /\.[A-Za-z0-9]{1,10}$/.exec(cleaned)?.[0] ?? "";
+  return `${cleaned.slice(0, MAX_FILE_NAME_CHARS - extension.length)}${extension}`;
+}

@@ -69,11 +69,50 @@ export function classifyRestErrorCode(code: string): FailureDisposition {
   }
 }
 
-/** Failures of the transport itself (no HTTP answer) are always worth retrying. */
+/**
+ * A failed call that got no HTTP answer. The network (resets, timeouts, refused connections) is worth retrying;
+ * a request the HTTP client refused to send (see clientRefusal) is not: the same request fails the same way.
+ */
 export function transportFailure(operation: string, error: unknown): MarketoRequestError {
+  const refusal = clientRefusal(error);
+  if (refusal) {
+    return new MarketoRequestError(
+      { operation, disposition: "permanent", code: "invalid_request", message: refusal },
+      { cause: error },
+    );
+  }
   const code = (error as { code?: string } | undefined)?.code ?? "NETWORK_ERROR";
   const message = error instanceof Error ? error.message : String(error);
   return new MarketoRequestError({ operation, disposition: "retry", code, message }, { cause: error });
+}
+
+const REFUSAL_CODES = new Set(["UND_ERR_INVALID_ARG", "ERR_INVALID_CHAR", "ERR_INVALID_HTTP_TOKEN"]);
+
+/**
+ * Why the HTTP client refused to build or send the request before anything left the process, or undefined when
+ * it did not: undici's InvalidArgumentError (a header value above U+00FF, CR, LF, a control character), Node's
+ * ERR_INVALID_CHAR / ERR_INVALID_ARG_*, a TypeError from building the request, or fetch's "fetch failed" caused by
+ * one of those. The reason names the header or argument, never its value (it may hold a token or a file name).
+ */
+export function clientRefusal(error: unknown): string | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const code = (error as { code?: unknown }).code;
+  const prefix = "the HTTP client refused the request before sending it";
+  if (typeof code === "string" && (REFUSAL_CODES.has(code) || code.startsWith("ERR_INVALID_ARG_"))) {
+    // undici's and Node's messages name the header ("invalid x-correlation-id header", `… ["x-request-source"]`);
+    // Node's ERR_INVALID_ARG_* messages quote the received value, so only the argument's name is kept.
+    const named = code.startsWith("ERR_INVALID_ARG_") ? /^The "([^"]+)"/.exec(error.message)?.[1] : undefined;
+    const detail = code.startsWith("ERR_INVALID_ARG_") ? `invalid argument ${named ?? "(unnamed)"}` : error.message;
+    return `${prefix} (${code}): ${detail}`;
+  }
+  if (error instanceof TypeError && code === undefined) {
+    // fetch wraps every failure, network ones included, in TypeError("fetch failed"): only its cause can tell.
+    if (error.message === "fetch failed") return clientRefusal(error.cause);
+    // Headers/ByteString conversion: the message quotes the offending value, so it is not repeated.
+    const what = /ByteString|header/i.test(error.message) ? "a header value is not sendable" : "the request is invalid";
+    return `${prefix} (TypeError): ${what}`;
+  }
+  return undefined;
 }
 
 /** Any error from a Marketo call as a failure; an unexpected one is transient (retrying costs time, dropping loses rows). */

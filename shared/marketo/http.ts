@@ -33,3 +33,26 @@ export function parseRetryAfter(value: string | string[] | undefined, now: numbe
 export function headerValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
+
+/** Visible ASCII (0x21–0x7E): what every HTTP client and gateway passes through a header value unchanged. */
+export const VISIBLE_ASCII = /^[\x21-\x7E]*$/;
+
+/**
+ * One character as header-safe text: visible ASCII other than `%` as itself, anything else (space, controls,
+ * Latin-1, CJK, emoji) as the %XX escapes of its UTF-8 bytes, so `decodeURIComponent` gives the character back.
+ */
+export function headerSafeChar(char: string): string {
+  const code = char.codePointAt(0) ?? 0;
+  if (code >= 0x21 && code <= 0x7e && char !== "%") return char;
+  return [...Buffer.from(char, "utf8")].map((byte) => `%${byte.toString(16).toUpperCase().padStart(2, "0")}`).join("");
+}
+
+/**
+ * An optional trace header (X-Correlation-Id, X-Request-Source) as something the HTTP client will send: a value
+ * that is visible ASCII already goes as is, any other is percent-encoded; either is cut to Marketo's length. A
+ * trace aid must never stop a request (undici refuses characters above U+00FF, CR, LF and controls).
+ */
+export function traceHeaderValue(value: string, maxChars: number): string {
+  const safe = VISIBLE_ASCII.test(value) ? value : Array.from(value, headerSafeChar).join("");
+  return safe.slice(0, maxChars);
+}

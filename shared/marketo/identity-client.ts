@@ -1,8 +1,9 @@
 import { type Dispatcher, request } from "undici";
 import { z } from "zod";
+import { type Clock, systemClock } from "../time/clock.ts";
 import type { MarketoEndpoints } from "./endpoints.ts";
 import { MarketoRequestError, transportFailure } from "./errors.ts";
-import { headerValue } from "./http.ts";
+import { headerValue, parseRetryAfter, VISIBLE_ASCII } from "./http.ts";
 
 export interface ClientCredentials {
   clientId: string;
@@ -15,7 +16,8 @@ export interface IssuedToken {
 }
 
 const TokenResponseSchema = z.object({
-  access_token: z.string().min(1),
+  // It travels in a header: a token the HTTP client could not send is a malformed answer, not a bad request.
+  access_token: z.string().min(1).regex(VISIBLE_ASCII),
   token_type: z.string(),
   expires_in: z.number().int().nonnegative(),
   scope: z.string().optional(),
@@ -25,12 +27,14 @@ const OPERATION = "identity token request";
 
 /**
  * Asks Marketo's identity service for a token. Credentials travel as query parameters because that is the
- * documented contract (swagger-identity.json); the URL is therefore never logged.
+ * documented contract (swagger-identity.json); the URL is therefore never logged. A 429/5xx carries identity's
+ * Retry-After (delta-seconds or HTTP date, read against `clock`) for the token provider to honour.
  */
 export async function requestAccessToken(
   endpoints: Pick<MarketoEndpoints, "identityUrl">,
   credentials: ClientCredentials,
   dispatcher: Dispatcher,
+  clock: Clock = systemClock,
 ): Promise<IssuedToken> {
   const url = new URL(`${endpoints.identityUrl}/oauth/token`);
   url.searchParams.set("grant_type", "client_credentials");
@@ -56,12 +60,15 @@ export async function requestAccessToken(
     });
   }
   if (response.statusCode !== 200) {
+    const retryAfterMs = parseRetryAfter(response.headers["retry-after"], clock.now());
     throw new MarketoRequestError({
       operation: OPERATION,
       disposition: response.statusCode >= 500 || response.statusCode === 429 ? "retry" : "permanent",
       status: response.statusCode,
       code: `http_${response.statusCode}`,
       message: "identity service error",
+      ...(requestId ? { requestId } : {}),
+      ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
     });
   }
   let parsed: z.infer<typeof TokenResponseSchema>;

@@ -2,7 +2,7 @@ import { type Dispatcher, request } from "undici";
 import type { Clock } from "../time/clock.ts";
 import type { MarketoEndpoints } from "./endpoints.ts";
 import { classifyIngestionFailure, MarketoRequestError, transportFailure } from "./errors.ts";
-import { headerValue, parseRetryAfter } from "./http.ts";
+import { headerValue, parseRetryAfter, traceHeaderValue } from "./http.ts";
 import { isIngestionResource } from "../options/object-route.ts";
 import type { TokenProvider } from "./token-provider.ts";
 import { callWithToken } from "./with-token.ts";
@@ -12,8 +12,16 @@ export interface IngestionRequest {
   resource: string;
   /** The exact JSON body, already within the 1 MB limit. */
   body: string;
-  /** Traces the request in Marketo's Observability Data Stream (≤ 255 chars). */
+  /**
+   * Traces the request in Marketo's Observability Data Stream. Sent as is when it is visible ASCII of at most 255
+   * characters (the pipeline's batchCorrelationId always is), otherwise percent-encoded and cut to 255.
+   */
   correlationId?: string;
+  /**
+   * Longest this call may wait for the identity service's Retry-After before its token; beyond that it fails at
+   * once, retryable, carrying the wait (`retryAfterMs`). The token provider's default when absent.
+   */
+  maxWaitMs?: number;
 }
 
 export interface IngestionAccepted {
@@ -25,19 +33,24 @@ export interface IngestionClientDeps {
   tokens: TokenProvider;
   dispatcher: Dispatcher;
   clock: Clock;
-  /** `X-Request-Source` (≤ 50 chars). */
+  /** `X-Request-Source` (visible ASCII, ≤ 50 chars; encoded and cut like the correlation id otherwise). */
   requestSource?: string;
 }
 
-const MAX_CORRELATION_ID = 255;
-const MAX_REQUEST_SOURCE = 50;
+/** Marketo's limits for the trace headers (Adobe's Data Ingestion reference). */
+export const MAX_CORRELATION_ID_CHARS = 255;
+export const MAX_REQUEST_SOURCE_CHARS = 50;
 
 /** Data Ingestion API client: one call per `submit`, the token in `X-Mkto-User-Token`, errors typed. */
 export class IngestionClient {
   constructor(private readonly deps: IngestionClientDeps) {}
 
   submit(req: IngestionRequest): Promise<IngestionAccepted> {
-    return callWithToken(this.deps.tokens, (token) => this.post(req, token));
+    return callWithToken(
+      this.deps.tokens,
+      (token) => this.post(req, token),
+      req.maxWaitMs !== undefined ? { maxWaitMs: req.maxWaitMs } : {},
+    );
   }
 
   private async post(req: IngestionRequest, token: string): Promise<IngestionAccepted> {
@@ -57,8 +70,10 @@ export class IngestionClient {
       "content-type": "application/json",
       "x-mkto-user-token": token,
     };
-    if (req.correlationId) headers["x-correlation-id"] = req.correlationId.slice(0, MAX_CORRELATION_ID);
-    if (this.deps.requestSource) headers["x-request-source"] = this.deps.requestSource.slice(0, MAX_REQUEST_SOURCE);
+    if (req.correlationId) headers["x-correlation-id"] = traceHeaderValue(req.correlationId, MAX_CORRELATION_ID_CHARS);
+    if (this.deps.requestSource) {
+      headers["x-request-source"] = traceHeaderValue(this.deps.requestSource, MAX_REQUEST_SOURCE_CHARS);
+    }
 
     let response: Dispatcher.ResponseData;
     let text: string;

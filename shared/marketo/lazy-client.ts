@@ -20,7 +20,9 @@ export function lazyMarketoClient<T>(
   const create = async (): Promise<T> => {
     const secret = await loadMarketoSecret(secrets, secretId);
     const endpoints = resolveEndpoints(secret);
-    const tokens = new TokenProvider(() => requestAccessToken(endpoints, secret, dispatcher), { clock: systemClock });
+    const tokens = new TokenProvider(() => requestAccessToken(endpoints, secret, dispatcher, systemClock), {
+      clock: systemClock,
+    });
     return build({ endpoints, tokens });
   };
   return () => {

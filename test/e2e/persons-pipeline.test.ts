@@ -54,7 +54,7 @@ describe("persons: S3 drop → splitter → queue → sender → Marketo", () =>
       expect(request.bodyBytes).toBeLessThanOrEqual(1_000_000);
       expect(request.tokenPresent).toBe(true);
       expect(request.requestSource).toBe("marketo-ingest");
-      expect(request.correlationId).toMatch(/^reports\/persons\/packing\.csv\/.+\/\d+$/);
+      expect(request.correlationId).toMatch(/^persons\/packing\.csv#[0-9a-f]{16}\/\d+$/);
     }
     expect(new Set(result.summary.requestIds)).toEqual(new Set(requests.map((r) => r.requestId)));
   });

@@ -13,6 +13,7 @@ import { lazyMarketoClient } from "../../shared/marketo/lazy-client.ts";
 import { TokenProvider } from "../../shared/marketo/token-provider.ts";
 import { type MarketoSimulator, startMarketoSimulator } from "../../local/marketo-simulator/index.ts";
 import { systemClock } from "../../shared/time/clock.ts";
+import { type Harness, startHarness } from "./harness.ts";
 
 /**
  * Access tokens as the deployed functions handle them: the client stack is built by the same factory the handlers
@@ -210,5 +211,31 @@ describe("Bulk API: an expired token (602) on concurrent calls", () => {
     expect(expired.length).toBeLessThanOrEqual(10);
     expect(calls.filter((e) => e.code === undefined)).toHaveLength(10);
     expect(calls).toHaveLength(10 + expired.length);
+  });
+});
+
+describe("identity answers 503 with Retry-After", () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(() => h.close());
+
+  it("the sender's next identity call waits for Retry-After, and every row is still delivered", async () => {
+    h.sim.injectFault({ kind: "status", status: 503, retryAfterSeconds: 1, path: "/identity/oauth/token" });
+    const csv = `email\n${Array.from({ length: 6 }, (_, i) => `r${i}@example.com`).join("\n")}\n`;
+
+    // Two rows per request: three batches in flight together, all needing the first token.
+    const result = await h.run("persons/identity-busy.csv", csv, { splitterEnv: { MAX_REQUEST_OBJECTS: "2" } });
+
+    const [refused, ...later] = h.sim.identityRequests;
+    expect(refused).toMatchObject({ status: 503, retryAfterSeconds: 1 });
+    // One identity call after the wait, shared by the three batches (one token provider per sender process).
+    expect(later).toHaveLength(1);
+    expect((later[0]?.receivedAt ?? 0) - (refused?.receivedAt ?? 0)).toBeGreaterThanOrEqual(1_000);
+    expect(later[0]?.status).toBe(200);
+    expect(result.summary).toMatchObject({ status: "complete", rowsRead: 6, accepted: 6, deadLettered: 0 });
+    expect(result.deadLetterMessages).toBe(0);
+    expect(h.sim.persons()).toHaveLength(6);
   });
 });

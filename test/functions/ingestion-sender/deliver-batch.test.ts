@@ -4,6 +4,7 @@ import type { IngestionRequest } from "../../../shared/marketo/ingestion-client.
 import type { BatchMessage } from "../../../shared/contracts/batch-message.ts";
 import { type DeliveryPolicy, deliverBatch } from "../../../functions/ingestion-sender/deliver-batch.ts";
 import { FakeClock } from "../../support/fake-clock.ts";
+import { batchCorrelationId } from "../../../functions/ingestion-sender/correlation-id.ts";
 
 const body = '{"persons":[{"email":"a@x.io"},{"email":"b@x.io"}]}';
 const message: BatchMessage = {
@@ -58,7 +59,15 @@ describe("deliverBatch", () => {
   it("sends the exact body once with a correlation id naming file and batch", async () => {
     const client = scriptedClient(["req-1"]);
     expect(await run(client)).toEqual({ status: "accepted", requestId: "req-1", tries: 1 });
-    expect(client.requests).toEqual([{ resource: "persons", body, correlationId: "reports/persons/a.csv/v1/3" }]);
+    expect(client.requests).toEqual([
+      {
+        resource: "persons",
+        body: JSON.stringify(message.body),
+        correlationId: batchCorrelationId(message.file, 3),
+        maxWaitMs: 5_000,
+      },
+    ]);
+    expect(client.requests[0]?.correlationId).toMatch(/^persons\/a\.csv#[0-9a-f]{16}\/3$/);
   });
 
   it("sends to the resource its object type names, a custom object's by its API name", async () => {
@@ -79,6 +88,18 @@ describe("deliverBatch", () => {
       { client, clock: new FakeClock(), random: () => 0.5, policy },
     );
     expect(client.requests.map((request) => request.resource)).toEqual(["customobjects/car_c"]);
+  });
+
+  it("lets a wait for identity take only what the invocation can spare after a request and settling", async () => {
+    const roomy = scriptedClient(["req-1"]);
+    await run(roomy, new FakeClock(), 0, 60_000);
+    const tight = scriptedClient(["req-1"]);
+    await run(tight, new FakeClock(), 0, 26_000);
+    const none = scriptedClient(["req-1"]);
+    await run(none, new FakeClock(), 0, 24_000);
+
+    // 5 s in-process cap; 26 s left − 20 s request timeout − 5 s settle margin = 1 s; below that, nothing.
+    expect([roomy, tight, none].map((c) => c.requests[0]?.maxWaitMs)).toEqual([5_000, 1_000, 0]);
   });
 
   it("retries transient failures in place with growing delays", async () => {

@@ -83,6 +83,36 @@ describe("identity endpoint", () => {
   });
 });
 
+describe("identity endpoint faults", () => {
+  const tokenUrl = () =>
+    `${sim.identityUrl}/oauth/token?grant_type=client_credentials&client_id=${sim.clientId}&client_secret=${sim.clientSecret}`;
+
+  it("answers a status fault naming its path with Retry-After, logs it, then issues tokens again", async () => {
+    sim.injectFault({ kind: "status", status: 503, retryAfterSeconds: 1, path: "/identity/oauth/token" });
+
+    const refused = await fetch(tokenUrl(), { method: "POST" });
+    const issued = await fetch(tokenUrl(), { method: "POST" });
+
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get("retry-after")).toBe("1");
+    expect(issued.status).toBe(200);
+    expect(sim.identityRequests.map((r) => [r.status, r.fault, r.retryAfterSeconds])).toEqual([
+      [503, "status", 1],
+      [200, undefined, undefined],
+    ]);
+    expect(sim.identityRequests[1]?.receivedAt).toBeGreaterThanOrEqual(sim.identityRequests[0]?.receivedAt ?? 0);
+  });
+
+  it("takes no fault without a path (those are for API calls) and no chaos that does not name it", async () => {
+    sim.injectFault({ kind: "status", status: 503 });
+    sim.injectChaos({ seed: 1, rate: 1, faults: [{ kind: "status", status: 500 }] });
+
+    expect((await fetch(tokenUrl(), { method: "POST" })).status).toBe(200);
+    expect((await postPersons({ persons: [{ email: "a@example.com" }] })).status).toBe(503);
+    expect(sim.identityRequests.every((r) => r.status === 200 && r.fault === undefined)).toBe(true);
+  });
+});
+
 describe("POST /persons", () => {
   it("accepts a valid request with 202 and an X-Request-Id, and upserts by dedupe key", async () => {
     const first = await postPersons({ persons: [{ email: "a@example.com", firstName: "Ann" }] });
@@ -183,6 +213,14 @@ describe("POST /persons", () => {
     await postPersons({ persons: [{ email: "a@example.com" }] });
     expect(sim.persons()).toHaveLength(2);
     expect((await postPersons({ partitionName: " ", persons: [{ email: "a@example.com" }] })).status).toBe(400);
+  });
+
+  it("refuses X-Correlation-Id over 255 and X-Request-Source over 50 characters, as Marketo documents", async () => {
+    const person = { persons: [{ email: "a@example.com" }] };
+    expect((await postPersons(person, { "x-correlation-id": "c".repeat(255) })).status).toBe(202);
+    expect((await postPersons(person, { "x-correlation-id": "c".repeat(256) })).status).toBe(400);
+    expect((await postPersons(person, { "x-request-source": "s".repeat(50) })).status).toBe(202);
+    expect((await postPersons(person, { "x-request-source": "s".repeat(51) })).status).toBe(400);
   });
 
   it("records each call without token values: headers seen, sizes, counts, outcome", async () => {

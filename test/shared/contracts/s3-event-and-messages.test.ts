@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { toQueueSafeJson } from "../../../shared/batching/json-for-sqs.ts";
+import { toQueueSafeJson, toQueueSafeText } from "../../../shared/batching/json-for-sqs.ts";
 import { InputFileError } from "../../../shared/parsing/input-file-error.ts";
+import { objectCreatedEvent } from "../../../local/s3-notification.ts";
 import {
   BatchMessageSchema,
   countRows,
@@ -35,6 +36,19 @@ describe("droppedFiles", () => {
       ...record("persons/v6.csv"),
     };
     expect(droppedFiles({ Records: [full] }).map((f) => f.key)).toEqual(["persons/v6.csv"]);
+  });
+
+  it.each([
+    "persons/Größe-ő 2026.csv",
+    "persons/東京 データ.csv",
+    "persons/🎉 party.csv",
+    "persons/a+b c%20d%.csv",
+    "persons/ctl\u0001nl\ncr\rtab\t.csv",
+    `persons/${"é".repeat(494)}.csv`,
+  ])("gives back %j from its S3 event encoding (+ for spaces)", (key) => {
+    const event = objectCreatedEvent({ bucket: "drop", key, size: 1 });
+    expect(event.Records[0]?.s3.object.key).toMatch(/^[\x21-\x7E]+$/);
+    expect(droppedFiles(event)[0]?.key).toBe(key);
   });
 
   it("acknowledges the s3:TestEvent with no files", () => {
@@ -139,5 +153,14 @@ describe("batch messages", () => {
       file: { key: "persons/🎉.csv" },
       body: { persons: [{ n: "\uFFFF" }] },
     });
+  });
+
+  it("makes any text SQS-safe: JSON keeps its meaning, attribute text gets readable escapes", () => {
+    const key = "persons/🎉\u0001\uFFFF\uD800.csv";
+    const head = toQueueSafeText(JSON.stringify({ file: { key } }));
+    expect(head).toMatch(/^[\x20-\x7E]+$/);
+    expect(JSON.parse(head)).toEqual({ file: { key } });
+    expect(toQueueSafeText(`reports/${key}/v1/`)).toBe("reports/persons/\\ud83c\\udf89\\u0001\\uffff\\ud800.csv/v1/");
+    expect(toQueueSafeText("tab\tnl\ncr\r ok é")).toBe("tab\tnl\ncr\r ok é");
   });
 });
