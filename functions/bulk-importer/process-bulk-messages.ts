@@ -22,7 +22,7 @@ import {
 import { BULK_DELIMITERS } from "../../shared/text/csv-text.ts";
 import type { JobSlots } from "../../shared/contracts/job-slots.ts";
 import { mapJobRows } from "./map-job-rows.ts";
-import { toQueueSafeJson } from "../../shared/batching/json-for-sqs.ts";
+import { toQueueSafeJson } from "../../shared/text/queue-text.ts";
 
 export interface BulkPolicy {
   /** Transient failures (5xx, 606, 615, timeouts) of one step before the part goes to the DLQ. */

@@ -1,14 +1,23 @@
 import type { SQSBatchResponse, SQSRecord } from "aws-lambda";
+import { z } from "zod";
 import type { Logger } from "../../shared/lambda/logger.ts";
 import { type BatchOutcome, toOutcomeFailure } from "../../shared/report/file-report.ts";
 import type { ReportStore } from "../../shared/contracts/report-store.ts";
 import type { Clock } from "../../shared/time/clock.ts";
 import { processSqsBatch, RetryLater } from "../../shared/lambda/sqs-batch.ts";
-import { parseOrDeadLetter, deadLetterInvalid } from "../../shared/lambda/poison-message.ts";
+import { deadLetterInvalid } from "../../shared/lambda/poison-message.ts";
+import { describeIssues } from "../../shared/text/issues.ts";
 import type { QueueControl } from "../../shared/contracts/queue-control.ts";
 import { type BatchClaim, claimBatch, type OwnedClaim, withFailure } from "../../shared/claims/batch-claim.ts";
 import type { ClaimStore } from "../../shared/contracts/claim-store.ts";
-import { type BatchMessage, BatchMessageText, requestBodyOf } from "../../shared/contracts/batch-message.ts";
+import {
+  type BatchMessage,
+  BatchMessageText,
+  FileRefSchema,
+  requestBodyOf,
+  RowRangesSchema,
+} from "../../shared/contracts/batch-message.ts";
+import { jsonOf } from "../../shared/text/json-text.ts";
 import { type Delivery, type DeliveryDeps, deliverBatch, SETTLE_MARGIN_MS } from "./deliver-batch.ts";
 
 export interface SenderDeps extends Omit<DeliveryDeps, "client"> {
@@ -60,11 +69,12 @@ export async function processIngestionMessages(
 
 async function processOne(record: SQSRecord, deps: SenderDeps, remainingMs: () => number): Promise<"done" | "retry"> {
   const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? "1");
-  const message = await parseOrDeadLetter(record, BatchMessageText, "batch message", {
-    ...deps,
-    now: deps.clock.now(),
-  });
-  if (!message) return "done";
+  const parsed = BatchMessageText.safeParse(record.body);
+  if (!parsed.success) {
+    await deadLetterUnsendable(record, describeIssues(parsed.error.issues), deps);
+    return "done";
+  }
+  const message = parsed.data;
   const ids = idsOf(record, message);
   // A message started now must be able to finish one request and settle before the invocation ends.
   if (remainingMs() < deps.policy.requestTimeoutMs + SETTLE_MARGIN_MS) return "retry";
@@ -73,7 +83,7 @@ async function processOne(record: SQSRecord, deps: SenderDeps, remainingMs: () =
     // Before anything else is touched: a body that is not what the splitter packed and counted is never sent.
     const body = await requestBodyOf(message, deps.readBody);
     if (!body.ok) {
-      await deadLetterInvalid(record, "batch message", body.reason, { ...deps, now: deps.clock.now() });
+      await deadLetterUnsendable(record, body.reason, deps);
       return "done";
     }
     // A batch with a final outcome was handled, and a batch another live copy owns is that copy's to send.
@@ -211,3 +221,42 @@ const idsOf = (record: SQSRecord, message: BatchMessage) => ({
 });
 
 const now = (deps: { clock: Clock }): string => new Date(deps.clock.now()).toISOString();
+
+/** Just enough of a batch message to say which rows of which file it carried, when the rest of it is invalid. */
+const BatchRowsText = jsonOf(
+  z.object({
+    file: FileRefSchema,
+    batch: z.object({
+      index: z.number().int().nonnegative(),
+      rowCount: z.number().int().positive(),
+      rows: RowRangesSchema,
+    }),
+  }),
+);
+
+/**
+ * A message that can never be sent goes to the DLQ with its reason. When it still names the rows of a file this
+ * deployment split (its manifest exists) and the batch has no outcome yet, those rows are reported dead-lettered
+ * too, so the file's accounting closes instead of waiting for a batch that will never come.
+ */
+async function deadLetterUnsendable(record: SQSRecord, reason: string, deps: SenderDeps): Promise<void> {
+  await deadLetterInvalid(record, "batch message", reason, { ...deps, now: deps.clock.now() });
+  const named = BatchRowsText.safeParse(record.body);
+  if (!named.success) return;
+  const { file, batch } = named.data;
+  const manifest = await deps.reports.getManifest(file);
+  // Only a batch the splitter announced: a forged message must not add rows to a file's accounting.
+  if (!manifest || batch.index >= manifest.batches) return;
+  if (await deps.reports.getBatchOutcome(file, batch.index)) return;
+  await deps.reports.putBatchOutcome(file, {
+    v: 1,
+    index: batch.index,
+    rowCount: batch.rowCount,
+    rows: batch.rows,
+    status: "dead-lettered",
+    attempts: Number(record.attributes.ApproximateReceiveCount ?? "1"),
+    failure: { code: "invalid_message", message: `not a valid batch message: ${reason}` },
+    finishedAt: now(deps),
+    deadLetteredBy: record.messageId,
+  });
+}

@@ -28,7 +28,7 @@ export const SenderSettingsSchema = z
       .max(50)
       .regex(/^[\x21-\x7E]+$/, "visible ASCII only (no spaces, no accents)")
       .default("marketo-ingest"),
-    ...requestLimits,
+    MAX_REQUEST_BYTES: requestLimits.MAX_REQUEST_BYTES,
   })
   .refine((s) => s.CLAIM_TTL_MS > Math.max(s.QUOTA_DELAY_MS, s.RETRY_CAP_MS), {
     path: ["CLAIM_TTL_MS"],

@@ -11,7 +11,7 @@ import { buildFileReport, type FileReport } from "../../shared/report/build-file
 import type { ReportStore } from "../../shared/contracts/report-store.ts";
 import { IssueIndex, issueRowsCsv } from "../../shared/report/issue-rows.ts";
 import { type ReportMessage, ReportMessageSchema } from "../../shared/contracts/report-message.ts";
-import { toQueueSafeJson } from "../../shared/batching/json-for-sqs.ts";
+import { toQueueSafeJson } from "../../shared/text/queue-text.ts";
 
 export interface ReportPolicy {
   /** First re-check of a running file, doubling up to `recheckMaxSeconds` (SQS delays stop at 900). */

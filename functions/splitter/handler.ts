@@ -1,6 +1,6 @@
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import type { Context } from "aws-lambda";
-import { toQueueSafeJson } from "../../shared/batching/json-for-sqs.ts";
+import { toQueueSafeJson } from "../../shared/text/queue-text.ts";
 import { createBulkPartSink } from "../../shared/aws/bulk-part-sink.ts";
 import { createS3Client, createSqsClient } from "../../shared/aws/clients.ts";
 import { createIngestionBatchSink } from "../../shared/aws/ingestion-batch-sink.ts";

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { BULK_MAX_FILE_BYTES, int, requestLimits } from "../../shared/config/settings.ts";
+import { int, requestLimits } from "../../shared/config/settings.ts";
+import { BULK_MAX_REQUEST_BYTES } from "../../shared/contracts/marketo-limits.ts";
 import { DefaultFileOptionsSchema } from "../../shared/options/file-options.ts";
 import { jsonOf } from "../../shared/text/json-text.ts";
 
@@ -8,7 +9,7 @@ export const SplitterSettingsSchema = z.object({
   INGESTION_QUEUE_URL: z.string().min(1),
   BULK_QUEUE_URL: z.string().min(1),
   /** Largest import part, header included; lower values are allowed, higher ones are not. */
-  BULK_MAX_PART_BYTES: int(1024, BULK_MAX_FILE_BYTES, BULK_MAX_FILE_BYTES),
+  BULK_MAX_PART_BYTES: int(1024, BULK_MAX_REQUEST_BYTES, BULK_MAX_REQUEST_BYTES),
   WORK_BUCKET: z.string().min(1),
   /** Stack-level file options per object type, e.g. `{"persons":{"priority":"high"}}` (see README). */
   DEFAULT_FILE_OPTIONS: jsonOf(DefaultFileOptionsSchema).default({}),

@@ -3,7 +3,8 @@ import type { RowRejection, SourceRow } from "../../shared/parsing/source-row.ts
 import { type FileRef, toRowRanges } from "../../shared/contracts/batch-message.ts";
 import type { BulkPartSink } from "../../shared/contracts/batch-publisher.ts";
 import type { SplitSummary } from "./split-file.ts";
-import { BULK_MAX_REQUEST_BYTES, bulkImportFramingBytes } from "../../shared/marketo/bulk-multipart.ts";
+import { bulkImportFramingBytes } from "../../shared/marketo/bulk-multipart.ts";
+import { BULK_MAX_REQUEST_BYTES } from "../../shared/contracts/marketo-limits.ts";
 import {
   type BulkJobParams,
   type BulkPart,
@@ -13,7 +14,7 @@ import {
 } from "../../shared/contracts/bulk-message.ts";
 import type { BulkRoute } from "../../shared/options/bulk-route.ts";
 import { BULK_DELIMITERS, cellText, formatCsvLine } from "../../shared/text/csv-text.ts";
-import { toQueueSafeJson } from "../../shared/batching/json-for-sqs.ts";
+import { toQueueSafeJson } from "../../shared/text/queue-text.ts";
 
 export interface BulkSplitRequest {
   file: FileRef;

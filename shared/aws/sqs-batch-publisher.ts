@@ -1,6 +1,6 @@
 import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, type SQSClient } from "@aws-sdk/client-sqs";
 import type { BatchPublisher } from "../contracts/batch-publisher.ts";
-import { toQueueSafeText } from "../batching/json-for-sqs.ts";
+import { toQueueSafeText } from "../text/queue-text.ts";
 import { type Clock, systemClock } from "../time/clock.ts";
 
 /** SQS caps a message and a whole SendMessageBatch request at 1 MiB, and a batch at 10 entries. */

@@ -1,6 +1,6 @@
 import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import type { DeadLetterReason, DelayQueue, QueueControl } from "../contracts/queue-control.ts";
-import { toQueueSafeText } from "../batching/json-for-sqs.ts";
+import { toQueueSafeText } from "../text/queue-text.ts";
 
 /** SQS visibility timeouts top out at 12 hours. */
 const MAX_VISIBILITY_SECONDS = 43_200;

@@ -1,17 +1,17 @@
 import { z } from "zod";
+import { DATA_INGESTION_LIMITS } from "../contracts/marketo-limits.ts";
 
 /** An integer setting from the environment, within bounds, with its default. */
 export const int = (min: number, max: number, fallback: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
 
+const { maxObjects, maxBytes } = DATA_INGESTION_LIMITS;
+
 /** Data Ingestion limits (1,000 objects, 1 MB per request); lower values are allowed, higher ones are not. */
 export const requestLimits = {
-  MAX_REQUEST_OBJECTS: int(1, 1000, 1000),
-  MAX_REQUEST_BYTES: int(1024, 1_000_000, 1_000_000),
+  MAX_REQUEST_OBJECTS: int(1, maxObjects, maxObjects),
+  MAX_REQUEST_BYTES: int(1024, maxBytes, maxBytes),
 };
-
-/** Marketo's Bulk Import file limit (10 MB, read as 10,000,000 bytes). */
-export const BULK_MAX_FILE_BYTES = 10_000_000;
 
 export class SettingsError extends Error {
   override readonly name = "SettingsError";

@@ -1,9 +1,10 @@
 import { z } from "zod";
-import { toQueueSafeJson, toQueueSafeText } from "../batching/json-for-sqs.ts";
+import { toQueueSafeJson, toQueueSafeText } from "../text/queue-text.ts";
 import { jsonOf } from "../text/json-text.ts";
 import { API_NAME, OBJECT_TYPES } from "../options/object-route.ts";
-import { describeIssues } from "../lambda/poison-message.ts";
-import { DATA_INGESTION_LIMITS, requestBodyIssues } from "./request-body.ts";
+import { describeIssues } from "../text/issues.ts";
+import { DATA_INGESTION_LIMITS } from "./marketo-limits.ts";
+import { requestBodyIssues } from "./request-body.ts";
 
 // Internal queue messages are checked as closed schemas: anyone who can send to a queue could otherwise choose
 // what the pipeline reads, writes or calls. Every object is strict (an unknown member is an error).

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { type FileRef, FileRefSchema, RowRangesSchema } from "./batch-message.ts";
+import { countRows, type FileRef, FileRefSchema, RowRangesSchema } from "./batch-message.ts";
+import { BULK_MAX_REQUEST_BYTES } from "./marketo-limits.ts";
 import { API_NAME } from "../options/object-route.ts";
 import type { BulkFormat } from "../text/csv-text.ts";
 
@@ -36,15 +37,20 @@ export const partKey = (file: Pick<FileRef, "reportPrefix">, index: number, form
   `${file.reportPrefix}bulk-parts/${String(index).padStart(6, "0")}.${format}`;
 
 /** One part of a split file: a complete import file in the work bucket, with its rows' original numbers. */
-export const BulkPartSchema = z.strictObject({
-  index: z.number().int().nonnegative(),
-  /** Key of the part in the work bucket (always `partKey` of the part). */
-  key: z.string().min(1),
-  bytes: z.number().int().positive(),
-  rowCount: z.number().int().positive(),
-  /** Original row numbers of the part's rows, in the part's order. */
-  rows: RowRangesSchema,
-});
+export const BulkPartSchema = z
+  .strictObject({
+    index: z.number().int().nonnegative(),
+    /** Key of the part in the work bucket (always `partKey` of the part). */
+    key: z.string().min(1),
+    bytes: z.number().int().positive().max(BULK_MAX_REQUEST_BYTES),
+    rowCount: z.number().int().positive(),
+    /** Original row numbers of the part's rows, in the part's order. */
+    rows: RowRangesSchema,
+  })
+  .refine((part) => countRows(part.rows) === part.rowCount, {
+    path: ["rowCount"],
+    message: "must equal the number of rows its ranges hold",
+  });
 export type BulkPart = z.infer<typeof BulkPartSchema>;
 
 const IsoTime = z.iso.datetime();

@@ -1,8 +1,7 @@
 import { z } from "zod";
 import type { ObjectType } from "../options/object-route.ts";
 
-/** Marketo's Data Ingestion limits per request: 1,000 objects (program members: lead references), 1 MB of body. */
-export const DATA_INGESTION_LIMITS = { maxObjects: 1_000, maxBytes: 1_000_000 } as const;
+import { DATA_INGESTION_LIMITS } from "./marketo-limits.ts";
 
 /** The objects of a request: each a JSON object; their fields are Marketo's to check, not ours. */
 const ObjectsSchema = z.array(z.record(z.string(), z.unknown())).min(1).max(DATA_INGESTION_LIMITS.maxObjects);

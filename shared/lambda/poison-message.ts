@@ -2,6 +2,7 @@ import type { SQSRecord } from "aws-lambda";
 import type { z } from "zod";
 import type { Logger } from "./logger.ts";
 import type { DeadLetters } from "../contracts/queue-control.ts";
+import { describeIssues } from "../text/issues.ts";
 
 interface PoisonDeps {
   queue: DeadLetters;
@@ -42,17 +43,4 @@ export async function deadLetterInvalid(record: SQSRecord, what: string, reason:
   });
   // The reason names paths and rules, never values: it is safe to log.
   deps.logger.error("invalid message dead-lettered", { messageId: record.messageId, what, reason });
-}
-
-/** Issues as `path: problem; …` (paths joined by dots), short enough for a message attribute (1,024 characters). */
-export function describeIssues(
-  issues: ReadonlyArray<{ path: readonly PropertyKey[]; message: string }>,
-  under: readonly PropertyKey[] = [],
-): string {
-  const shown = issues.slice(0, 5).map(({ path, message }) => {
-    const at = [...under, ...path].map(String).join(".");
-    return `${at || "(message)"}: ${message}`;
-  });
-  const more = issues.length > shown.length ? `; and ${issues.length - shown.length} more` : "";
-  return `${shown.join("; ")}${more}`.slice(0, 900);
 }

@@ -2,6 +2,7 @@ import { type Dispatcher, fetch } from "undici";
 import type { BulkJobParams } from "../contracts/bulk-message.ts";
 import type { BulkRoute } from "../options/bulk-route.ts";
 import type { Clock } from "../time/clock.ts";
+import { BULK_MAX_REQUEST_BYTES } from "../contracts/marketo-limits.ts";
 import { type BulkImportFile, bulkImportBody, type MultipartBody } from "./bulk-multipart.ts";
 import type { MarketoEndpoints } from "./endpoints.ts";
 import { classifyRestErrorCode, type FailureDisposition, MarketoRequestError, transportFailure } from "./errors.ts";
@@ -69,6 +70,17 @@ export class BulkImportClient {
     const path = bulkPaths(route).submit;
     // Built once: the same bytes go out again if the token is refreshed, and their size is what the splitter planned.
     const form = bulkImportBody(params, file);
+    if (form.body.length > BULK_MAX_REQUEST_BYTES) {
+      // Marketo would answer 413 after the whole upload; a part this large is a bug upstream, never a retry.
+      return Promise.reject(
+        new MarketoRequestError({
+          operation: `POST ${path}`,
+          disposition: "permanent",
+          code: "request_too_large",
+          message: `import request is ${form.body.length} bytes, over the ${BULK_MAX_REQUEST_BYTES}-byte limit`,
+        }),
+      );
+    }
     return callWithToken(this.deps.tokens, async (token) => {
       const envelope = await this.call("POST", path, token, form);
       return toStatus(envelope, "POST", path);

@@ -1,12 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { BulkJobParams } from "../contracts/bulk-message.ts";
 
-/**
- * Marketo answers 413 when "the request payload exceeds … 10MB for Import Lead" (Adobe's error-code page) and caps
- * the import file at 10 MB (Adobe's Bulk Import page): the whole multipart body, read as 10,000,000 bytes, must fit.
- */
-export const BULK_MAX_REQUEST_BYTES = 10_000_000;
-
 /** A random boundary of fixed length, so the framing's size is known before the boundary is drawn. */
 const BOUNDARY_PREFIX = "----marketo-ingest-";
 const BOUNDARY_RANDOM_BYTES = 16;

@@ -53,6 +53,13 @@ export function headerSafeChar(char: string): string {
  * trace aid must never stop a request (undici refuses characters above U+00FF, CR, LF and controls).
  */
 export function traceHeaderValue(value: string, maxChars: number): string {
-  const safe = VISIBLE_ASCII.test(value) ? value : Array.from(value, headerSafeChar).join("");
-  return safe.slice(0, maxChars);
+  if (VISIBLE_ASCII.test(value)) return value.slice(0, maxChars);
+  // Cut between whole characters, so a shortened value still decodes (never half of a `%E2%82%AC`).
+  let safe = "";
+  for (const char of value) {
+    const encoded = headerSafeChar(char);
+    if (safe.length + encoded.length > maxChars) break;
+    safe += encoded;
+  }
+  return safe;
 }

@@ -34,7 +34,9 @@ export function bulkRouteForKey(key: string): BulkRoute {
       if (rest.join("/") === "") throw unknown(`"${key}" names no file`);
       return { target: "customobjects", apiName: second };
     case "programmembers":
-      if (!second || !POSITIVE_INT.test(second)) throw unknown(`"${second ?? ""}" is not a program id`);
+      if (!second || !POSITIVE_INT.test(second) || !Number.isSafeInteger(Number(second))) {
+        throw unknown(`"${second ?? ""}" is not a program id`);
+      }
       if (rest.join("/") === "") throw unknown(`"${key}" names no file`);
       return { target: "programmembers", programId: Number(second) };
     default:

@@ -9,8 +9,9 @@ import { type FieldTypeMap, FieldTypeMapSchema } from "./field-types.ts";
 // Ids arrive as text from S3 metadata and as numbers from JSON; either way a positive integer.
 const PositiveIdSchema = z.union([z.number(), z.string().trim()]).transform((value, ctx) => {
   const text = String(value);
-  if (/^[1-9][0-9]{0,15}$/.test(text)) return Number(text);
-  ctx.addIssue({ code: "custom", message: "must be a positive integer" });
+  // Past 2^53 a number is silently rounded: an id must stay exactly what the file said.
+  if (/^[1-9][0-9]{0,15}$/.test(text) && Number.isSafeInteger(Number(text))) return Number(text);
+  ctx.addIssue({ code: "custom", message: "must be a positive integer (at most 9007199254740991)" });
   return z.NEVER;
 });
 

@@ -295,7 +295,7 @@ describe("faults that end a batch: reported with the reason, never retried point
     expectPersonsWrittenOnce(h(), EMAILS);
 
     // Marketo saw the file beside them and nothing else: no forged path, no forged correlation id, no forged row.
-    expect(h().sim.requests.filter((r) => !r.correlationId?.startsWith(result.file.reportPrefix))).toEqual([]);
+    expect(h().sim.requests.filter((r) => !r.correlationId?.startsWith(`${result.file.key}#`))).toEqual([]);
     expect(h().sim.requests.every((r) => r.path === `/subscriptions/${h().sim.munchkinId}/persons`)).toBe(true);
     expect(
       h()

@@ -1,6 +1,6 @@
 import { DeleteMessageCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { describe, expect, it } from "vitest";
-import { toQueueSafeText } from "../../shared/batching/json-for-sqs.ts";
+import { toQueueSafeText } from "../../shared/text/queue-text.ts";
 import { BulkImportClient } from "../../shared/marketo/bulk-import-client.ts";
 import { createMarketoDispatcher } from "../../shared/marketo/http.ts";
 import { requestAccessToken } from "../../shared/marketo/identity-client.ts";

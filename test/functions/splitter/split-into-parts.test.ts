@@ -20,7 +20,7 @@ import { readNdjsonRows } from "../../../shared/parsing/json-rows.ts";
 import { InputFileError } from "../../../shared/parsing/input-file-error.ts";
 import { resolveTarget } from "../../../shared/options/file-options.ts";
 import { routeForObjectKey } from "../../../shared/options/object-route.ts";
-import { BULK_MAX_FILE_BYTES } from "../../../shared/config/settings.ts";
+import { BULK_MAX_REQUEST_BYTES } from "../../../shared/contracts/marketo-limits.ts";
 import { BulkImportClient } from "../../../shared/marketo/bulk-import-client.ts";
 import { TokenProvider } from "../../../shared/marketo/token-provider.ts";
 import { systemClock } from "../../../shared/time/clock.ts";
@@ -244,7 +244,7 @@ describe("keeping the whole import request within Marketo's 10 MB", () => {
         route: { target: "leads" },
         params,
         openRows: () => readCsvRows(bytes(csv)),
-        maxPartBytes: BULK_MAX_FILE_BYTES,
+        maxPartBytes: BULK_MAX_REQUEST_BYTES,
       },
       sink,
     );

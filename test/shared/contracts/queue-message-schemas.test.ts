@@ -9,7 +9,7 @@ import { IngestionClient } from "../../../shared/marketo/ingestion-client.ts";
 import type { TokenProvider } from "../../../shared/marketo/token-provider.ts";
 import { BatchMessageSchema, BatchMessageText } from "../../../shared/contracts/batch-message.ts";
 import { ingestionResource, isIngestionResource, OBJECT_TYPES } from "../../../shared/options/object-route.ts";
-import { describeIssues } from "../../../shared/lambda/poison-message.ts";
+import { describeIssues } from "../../../shared/text/issues.ts";
 import { ReportMessageSchema } from "../../../shared/contracts/report-message.ts";
 import { FakeClock } from "../../support/fake-clock.ts";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { toQueueSafeJson, toQueueSafeText } from "../../../shared/batching/json-for-sqs.ts";
+import { toQueueSafeJson, toQueueSafeText } from "../../../shared/text/queue-text.ts";
 import { InputFileError } from "../../../shared/parsing/input-file-error.ts";
 import { objectCreatedEvent } from "../../../local/s3-notification.ts";
 import {
