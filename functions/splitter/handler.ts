@@ -8,7 +8,7 @@ import { headS3Object, readOptionalS3Text, streamS3Object } from "../../shared/a
 import { S3ClaimStore } from "../../shared/aws/s3-claim-store.ts";
 import { S3ReportStore } from "../../shared/aws/s3-report-store.ts";
 import { readSettings } from "../../shared/config/settings.ts";
-import { SplitterSettingsSchema } from "./settings.ts";
+import { fileGuardsOf, SplitterSettingsSchema } from "./settings.ts";
 import { createLogger, withLambdaContext } from "../../shared/lambda/logger.ts";
 import type { FileClaim } from "./file-claim.ts";
 import { isSidecarKey, SIDECAR_SUFFIX } from "./process-dropped-file.ts";
@@ -72,6 +72,7 @@ async function splitEvent(event: unknown, runtime: SplitterRuntime, context: Con
         sink: createBulkPartSink(s3, sqs, settings.WORK_BUCKET, settings.BULK_QUEUE_URL),
         maxPartBytes: settings.BULK_MAX_PART_BYTES,
       },
+      guards: fileGuardsOf(settings),
       claims,
       leaseMs: settings.SPLIT_CLAIM_LEASE_MS,
       announce: async (manifest) => {

@@ -14,6 +14,7 @@ import {
 import type { BulkRoute } from "../../shared/options/bulk-route.ts";
 import { BULK_DELIMITERS, cellText, formatCsvLine } from "../../shared/text/csv-text.ts";
 import { toQueueSafeJson } from "../../shared/batching/json-for-sqs.ts";
+import type { RequiredColumn } from "../../shared/options/record-rules.ts";
 
 export interface BulkSplitRequest {
   file: FileRef;
@@ -59,6 +60,24 @@ export function checkBulkRow(route: BulkRoute, params: BulkJobParams, values: Re
     return { ok: false, field: key, reason: why };
   }
   return { ok: true, cells };
+}
+
+/**
+ * The key column a delimited file's header lacks though every bulk row needs it (see checkBulkRow), or undefined.
+ */
+export function missingBulkColumn(
+  route: BulkRoute,
+  params: Pick<BulkJobParams, "lookupField">,
+  columns: readonly string[],
+): RequiredColumn | undefined {
+  if (route.target === "leads") {
+    const key = params.lookupField ?? "email";
+    return columns.includes(key) ? undefined : { column: key, why: "it is the lookup field" };
+  }
+  if (route.target === "programmembers" && !columns.includes("email")) {
+    return { column: "email", why: "program members are matched by email" };
+  }
+  return undefined;
 }
 
 /**
