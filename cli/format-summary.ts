@@ -25,7 +25,10 @@ export function formatSummaryLine(result: LocalRunResult): string {
 export function formatProblems(result: LocalRunResult, limit = 10): string[] {
   const lines: string[] = [];
   const manifest = result.manifest;
-  if (manifest?.error) lines.push(`file rejected: ${manifest.error.code}: ${manifest.error.message}`);
+  if (manifest?.error) {
+    const what = manifest.status === "failed" ? "split failed" : "file rejected";
+    lines.push(`${what}: ${manifest.error.code}: ${manifest.error.message}`);
+  }
   for (const row of manifest?.rejectedRows.slice(0, limit) ?? []) {
     lines.push(`row ${row.row} (line ${row.line})${row.field ? ` field ${row.field}` : ""}: ${row.reason}`);
   }
@@ -57,7 +60,10 @@ export function formatReportLines(report: FileReport, source: "stored" | "live")
     `rows read ${n(report.rowsRead)} = accepted ${n(report.accepted)} + rejected ${n(report.rejected)} + failed ${n(report.failed)} + dead-lettered ${n(report.deadLettered)}${report.pending ? ` + pending ${n(report.pending)}` : ""}`,
     `batches ${n(report.batches.final)}/${n(report.batches.total)} final · requests ${n(report.requests)} · ${report.objectType} (${report.mode})`,
   ];
-  if (report.error) lines.push(`file rejected: ${report.error.code}: ${report.error.message}`);
+  if (report.error) {
+    const what = report.status === "failed" ? "split failed" : "file rejected";
+    lines.push(`${what}: ${report.error.code}: ${report.error.message}`);
+  }
   for (const rejection of report.rejections.slice(0, 10)) {
     lines.push(
       `  rejected ${n(rejection.rows)}${rejection.field ? ` (field ${rejection.field})` : ""}: ${rejection.reason}`,

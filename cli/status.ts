@@ -3,6 +3,9 @@ import { listReportPrefixes, S3ReportStore } from "../shared/aws/s3-report-store
 import { findFileReport } from "../shared/report/find-file-report.ts";
 import { formatReportLines } from "./format-summary.ts";
 
+/** `status` exit code of a file whose split failed for good (retries exhausted, timeout, crash). */
+export const STATUS_EXIT_SPLIT_FAILED = 5;
+
 export interface StatusFlags {
   bucket?: string;
   version?: string;
@@ -12,7 +15,7 @@ export interface StatusFlags {
 /**
  * `marketo-ingest status KEY`: the report of a dropped file, read from a deployed stack's work bucket (or any
  * S3-compatible endpoint named by AWS_ENDPOINT_URL). Exit 0 complete, 1 complete with failures or rejected,
- * 3 still running, 4 no such file.
+ * 3 still running, 4 no such file, 5 the split failed for good (nobody works on the file: drop it again).
  */
 export async function statusCommand(key: string, flags: StatusFlags, env: NodeJS.ProcessEnv): Promise<number> {
   const bucket = flags.bucket ?? env.MARKETO_INGEST_WORK_BUCKET;
@@ -41,6 +44,7 @@ export async function statusCommand(key: string, flags: StatusFlags, env: NodeJS
     if (flags.json) console.log(JSON.stringify(report, null, 2));
     else for (const line of formatReportLines(report, found.source)) console.log(line);
     if (report.status === "running") return 3;
+    if (report.status === "failed") return STATUS_EXIT_SPLIT_FAILED;
     return report.status === "complete" ? 0 : 1;
   } finally {
     s3.destroy();

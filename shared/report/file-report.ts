@@ -23,12 +23,13 @@ export interface SplitManifest {
   input?: { format: string; gzip?: boolean };
   /** The resolved request options (after metadata, sidecar and stack defaults). */
   options?: Record<string, unknown>;
-  status: "queued" | "rejected";
+  /** `failed`: the split itself failed for good (retries exhausted, timeout, crash); written by its failure consumer. */
+  status: "queued" | "rejected" | "failed";
   rowsRead: number;
   rowsQueued: number;
   batches: number;
   rejectedRows: RejectedRow[];
-  /** Why the whole file was rejected. */
+  /** Why the whole file was rejected, or why its split failed. */
   error?: { code: string; message: string; line?: number };
   startedAt: string;
   finishedAt: string;
@@ -93,7 +94,7 @@ export interface BatchOutcome {
   rowWarnings?: RowIssue[];
 }
 
-export type FileStatus = "running" | "complete" | "complete with failures" | "rejected";
+export type FileStatus = "running" | "complete" | "complete with failures" | "rejected" | "failed";
 
 export interface FileReportSummary {
   status: FileStatus;
@@ -138,6 +139,8 @@ export function summarizeReport(manifest: SplitManifest | undefined, outcomes: B
   }
   if (!manifest) return summary;
   if (manifest.status === "rejected") return { ...summary, status: "rejected" };
+  // Nobody works on the file any more: whatever its batches did is counted, and the status says the split failed.
+  if (manifest.status === "failed") return { ...summary, status: "failed" };
   summary.pending = manifest.rowsQueued - summary.accepted - summary.failed - summary.deadLettered;
   if (summary.pending > 0 || outcomes.length < manifest.batches) summary.status = "running";
   else if (summary.rejected + summary.failed + summary.deadLettered > 0) summary.status = "complete with failures";
