@@ -1,5 +1,6 @@
 import type { LocalRunResult } from "../local/run-pipeline-locally.ts";
 import type { FileReport } from "../shared/report/build-file-report.ts";
+import { rejectedCountOf } from "../shared/report/file-report.ts";
 
 const n = (value: number): string => value.toLocaleString("en-US");
 
@@ -32,8 +33,8 @@ export function formatProblems(result: LocalRunResult, limit = 10): string[] {
   for (const row of manifest?.rejectedRows.slice(0, limit) ?? []) {
     lines.push(`row ${row.row} (line ${row.line})${row.field ? ` field ${row.field}` : ""}: ${row.reason}`);
   }
-  if ((manifest?.rejectedRows.length ?? 0) > limit)
-    lines.push(`… ${manifest?.rejectedRows.length} rejected rows in all`);
+  const rejected = manifest ? rejectedCountOf(manifest) : 0;
+  if (rejected > limit) lines.push(`… ${rejected} rejected rows in all`);
   for (const outcome of result.outcomes.filter((o) => o.status !== "accepted").slice(0, limit)) {
     const rows = outcome.rows.map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`)).join(",");
     lines.push(

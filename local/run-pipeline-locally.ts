@@ -19,7 +19,7 @@ import { splitFailureEvent } from "./split-failure-event.ts";
 import { fileRefFor } from "../shared/contracts/s3-event.ts";
 import type { FileReport } from "../shared/report/build-file-report.ts";
 import type { BatchOutcome, FileReportSummary, SplitManifest } from "../shared/report/file-report.ts";
-import { summarizeReport } from "../shared/report/file-report.ts";
+import { rejectedCountOf, summarizeReport } from "../shared/report/file-report.ts";
 import { type Clock, systemClock } from "../shared/time/clock.ts";
 import type { LocalAws } from "./local-aws.ts";
 import { objectCreatedEvent } from "./s3-notification.ts";
@@ -159,7 +159,7 @@ export async function runPipelineLocally(options: LocalRunOptions): Promise<Loca
   options.onProgress?.({
     phase: "split",
     rowsRead: manifest?.rowsRead ?? 0,
-    rowsRejected: manifest?.rejectedRows.length ?? 0,
+    rowsRejected: manifest ? rejectedCountOf(manifest) : 0,
     batches: manifest?.batches ?? 0,
     status: manifest?.status ?? "missing",
   });

@@ -18,7 +18,7 @@ import type { ReportMessage } from "../../shared/contracts/report-message.ts";
 import { systemClock } from "../../shared/time/clock.ts";
 import { jsonOf } from "../../shared/text/json-text.ts";
 import { SplitFailureRecordSchema } from "../../shared/contracts/split-failure.ts";
-import type { SplitManifest } from "../../shared/report/file-report.ts";
+import { rejectedCountOf, type SplitManifest } from "../../shared/report/file-report.ts";
 import { recordSplitFailure } from "./record-split-failure.ts";
 import { z } from "zod";
 
@@ -139,7 +139,7 @@ async function splitEvent(event: unknown, runtime: SplitterRuntime, context: Con
       status: manifest.status,
       rowsRead: manifest.rowsRead,
       rowsQueued: manifest.rowsQueued,
-      rowsRejected: manifest.rejectedRows.length,
+      rowsRejected: rejectedCountOf(manifest),
       batches: manifest.batches,
       error: manifest.error?.code,
     });

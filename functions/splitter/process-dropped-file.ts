@@ -20,7 +20,7 @@ import {
   readRows,
 } from "../../shared/parsing/input-format.ts";
 import type { SplitManifest } from "../../shared/report/file-report.ts";
-import type { ReportStore } from "../../shared/contracts/report-store.ts";
+import type { RejectedRowsStore, ReportStore } from "../../shared/contracts/report-store.ts";
 import type { Clock } from "../../shared/time/clock.ts";
 import type { FileRef } from "../../shared/contracts/batch-message.ts";
 import { routeForObjectKey } from "../../shared/options/object-route.ts";
@@ -50,7 +50,8 @@ export interface DroppedFileDeps {
   readSidecar: (file: DroppedFile) => Promise<string | undefined>;
   /** Batch messages (ingestion queue) and the bodies too large for them (work bucket). */
   publisher: BatchSink;
-  reports: ReportStore;
+  /** The manifest, and the rejected rows' NDJSON parts beside it. */
+  reports: ReportStore & RejectedRowsStore;
   clock: Clock;
   limits: PackLimits;
   defaults: DefaultFileOptions;
@@ -105,7 +106,10 @@ export async function processDroppedFile(dropped: DroppedFile, deps: DroppedFile
       }
     };
     const openRows = () => readRows(inflateIfGzip(deps.open(dropped), gzipped, deps.guards), format, { onHeader });
-    const progress = deps.onProgress ? { onProgress: deps.onProgress } : {};
+    const progress = {
+      ...(deps.onProgress ? { onProgress: deps.onProgress } : {}),
+      storeRejectedRows: (index: number, ndjson: string) => deps.reports.putRejectedRowsPart(file, index, ndjson),
+    };
     const summary =
       target.kind === "bulk"
         ? await splitIntoParts(
@@ -141,6 +145,9 @@ export async function processDroppedFile(dropped: DroppedFile, deps: DroppedFile
       rowsQueued: summary.rowsQueued,
       batches: summary.batches,
       rejectedRows: summary.rejections.map(({ kind: _kind, ...rest }) => rest),
+      rejectedRowCount: summary.rejected,
+      rejectionGroups: summary.rejectionGroups,
+      rejectedRowParts: summary.rejectedRowParts,
       finishedAt: new Date(deps.clock.now()).toISOString(),
     };
   } catch (error) {

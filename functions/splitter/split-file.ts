@@ -1,5 +1,6 @@
 import { ItemTooLargeError, type PackedBatch, type PackLimits } from "../../shared/batching/batch-packer.ts";
-import type { RowRejection, SourceRow } from "../../shared/parsing/source-row.ts";
+import type { SourceRow } from "../../shared/parsing/source-row.ts";
+import { RejectionRecorder, type RejectionSummary, type StoreRejectedRows } from "./rejected-rows.ts";
 import {
   type BatchMessageHead,
   batchBodyKey,
@@ -29,13 +30,14 @@ export interface SplitFileRequest {
   /** A message larger than this carries its body in the work bucket instead (default MAX_QUEUED_MESSAGE_BYTES). */
   maxMessageBytes?: number;
   onProgress?: (rowsRead: number) => void;
+  /** Where the rejected rows go, as NDJSON parts (the dry pass only counts them). */
+  storeRejectedRows?: StoreRejectedRows;
 }
 
-export interface SplitSummary {
+export interface SplitSummary extends RejectionSummary {
   rowsRead: number;
   rowsQueued: number;
   batches: number;
-  rejections: RowRejection[];
 }
 
 const dryRun: BatchSink = { publish: async () => {}, flush: async () => {}, storeBody: async () => {} };
@@ -46,15 +48,15 @@ const dryRun: BatchSink = { publish: async () => {}, flush: async () => {}, stor
  * Throws InputFileError for such files; row-level problems are returned as rejections.
  */
 export async function splitFile(request: SplitFileRequest, sink: BatchSink): Promise<SplitSummary> {
-  await runPass(request, dryRun);
-  return runPass(request, sink);
+  await runPass(request, dryRun, new RejectionRecorder());
+  return runPass(request, sink, new RejectionRecorder(request.storeRejectedRows));
 }
 
-async function runPass(request: SplitFileRequest, sink: BatchSink): Promise<SplitSummary> {
+async function runPass(request: SplitFileRequest, sink: BatchSink, rejected: RejectionRecorder): Promise<SplitSummary> {
   const { route, file } = request;
   const maxMessageBytes = request.maxMessageBytes ?? MAX_QUEUED_MESSAGE_BYTES;
   const packer = request.plan.createPacker(request.limits);
-  const summary: SplitSummary = { rowsRead: 0, rowsQueued: 0, batches: 0, rejections: [] };
+  const summary = { rowsRead: 0, rowsQueued: 0, batches: 0 };
 
   const emit = async (batch: PackedBatch<number> | undefined): Promise<void> => {
     if (!batch) return;
@@ -80,12 +82,12 @@ async function runPass(request: SplitFileRequest, sink: BatchSink): Promise<Spli
     summary.rowsRead++;
     if (summary.rowsRead % 10_000 === 0) request.onProgress?.(summary.rowsRead);
     if (row.kind === "rejection") {
-      summary.rejections.push(row);
+      await rejected.add(row);
       continue;
     }
     const prepared = request.plan.prepare(row.values);
     if (!prepared.ok) {
-      summary.rejections.push({
+      await rejected.add({
         kind: "rejection",
         row: row.row,
         line: row.line,
@@ -98,7 +100,7 @@ async function runPass(request: SplitFileRequest, sink: BatchSink): Promise<Spli
       await emit(packer.add(prepared, row.row));
     } catch (error) {
       if (!(error instanceof ItemTooLargeError)) throw error;
-      summary.rejections.push({
+      await rejected.add({
         kind: "rejection",
         row: row.row,
         line: row.line,
@@ -109,5 +111,5 @@ async function runPass(request: SplitFileRequest, sink: BatchSink): Promise<Spli
   await emit(packer.flush());
   await sink.flush();
   request.onProgress?.(summary.rowsRead);
-  return summary;
+  return { ...summary, ...(await rejected.finish()) };
 }

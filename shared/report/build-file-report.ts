@@ -77,6 +77,8 @@ export function buildFileReport(
 }
 
 function groupRejections(manifest: SplitManifest): FileReport["rejections"] {
+  // Grouped by the splitter as it went (the rows themselves may be millions, in parts).
+  if (manifest.rejectionGroups) return [...manifest.rejectionGroups].sort((a, b) => b.rows - a.rows);
   const groups = new Map<string, FileReport["rejections"][number]>();
   for (const rejected of manifest.rejectedRows) {
     const key = `${rejected.field ?? ""}\u0000${rejected.reason}`;

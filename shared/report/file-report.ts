@@ -1,11 +1,20 @@
+import { z } from "zod";
 import type { MarketoFailure } from "../marketo/errors.ts";
 import type { FileRef, RowRanges } from "../contracts/batch-message.ts";
 
-export interface RejectedRow {
-  row: number;
-  line: number;
-  field?: string;
+export const RejectedRowSchema = z.object({
+  row: z.number().int().positive(),
+  line: z.number().int().nonnegative(),
+  field: z.string().optional(),
+  reason: z.string(),
+});
+export type RejectedRow = z.infer<typeof RejectedRowSchema>;
+
+/** Rejected rows sharing a reason (and field). */
+export interface RejectionGroup {
   reason: string;
+  field?: string;
+  rows: number;
 }
 
 /** Written by the splitter when it has finished with a file (queued or rejected it). */
@@ -28,7 +37,14 @@ export interface SplitManifest {
   rowsRead: number;
   rowsQueued: number;
   batches: number;
+  /**
+   * Rejected rows: all of them when `rejectedRowParts` is absent (manifests written before parts existed), else
+   * the first few, with the count, the groups by reason, and every row in the NDJSON parts (RejectedRowsStore).
+   */
   rejectedRows: RejectedRow[];
+  rejectedRowCount?: number;
+  rejectionGroups?: RejectionGroup[];
+  rejectedRowParts?: number;
   /** Why the whole file was rejected, or why its split failed. */
   error?: { code: string; message: string; line?: number };
   startedAt: string;
@@ -113,13 +129,17 @@ export interface FileReportSummary {
   requestIds: string[];
 }
 
+/** Rows the splitter rejected, whether the manifest lists them all or counts them (rows in parts). */
+export const rejectedCountOf = (manifest: SplitManifest): number =>
+  manifest.rejectedRowCount ?? manifest.rejectedRows.length;
+
 /** Folds the manifest and batch outcomes into the accounting identity rowsRead = accepted+rejected+failed+DLQ+pending. */
 export function summarizeReport(manifest: SplitManifest | undefined, outcomes: BatchOutcome[]): FileReportSummary {
   const summary: FileReportSummary = {
     status: "running",
     rowsRead: manifest?.rowsRead ?? 0,
     accepted: 0,
-    rejected: manifest?.rejectedRows.length ?? 0,
+    rejected: manifest ? rejectedCountOf(manifest) : 0,
     failed: 0,
     deadLettered: 0,
     warned: 0,
