@@ -10,6 +10,8 @@ import {
 /** Object names under a file's report prefix. */
 export const REPORT_FILE = "report.json";
 export const ISSUE_ROWS_FILE = "rows-with-issues.csv";
+/** Which invocation splits the file version (`{ owner, claimedAt }`), written before its first batch is queued. */
+export const SPLIT_CLAIM_FILE = "split-claim.json";
 
 /** `{reportPrefix}report.json`: what happened to every row of one dropped file. */
 export interface FileReport extends FileReportSummary {
