@@ -1,5 +1,6 @@
 import type { LocalRunResult } from "../local/run-pipeline-locally.ts";
 import type { FileReport } from "../shared/report/build-file-report.ts";
+import { rejectedCountOf } from "../shared/report/file-report.ts";
 
 const n = (value: number): string => value.toLocaleString("en-US");
 
@@ -25,12 +26,15 @@ export function formatSummaryLine(result: LocalRunResult): string {
 export function formatProblems(result: LocalRunResult, limit = 10): string[] {
   const lines: string[] = [];
   const manifest = result.manifest;
-  if (manifest?.error) lines.push(`file rejected: ${manifest.error.code}: ${manifest.error.message}`);
+  if (manifest?.error) {
+    const what = manifest.status === "failed" ? "split failed" : "file rejected";
+    lines.push(`${what}: ${manifest.error.code}: ${manifest.error.message}`);
+  }
   for (const row of manifest?.rejectedRows.slice(0, limit) ?? []) {
     lines.push(`row ${row.row} (line ${row.line})${row.field ? ` field ${row.field}` : ""}: ${row.reason}`);
   }
-  if ((manifest?.rejectedRows.length ?? 0) > limit)
-    lines.push(`… ${manifest?.rejectedRows.length} rejected rows in all`);
+  const rejected = manifest ? rejectedCountOf(manifest) : 0;
+  if (rejected > limit) lines.push(`… ${rejected} rejected rows in all`);
   for (const outcome of result.outcomes.filter((o) => o.status !== "accepted").slice(0, limit)) {
     const rows = outcome.rows.map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`)).join(",");
     lines.push(
@@ -57,7 +61,10 @@ export function formatReportLines(report: FileReport, source: "stored" | "live")
     `rows read ${n(report.rowsRead)} = accepted ${n(report.accepted)} + rejected ${n(report.rejected)} + failed ${n(report.failed)} + dead-lettered ${n(report.deadLettered)}${report.pending ? ` + pending ${n(report.pending)}` : ""}`,
     `batches ${n(report.batches.final)}/${n(report.batches.total)} final · requests ${n(report.requests)} · ${report.objectType} (${report.mode})`,
   ];
-  if (report.error) lines.push(`file rejected: ${report.error.code}: ${report.error.message}`);
+  if (report.error) {
+    const what = report.status === "failed" ? "split failed" : "file rejected";
+    lines.push(`${what}: ${report.error.code}: ${report.error.message}`);
+  }
   for (const rejection of report.rejections.slice(0, 10)) {
     lines.push(
       `  rejected ${n(rejection.rows)}${rejection.field ? ` (field ${rejection.field})` : ""}: ${rejection.reason}`,

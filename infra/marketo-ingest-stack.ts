@@ -1,4 +1,5 @@
 import { CfnOutput, Duration, Stack, type StackProps } from "aws-cdk-lib";
+import { Alarm, ComparisonOperator, TreatMissingData } from "aws-cdk-lib/aws-cloudwatch";
 import { PolicyStatement } from "aws-cdk-lib/aws-iam";
 import { Key } from "aws-cdk-lib/aws-kms";
 import { SqsDestination } from "aws-cdk-lib/aws-lambda-destinations";
@@ -80,11 +81,20 @@ export class MarketoIngestStack extends Stack {
       maxReceiveCount: d.redriveMaxReceiveCount,
       deadLetterRetention: Duration.days(d.dlqRetentionDays),
     });
-    // Async invocations of the splitter that fail after Lambda's own retries land here, event and error included.
+    // Failure records the splitter could not turn into a `failed` report (event and error included).
     const splitterDlq = new Queue(this, "SplitterDeadLetterQueue", {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: Duration.days(d.dlqRetentionDays),
+    });
+    // Async invocations of the splitter that fail after Lambda's own retries land here, event and error included;
+    // the splitter reads them back and writes the file's `failed` report, so no file reads "running" for ever.
+    const splitFailures = new Queue(this, "SplitFailuresQueue", {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      visibilityTimeout: Duration.seconds(6 * d.splitterTimeoutSeconds),
+      retentionPeriod: Duration.days(d.ingestionQueueRetentionDays),
+      deadLetterQueue: { queue: splitterDlq, maxReceiveCount: d.redriveMaxReceiveCount },
     });
 
     const secret = resolveSecret(this, props.marketoSecret);
@@ -110,7 +120,17 @@ export class MarketoIngestStack extends Stack {
     splitter.configureAsyncInvoke({
       retryAttempts: 2,
       maxEventAge: Duration.hours(6),
-      onFailure: new SqsDestination(splitterDlq),
+      onFailure: new SqsDestination(splitFailures),
+    });
+    // Synchronous (event source mapping): a failure here is retried by SQS, then kept in the splitter DLQ.
+    splitter.addEventSource(new SqsEventSource(splitFailures, { batchSize: 1 }));
+    new Alarm(this, "SplitFailed", {
+      alarmDescription: `A split failed for good (retries exhausted, timeout or crash): its report says so and why, and \`marketo-ingest status KEY\` exits 5. Runbook: README.md, section 'Runbook'.`,
+      metric: splitFailures.metricNumberOfMessagesSent({ period: Duration.minutes(5) }),
+      threshold: 0,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
     });
     splitter.addToRolePolicy(
       new PolicyStatement({

@@ -15,10 +15,11 @@ import { DEPLOYMENT_DEFAULTS } from "../shared/config/deployment-defaults.ts";
 import type { MarketoSecret } from "../shared/config/marketo-secret.ts";
 import type { FileRef } from "../shared/contracts/batch-message.ts";
 import { SIDECAR_SUFFIX } from "../functions/splitter/process-dropped-file.ts";
+import { splitFailureEvent } from "./split-failure-event.ts";
 import { fileRefFor } from "../shared/contracts/s3-event.ts";
 import type { FileReport } from "../shared/report/build-file-report.ts";
 import type { BatchOutcome, FileReportSummary, SplitManifest } from "../shared/report/file-report.ts";
-import { summarizeReport } from "../shared/report/file-report.ts";
+import { rejectedCountOf, summarizeReport } from "../shared/report/file-report.ts";
 import { type Clock, systemClock } from "../shared/time/clock.ts";
 import type { LocalAws } from "./local-aws.ts";
 import { objectCreatedEvent } from "./s3-notification.ts";
@@ -134,7 +135,23 @@ export async function runPipelineLocally(options: LocalRunOptions): Promise<Loca
   options.onProgress?.({ phase: "upload", bytes: uploaded.size });
   const dropped = { bucket: aws.dropBucket, key: options.key, size: uploaded.size, eTag: uploaded.eTag };
   const invoke = (event: S3Event, requestId: string) => splitter(event, lambdaContext("splitter", { requestId }));
-  await (options.deliverEvent ?? invokeAsLambdaRetries)(invoke, objectCreatedEvent(dropped));
+  const created = objectCreatedEvent(dropped);
+  const failedFor: { requestId: string; attempts: number } = { requestId: randomUUID(), attempts: 0 };
+  const counted = (event: S3Event, requestId: string) => {
+    failedFor.attempts++;
+    failedFor.requestId = requestId;
+    return invoke(event, requestId);
+  };
+  try {
+    await (options.deliverEvent ?? invokeAsLambdaRetries)(counted, created);
+  } catch (error) {
+    // Lambda's retries are spent: the event and the error go to the split-failures queue, whose records the
+    // splitter reads back to give the file a `failed` report (as deployed; a failure there fails the run).
+    await splitter(
+      splitFailureEvent(created, error, failedFor.requestId, failedFor.attempts),
+      lambdaContext("splitter", { requestId: randomUUID() }),
+    );
+  }
 
   const file: FileRef = fileRefFor(dropped);
   const reports = new S3ReportStore(aws.s3, aws.workBucket);
@@ -142,7 +159,7 @@ export async function runPipelineLocally(options: LocalRunOptions): Promise<Loca
   options.onProgress?.({
     phase: "split",
     rowsRead: manifest?.rowsRead ?? 0,
-    rowsRejected: manifest?.rejectedRows.length ?? 0,
+    rowsRejected: manifest ? rejectedCountOf(manifest) : 0,
     batches: manifest?.batches ?? 0,
     status: manifest?.status ?? "missing",
   });
@@ -280,7 +297,7 @@ async function invokeAsLambdaRetries(
     try {
       return await invoke(event, requestId);
     } catch (error) {
-      // After the retries Lambda sends the event to the splitter's DLQ; locally the run fails with the error.
+      // After the retries Lambda sends the event and this error to the splitter's on-failure destination.
       if (attempt >= 3) throw error;
     }
   }

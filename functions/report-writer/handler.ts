@@ -16,8 +16,10 @@ const logger = createLogger("marketo-ingest-report-writer");
 function createRuntime(env: Record<string, string | undefined>): ReportWriterDeps {
   const settings = readSettings(ReportWriterSettingsSchema, env);
   const s3 = createS3Client(env);
+  const reports = new S3ReportStore(s3, settings.WORK_BUCKET);
   return {
-    reports: new S3ReportStore(s3, settings.WORK_BUCKET),
+    reports,
+    rejectedRows: reports,
     openSource: (file) => streamS3Object(s3, file),
     putIssueRows: async (file, csv) => {
       const key = `${file.reportPrefix}${ISSUE_ROWS_FILE}`;

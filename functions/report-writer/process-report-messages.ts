@@ -8,7 +8,8 @@ import { parseOrDeadLetter } from "../../shared/lambda/poison-message.ts";
 import type { DelayQueue } from "../../shared/contracts/queue-control.ts";
 import type { Clock } from "../../shared/time/clock.ts";
 import { buildFileReport, type FileReport } from "../../shared/report/build-file-report.ts";
-import type { ReportStore } from "../../shared/contracts/report-store.ts";
+import type { RejectedRowsStore, ReportStore } from "../../shared/contracts/report-store.ts";
+import { rejectedCountOf } from "../../shared/report/file-report.ts";
 import { IssueIndex, issueRowsCsv } from "../../shared/report/issue-rows.ts";
 import { type ReportMessage, ReportMessageSchema } from "../../shared/contracts/report-message.ts";
 import { toQueueSafeJson } from "../../shared/text/queue-text.ts";
@@ -23,6 +24,8 @@ export interface ReportPolicy {
 
 export interface ReportWriterDeps {
   reports: ReportStore;
+  /** The split's rejected rows, when the manifest keeps them in parts. */
+  rejectedRows: Pick<RejectedRowsStore, "readRejectedRows">;
   /** Opens the dropped file's bytes from the start (to copy rows with issues with their original columns). */
   openSource: (file: FileRef) => AsyncIterable<Uint8Array>;
   /** Stores the rows-with-issues CSV, streamed; returns its key. */
@@ -89,13 +92,17 @@ async function processOne(record: SQSRecord, deps: ReportWriterDeps): Promise<vo
   }
 
   const index = IssueIndex.from(manifest, outcomes);
+  // Rejected rows in parts are streamed from them, never all held (a header typo can reject millions).
+  const parts = manifest.rejectedRowParts ?? 0;
+  const streamed = parts > 0 ? rejectedCountOf(manifest) : 0;
   let rowsWithIssues: FileReport["rowsWithIssues"];
-  if (index.size > 0) {
+  if (index.size + streamed > 0) {
     const format: InputFormat = InputFormatSchema.catch("csv").parse(manifest.input?.format);
     const openRows = () =>
       readRows(inflateIfGzip(deps.openSource(message.file), manifest.input?.gzip ?? false), format);
-    const key = await deps.putIssueRows(message.file, issueRowsCsv(openRows, index));
-    rowsWithIssues = { key, rows: index.size };
+    const rejectedRows = parts > 0 ? () => deps.rejectedRows.readRejectedRows(message.file, parts) : undefined;
+    const key = await deps.putIssueRows(message.file, issueRowsCsv(openRows, index, rejectedRows));
+    rowsWithIssues = { key, rows: index.size + streamed };
   }
   const report = buildFileReport(manifest, outcomes, now, rowsWithIssues);
   await deps.reports.putFileReport(message.file, report);

@@ -1,5 +1,6 @@
 import type { FileRef } from "../../shared/contracts/batch-message.ts";
 import type { ClaimStore } from "../../shared/contracts/claim-store.ts";
+import { SPLIT_CLAIM_FILE } from "../../shared/report/build-file-report.ts";
 
 /** Which invocation splits a file version. Written before the first batch is queued. */
 export interface FileClaim {
@@ -40,7 +41,7 @@ export async function claimFile(
   input: FileClaimInput,
   store: ClaimStore<FileClaim>,
 ): Promise<FileClaimDecision> {
-  const key = `${file.reportPrefix}split-claim.json`;
+  const key = `${file.reportPrefix}${SPLIT_CLAIM_FILE}`;
   for (let round = 0; round < 3; round++) {
     const current = await store.read(key);
     const decision = arbitrateFile(input, current?.value);

@@ -8,7 +8,7 @@ import { headS3Object, readOptionalS3Text, streamS3Object } from "../../shared/a
 import { S3ClaimStore } from "../../shared/aws/s3-claim-store.ts";
 import { S3ReportStore } from "../../shared/aws/s3-report-store.ts";
 import { readSettings } from "../../shared/config/settings.ts";
-import { SplitterSettingsSchema } from "./settings.ts";
+import { fileGuardsOf, SplitterSettingsSchema } from "./settings.ts";
 import { createLogger, withLambdaContext } from "../../shared/lambda/logger.ts";
 import type { FileClaim } from "./file-claim.ts";
 import { isSidecarKey, SIDECAR_SUFFIX } from "./process-dropped-file.ts";
@@ -16,6 +16,11 @@ import { droppedFiles } from "../../shared/contracts/s3-event.ts";
 import { splitDroppedFileOnce } from "./split-once.ts";
 import type { ReportMessage } from "../../shared/contracts/report-message.ts";
 import { systemClock } from "../../shared/time/clock.ts";
+import { jsonOf } from "../../shared/text/json-text.ts";
+import { SplitFailureRecordSchema } from "../../shared/contracts/split-failure.ts";
+import { rejectedCountOf, type SplitManifest } from "../../shared/report/file-report.ts";
+import { recordSplitFailure } from "./record-split-failure.ts";
+import { z } from "zod";
 
 const logger = createLogger("marketo-ingest-splitter");
 
@@ -47,10 +52,51 @@ export function createSplitterHandler(env: Record<string, string | undefined>): 
   });
 }
 
-/** S3 ObjectCreated → batches on the ingestion queue + a manifest in the work bucket. */
+/**
+ * S3 ObjectCreated → batches on the ingestion queue + a manifest in the work bucket; and, from the split-failures
+ * queue (the splitter's own on-failure destination), a `failed` manifest for each file whose split failed for good.
+ */
 export const handler: SplitterHandler = createSplitterHandler(process.env);
 
+/** Records of the split-failures queue (batch size 1); an S3 notification's records say `aws:s3`. */
+const SplitFailureEventSchema = z.object({
+  Records: z.array(z.object({ eventSource: z.literal("aws:sqs"), messageId: z.string(), body: z.string() })).min(1),
+});
+const SplitFailureText = jsonOf(SplitFailureRecordSchema);
+
+function announcer(runtime: SplitterRuntime) {
+  return async (manifest: SplitManifest): Promise<void> => {
+    const message: ReportMessage = { v: 1, kind: "file-report", file: manifest.file, checks: 0 };
+    await runtime.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: runtime.settings.REPORT_QUEUE_URL,
+        MessageBody: toQueueSafeJson(message),
+        DelaySeconds: runtime.settings.REPORT_FIRST_CHECK_SECONDS,
+      }),
+    );
+  };
+}
+
 async function splitEvent(event: unknown, runtime: SplitterRuntime, context: Context): Promise<void> {
+  const failures = SplitFailureEventSchema.safeParse(event);
+  if (failures.success) {
+    for (const record of failures.data.Records) {
+      // A record that is not a failure record throws: SQS retries it, then keeps it in the splitter DLQ.
+      const failure = SplitFailureText.parse(record.body);
+      const written = await recordSplitFailure(failure, {
+        reports: runtime.reports,
+        clock: systemClock,
+        announce: announcer(runtime),
+      });
+      logger.error("split failed for good; failed report requested", {
+        messageId: record.messageId,
+        failedRequestId: failure.requestContext.requestId,
+        condition: failure.requestContext.condition,
+        files: written.map((manifest) => manifest.file.reportPrefix),
+      });
+    }
+    return;
+  }
   const { settings, s3, sqs, reports, claims } = runtime;
   const invocationId = context.awsRequestId;
   for (const file of droppedFiles(event)) {
@@ -72,18 +118,10 @@ async function splitEvent(event: unknown, runtime: SplitterRuntime, context: Con
         sink: createBulkPartSink(s3, sqs, settings.WORK_BUCKET, settings.BULK_QUEUE_URL),
         maxPartBytes: settings.BULK_MAX_PART_BYTES,
       },
+      guards: fileGuardsOf(settings),
       claims,
       leaseMs: settings.SPLIT_CLAIM_LEASE_MS,
-      announce: async (manifest) => {
-        const message: ReportMessage = { v: 1, kind: "file-report", file: manifest.file, checks: 0 };
-        await sqs.send(
-          new SendMessageCommand({
-            QueueUrl: settings.REPORT_QUEUE_URL,
-            MessageBody: toQueueSafeJson(message),
-            DelaySeconds: settings.REPORT_FIRST_CHECK_SECONDS,
-          }),
-        );
-      },
+      announce: announcer(runtime),
     });
     if (result.status === "skipped") {
       logger.info("file already split or being split; event ignored", {
@@ -101,7 +139,7 @@ async function splitEvent(event: unknown, runtime: SplitterRuntime, context: Con
       status: manifest.status,
       rowsRead: manifest.rowsRead,
       rowsQueued: manifest.rowsQueued,
-      rowsRejected: manifest.rejectedRows.length,
+      rowsRejected: rejectedCountOf(manifest),
       batches: manifest.batches,
       error: manifest.error?.code,
     });

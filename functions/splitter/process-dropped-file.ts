@@ -1,6 +1,8 @@
 import type { PackLimits } from "../../shared/batching/batch-packer.ts";
 import { type BulkRoute, bulkRouteForKey, bulkType, isBulkKey } from "../../shared/options/bulk-route.ts";
-import { splitIntoParts } from "./split-into-parts.ts";
+import { missingBulkColumn, splitIntoParts } from "./split-into-parts.ts";
+import { missingRequiredColumn } from "../../shared/options/record-rules.ts";
+import type { FileGuards } from "./settings.ts";
 import type { BulkPartSink } from "../../shared/contracts/batch-publisher.ts";
 import {
   type BulkFileOptions,
@@ -18,7 +20,7 @@ import {
   readRows,
 } from "../../shared/parsing/input-format.ts";
 import type { SplitManifest } from "../../shared/report/file-report.ts";
-import type { ReportStore } from "../../shared/contracts/report-store.ts";
+import type { RejectedRowsStore, ReportStore } from "../../shared/contracts/report-store.ts";
 import type { Clock } from "../../shared/time/clock.ts";
 import type { FileRef } from "../../shared/contracts/batch-message.ts";
 import { routeForObjectKey } from "../../shared/options/object-route.ts";
@@ -35,6 +37,8 @@ export interface DroppedObjectHead {
   /** S3 user metadata (`x-amz-meta-*`, keys lower-cased). */
   metadata: Record<string, string>;
   contentEncoding?: string;
+  /** Bytes stored (compressed when gzip). */
+  contentLength?: number;
 }
 
 export interface DroppedFileDeps {
@@ -46,12 +50,15 @@ export interface DroppedFileDeps {
   readSidecar: (file: DroppedFile) => Promise<string | undefined>;
   /** Batch messages (ingestion queue) and the bodies too large for them (work bucket). */
   publisher: BatchSink;
-  reports: ReportStore;
+  /** The manifest, and the rejected rows' NDJSON parts beside it. */
+  reports: ReportStore & RejectedRowsStore;
   clock: Clock;
   limits: PackLimits;
   defaults: DefaultFileOptions;
   /** Where Bulk Import parts go, and their size limit. */
   bulk: { sink: BulkPartSink; maxPartBytes: number };
+  /** File size and gzip inflation limits. */
+  guards: FileGuards;
   onProgress?: (rowsRead: number) => void;
 }
 
@@ -67,6 +74,14 @@ export async function processDroppedFile(dropped: DroppedFile, deps: DroppedFile
   let manifest: SplitManifest;
   try {
     const head = await deps.describe(dropped);
+    // Before any byte is read: a file over the limit costs one HeadObject.
+    const size = head.contentLength ?? dropped.size;
+    if (size !== undefined && size > deps.guards.maxFileBytes) {
+      throw new InputFileError(
+        "FILE_TOO_LARGE",
+        `file is ${size} bytes; the most accepted is ${deps.guards.maxFileBytes} (MAX_FILE_BYTES): split it into smaller files`,
+      );
+    }
     const target = resolveTarget(
       isBulkKey(dropped.key) ? bulkRouteForKey(dropped.key) : routeForObjectKey(dropped.key),
       {
@@ -77,8 +92,24 @@ export async function processDroppedFile(dropped: DroppedFile, deps: DroppedFile
     );
     const format: InputFormat = target.options.format ?? formatFromKey(dropped.key) ?? "csv";
     const gzipped = isGzipped(dropped.key, head.contentEncoding);
-    const openRows = () => readRows(inflateIfGzip(deps.open(dropped), gzipped), format);
-    const progress = deps.onProgress ? { onProgress: deps.onProgress } : {};
+    const onHeader = (columns: readonly string[]) => {
+      const missing =
+        target.kind === "bulk"
+          ? missingBulkColumn(target.route, target.options, columns)
+          : missingRequiredColumn(target.options.request, columns);
+      if (missing) {
+        throw new InputFileError(
+          "MISSING_COLUMN",
+          `header has no ${missing.column} column, which every row needs (${missing.why}): no row could be sent`,
+          { line: 1 },
+        );
+      }
+    };
+    const openRows = () => readRows(inflateIfGzip(deps.open(dropped), gzipped, deps.guards), format, { onHeader });
+    const progress = {
+      ...(deps.onProgress ? { onProgress: deps.onProgress } : {}),
+      storeRejectedRows: (index: number, ndjson: string) => deps.reports.putRejectedRowsPart(file, index, ndjson),
+    };
     const summary =
       target.kind === "bulk"
         ? await splitIntoParts(
@@ -114,6 +145,9 @@ export async function processDroppedFile(dropped: DroppedFile, deps: DroppedFile
       rowsQueued: summary.rowsQueued,
       batches: summary.batches,
       rejectedRows: summary.rejections.map(({ kind: _kind, ...rest }) => rest),
+      rejectedRowCount: summary.rejected,
+      rejectionGroups: summary.rejectionGroups,
+      rejectedRowParts: summary.rejectedRowParts,
       finishedAt: new Date(deps.clock.now()).toISOString(),
     };
   } catch (error) {

@@ -4,6 +4,20 @@ import { BULK_MAX_REQUEST_BYTES } from "../../shared/contracts/marketo-limits.ts
 import { DefaultFileOptionsSchema } from "../../shared/options/file-options.ts";
 import { jsonOf } from "../../shared/text/json-text.ts";
 
+/** File-level limits: a file over one is rejected whole with its own error code, nothing of it sent. */
+export interface FileGuards {
+  maxFileBytes: number;
+  maxInflatedBytes: number;
+  maxInflationRatio: number;
+}
+
+/** 10 GiB in and out: twice the largest export the pipeline is sized for; text rarely gzips beyond 20×. */
+export const DEFAULT_FILE_GUARDS: FileGuards = {
+  maxFileBytes: 10 * 1024 ** 3,
+  maxInflatedBytes: 10 * 1024 ** 3,
+  maxInflationRatio: 200,
+};
+
 /** The splitter's environment, checked at cold start. */
 export const SplitterSettingsSchema = z.object({
   INGESTION_QUEUE_URL: z.string().min(1),
@@ -18,6 +32,17 @@ export const SplitterSettingsSchema = z.object({
   REPORT_FIRST_CHECK_SECONDS: int(0, 900, 30),
   /** Longer than the splitter's timeout: a claim this old has no live invocation behind it. */
   SPLIT_CLAIM_LEASE_MS: int(60_000, 86_400_000, 16 * 60_000),
+  /** Largest dropped object, as stored (compressed when gzip); checked from HeadObject before a byte is read. */
+  MAX_FILE_BYTES: int(1, Number.MAX_SAFE_INTEGER, DEFAULT_FILE_GUARDS.maxFileBytes),
+  /** Gzip: most bytes inflated, and most inflated bytes per compressed byte (a zip bomb inflates ~1,000×). */
+  MAX_INFLATED_BYTES: int(1, Number.MAX_SAFE_INTEGER, DEFAULT_FILE_GUARDS.maxInflatedBytes),
+  MAX_INFLATION_RATIO: int(2, 100_000, DEFAULT_FILE_GUARDS.maxInflationRatio),
   ...requestLimits,
 });
 export type SplitterSettings = z.infer<typeof SplitterSettingsSchema>;
+
+export const fileGuardsOf = (settings: SplitterSettings): FileGuards => ({
+  maxFileBytes: settings.MAX_FILE_BYTES,
+  maxInflatedBytes: settings.MAX_INFLATED_BYTES,
+  maxInflationRatio: settings.MAX_INFLATION_RATIO,
+});

@@ -1,5 +1,6 @@
 import { ItemTooLargeError, type PackedBatch, type PackLimits } from "../../shared/batching/batch-packer.ts";
-import type { RowRejection, SourceRow } from "../../shared/parsing/source-row.ts";
+import type { SourceRow } from "../../shared/parsing/source-row.ts";
+import { RejectionRecorder, type RejectionSummary, type StoreRejectedRows } from "./rejected-rows.ts";
 import {
   type BatchMessageHead,
   batchBodyKey,
@@ -23,38 +24,62 @@ export interface SplitFileRequest {
   route: ObjectRoute;
   /** Row rules and body shape of the route's endpoint, with the file's options applied. */
   plan: RequestPlan;
-  /** Opens the file from its start; called once per pass. */
+  /** Opens the file from its start; called once. */
   openRows: () => AsyncIterable<SourceRow>;
   limits: PackLimits;
   /** A message larger than this carries its body in the work bucket instead (default MAX_QUEUED_MESSAGE_BYTES). */
   maxMessageBytes?: number;
+  /** Bytes of messages held in memory until the file is known good (default DEFAULT_HOLD_BYTES). */
+  holdBytes?: number;
   onProgress?: (rowsRead: number) => void;
+  /** Where the rejected rows go, as NDJSON parts. */
+  storeRejectedRows?: StoreRejectedRows;
 }
 
-export interface SplitSummary {
+export interface SplitSummary extends RejectionSummary {
   rowsRead: number;
   rowsQueued: number;
   batches: number;
-  rejections: RowRejection[];
 }
 
-const dryRun: BatchSink = { publish: async () => {}, flush: async () => {}, storeBody: async () => {} };
+/**
+ * Queue messages held back until the file is known good, in memory while they are few: a small file is read once and
+ * queued as before. Past this many bytes of held messages, the held bodies go to the work bucket and every message
+ * from then on is a small pointer (`bodyObject`), so memory stays flat for any size of file.
+ */
+export const DEFAULT_HOLD_BYTES = 32 * 1024 * 1024;
+
+/** A message waiting for the end of the file; `body` is kept while the message carries it inline. */
+interface HeldMessage {
+  head: BatchMessageHead;
+  body?: string;
+  text: string;
+}
 
 /**
- * Turns a file into ready-to-send request messages. The file is read twice: a dry pass finds file-level errors
- * (bad encoding, broken quoting) before anything is sent, so a broken file is rejected whole, never half-sent.
+ * Turns a file into ready-to-send request messages in one read. Nothing is queued until the whole file has been
+ * read: a file-level error (bad encoding, broken quoting) found anywhere rejects it whole, never half-sent. Messages
+ * wait in memory up to `holdBytes`; beyond, their bodies are staged in the work bucket and only pointers wait (the
+ * sender reads a stored body as it reads an inline one).
  * Throws InputFileError for such files; row-level problems are returned as rejections.
  */
 export async function splitFile(request: SplitFileRequest, sink: BatchSink): Promise<SplitSummary> {
-  await runPass(request, dryRun);
-  return runPass(request, sink);
-}
-
-async function runPass(request: SplitFileRequest, sink: BatchSink): Promise<SplitSummary> {
   const { route, file } = request;
+  const rejected = new RejectionRecorder(request.storeRejectedRows);
   const maxMessageBytes = request.maxMessageBytes ?? MAX_QUEUED_MESSAGE_BYTES;
+  const holdBytes = request.holdBytes ?? DEFAULT_HOLD_BYTES;
   const packer = request.plan.createPacker(request.limits);
-  const summary: SplitSummary = { rowsRead: 0, rowsQueued: 0, batches: 0, rejections: [] };
+  const summary = { rowsRead: 0, rowsQueued: 0, batches: 0 };
+  const held: HeldMessage[] = [];
+  let heldBytes = 0;
+  let spilled = false;
+
+  const stage = async (message: HeldMessage): Promise<void> => {
+    if (message.body === undefined) return;
+    await sink.storeBody(batchBodyKey(file, message.head.batch.index), message.body);
+    message.text = serializeStoredBodyMessage(message.head);
+    delete message.body;
+  };
 
   const emit = async (batch: PackedBatch<number> | undefined): Promise<void> => {
     if (!batch) return;
@@ -67,25 +92,32 @@ async function runPass(request: SplitFileRequest, sink: BatchSink): Promise<Spli
       ...(route.apiName !== undefined ? { apiName: route.apiName } : {}),
       batch: { index, rowCount: batch.items.length, rows: toRowRanges(batch.items), bytes: batch.bytes },
     };
+    const message: HeldMessage = { head, body: batch.body, text: serializeBatchMessage(head, batch.body) };
     // The body is counted raw; its queue form can be larger (escapes), and then it travels in the work bucket.
-    let text = serializeBatchMessage(head, batch.body);
-    if (Buffer.byteLength(text) > maxMessageBytes) {
-      await sink.storeBody(batchBodyKey(file, index), batch.body);
-      text = serializeStoredBodyMessage(head);
+    if (spilled || Buffer.byteLength(message.text) > maxMessageBytes) await stage(message);
+    held.push(message);
+    heldBytes += message.text.length;
+    if (!spilled && heldBytes > holdBytes) {
+      // Too much to hold: stage every held body now, and every later one as it comes.
+      spilled = true;
+      heldBytes = 0;
+      for (const waiting of held) {
+        await stage(waiting);
+        heldBytes += waiting.text.length;
+      }
     }
-    await sink.publish({ id: `b${index}`, body: text });
   };
 
   for await (const row of request.openRows()) {
     summary.rowsRead++;
     if (summary.rowsRead % 10_000 === 0) request.onProgress?.(summary.rowsRead);
     if (row.kind === "rejection") {
-      summary.rejections.push(row);
+      await rejected.add(row);
       continue;
     }
     const prepared = request.plan.prepare(row.values);
     if (!prepared.ok) {
-      summary.rejections.push({
+      await rejected.add({
         kind: "rejection",
         row: row.row,
         line: row.line,
@@ -98,7 +130,7 @@ async function runPass(request: SplitFileRequest, sink: BatchSink): Promise<Spli
       await emit(packer.add(prepared, row.row));
     } catch (error) {
       if (!(error instanceof ItemTooLargeError)) throw error;
-      summary.rejections.push({
+      await rejected.add({
         kind: "rejection",
         row: row.row,
         line: row.line,
@@ -107,7 +139,9 @@ async function runPass(request: SplitFileRequest, sink: BatchSink): Promise<Spli
     }
   }
   await emit(packer.flush());
+  // The whole file was read without a file-level error: now, and only now, its batches are queued.
+  for (const entry of held) await sink.publish({ id: `b${entry.head.batch.index}`, body: entry.text });
   await sink.flush();
   request.onProgress?.(summary.rowsRead);
-  return summary;
+  return { ...summary, ...(await rejected.finish()) };
 }

@@ -5,6 +5,7 @@ import type { BulkPartSink } from "../../shared/contracts/batch-publisher.ts";
 import type { SplitSummary } from "./split-file.ts";
 import { bulkImportFramingBytes } from "../../shared/marketo/bulk-multipart.ts";
 import { BULK_MAX_REQUEST_BYTES } from "../../shared/contracts/marketo-limits.ts";
+import { RejectionRecorder, type StoreRejectedRows } from "./rejected-rows.ts";
 import {
   type BulkJobParams,
   type BulkPart,
@@ -15,6 +16,7 @@ import {
 import type { BulkRoute } from "../../shared/options/bulk-route.ts";
 import { BULK_DELIMITERS, cellText, formatCsvLine } from "../../shared/text/csv-text.ts";
 import { toQueueSafeJson } from "../../shared/text/queue-text.ts";
+import type { RequiredColumn } from "../../shared/options/record-rules.ts";
 
 export interface BulkSplitRequest {
   file: FileRef;
@@ -29,6 +31,8 @@ export interface BulkSplitRequest {
    */
   maxRequestBytes?: number;
   onProgress?: (rowsRead: number) => void;
+  /** Where the rejected rows go, as NDJSON parts (the dry pass only counts them). */
+  storeRejectedRows?: StoreRejectedRows;
 }
 
 type Checked = { ok: true; cells: Map<string, string> } | { ok: false; field?: string; reason: string };
@@ -63,24 +67,43 @@ export function checkBulkRow(route: BulkRoute, params: BulkJobParams, values: Re
 }
 
 /**
+ * The key column a delimited file's header lacks though every bulk row needs it (see checkBulkRow), or undefined.
+ */
+export function missingBulkColumn(
+  route: BulkRoute,
+  params: Pick<BulkJobParams, "lookupField">,
+  columns: readonly string[],
+): RequiredColumn | undefined {
+  if (route.target === "leads") {
+    const key = params.lookupField ?? "email";
+    return columns.includes(key) ? undefined : { column: key, why: "it is the lookup field" };
+  }
+  if (route.target === "programmembers" && !columns.includes("email")) {
+    return { column: "email", why: "program members are matched by email" };
+  }
+  return undefined;
+}
+
+/**
  * Turns a file into import parts of at most `maxPartBytes` whose import requests stay within `maxRequestBytes`,
  * each a complete file with the header row, stored before its message is queued. Read twice: the dry pass finds file-level errors and the columns (every field any
  * valid row has, in first-seen order), so nothing is stored or queued for a broken file.
  */
 export async function splitIntoParts(request: BulkSplitRequest, sink: BulkPartSink): Promise<SplitSummary> {
   const columns = new Set<string>();
-  await runPass(request, undefined, (cells) => {
+  await runPass(request, undefined, new RejectionRecorder(), (cells) => {
     for (const field of cells.keys()) columns.add(field);
   });
-  return runPass(request, { sink, columns: [...columns] });
+  return runPass(request, { sink, columns: [...columns] }, new RejectionRecorder(request.storeRejectedRows));
 }
 
 async function runPass(
   request: BulkSplitRequest,
   output: { sink: BulkPartSink; columns: string[] } | undefined,
+  rejected: RejectionRecorder,
   onRow?: (cells: Map<string, string>) => void,
 ): Promise<SplitSummary> {
-  const summary: SplitSummary = { rowsRead: 0, rowsQueued: 0, batches: 0, rejections: [] };
+  const summary = { rowsRead: 0, rowsQueued: 0, batches: 0 };
   const delimiter = BULK_DELIMITERS[request.params.format];
   const header = output ? formatCsvLine(output.columns, delimiter) : "";
   const headerBytes = Buffer.byteLength(header);
@@ -125,27 +148,27 @@ async function runPass(
     limit = limitOf(summary.batches);
   };
 
-  const reject = (row: { row: number; line: number }, reason: string, field?: string): void => {
+  const reject = (row: { row: number; line: number }, reason: string, field?: string): Promise<void> => {
     const rejection: RowRejection = { kind: "rejection", row: row.row, line: row.line, reason };
     if (field) rejection.field = field;
-    summary.rejections.push(rejection);
+    return rejected.add(rejection);
   };
 
   for await (const row of request.openRows()) {
     summary.rowsRead++;
     if (summary.rowsRead % 10_000 === 0) request.onProgress?.(summary.rowsRead);
     if (row.kind === "rejection") {
-      summary.rejections.push(row);
+      await rejected.add(row);
       continue;
     }
     const checked = checkBulkRow(request.route, request.params, row.values);
     if (!checked.ok) {
-      reject(row, checked.reason, checked.field);
+      await reject(row, checked.reason, checked.field);
       continue;
     }
     if (![...checked.cells.values()].some((value) => value !== "")) {
       // An all-blank row would be a blank line in the import file, which Marketo's CSV reading skips.
-      reject(row, "row has no values");
+      await reject(row, "row has no values");
       continue;
     }
     onRow?.(checked.cells);
@@ -156,7 +179,7 @@ async function runPass(
     );
     const lineBytes = Buffer.byteLength(line);
     if (headerBytes + lineBytes > limit) {
-      reject(row, `row is ${lineBytes} bytes; with the header, one import file holds at most ${limit}`);
+      await reject(row, `row is ${lineBytes} bytes; with the header, one import file holds at most ${limit}`);
       continue;
     }
     if (bytes + lineBytes > limit) await emit();
@@ -167,5 +190,5 @@ async function runPass(
   await emit();
   await output?.sink.flush();
   request.onProgress?.(summary.rowsRead);
-  return summary;
+  return { ...summary, ...(await rejected.finish()) };
 }

@@ -32,7 +32,7 @@ export async function* streamS3Object(s3: S3Client, location: ObjectLocation): A
 export async function headS3Object(
   s3: S3Client,
   location: ObjectLocation,
-): Promise<{ metadata: Record<string, string>; contentEncoding?: string }> {
+): Promise<{ metadata: Record<string, string>; contentEncoding?: string; contentLength?: number }> {
   const response = await s3.send(
     new HeadObjectCommand({
       Bucket: location.bucket,
@@ -43,6 +43,7 @@ export async function headS3Object(
   return {
     metadata: response.Metadata ?? {},
     ...(response.ContentEncoding ? { contentEncoding: response.ContentEncoding } : {}),
+    ...(response.ContentLength !== undefined ? { contentLength: response.ContentLength } : {}),
   };
 }
 

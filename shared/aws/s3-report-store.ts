@@ -1,12 +1,12 @@
 import { ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import { readOptionalS3Text } from "./s3-object-source.ts";
+import { readOptionalS3Text, readS3Text } from "./s3-object-source.ts";
 import type { FileRef } from "../contracts/batch-message.ts";
 import { type FileReport, REPORT_FILE } from "../report/build-file-report.ts";
-import type { ReportStore } from "../contracts/report-store.ts";
-import type { BatchOutcome, SplitManifest } from "../report/file-report.ts";
+import type { RejectedRowsStore, ReportStore } from "../contracts/report-store.ts";
+import { type BatchOutcome, RejectedRowSchema, type RejectedRow, type SplitManifest } from "../report/file-report.ts";
 
 /** Report objects in the work bucket: `{reportPrefix}manifest.json` and `{reportPrefix}batches/{index}.json`. */
-export class S3ReportStore implements ReportStore {
+export class S3ReportStore implements ReportStore, RejectedRowsStore {
   constructor(
     private readonly s3: S3Client,
     private readonly bucket: string,
@@ -34,6 +34,24 @@ export class S3ReportStore implements ReportStore {
 
   getFileReport(file: FileRef): Promise<FileReport | undefined> {
     return this.getJson<FileReport>(`${file.reportPrefix}${REPORT_FILE}`);
+  }
+
+  async putRejectedRowsPart(file: FileRef, index: number, ndjson: string): Promise<void> {
+    await this.s3.send(
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: rejectedRowsKey(file, index),
+        Body: ndjson,
+        ContentType: "application/x-ndjson",
+      }),
+    );
+  }
+
+  async *readRejectedRows(file: FileRef, parts: number): AsyncGenerator<RejectedRow> {
+    for (let index = 0; index < parts; index++) {
+      const text = await readS3Text(this.s3, this.bucket, rejectedRowsKey(file, index));
+      for (const line of text.split("\n")) if (line) yield RejectedRowSchema.parse(JSON.parse(line));
+    }
   }
 
   async listBatchOutcomes(file: FileRef): Promise<BatchOutcome[]> {
@@ -109,6 +127,9 @@ export class S3ReportStore implements ReportStore {
     return text === undefined ? undefined : (JSON.parse(text) as T);
   }
 }
+
+const rejectedRowsKey = (file: FileRef, index: number): string =>
+  `${file.reportPrefix}rejected-rows/${String(index).padStart(6, "0")}.ndjson`;
 
 const batchKey = (file: FileRef, index: number): string =>
   `${file.reportPrefix}batches/${String(index).padStart(6, "0")}.json`;

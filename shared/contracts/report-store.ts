@@ -1,5 +1,5 @@
 import type { FileReport } from "../report/build-file-report.ts";
-import type { BatchOutcome, SplitManifest } from "../report/file-report.ts";
+import type { BatchOutcome, RejectedRow, SplitManifest } from "../report/file-report.ts";
 import type { FileRef } from "./batch-message.ts";
 
 /** The report objects of one file version in the work bucket, as every stage reads and writes them. */
@@ -14,4 +14,14 @@ export interface ReportStore {
   getFileReport(file: FileRef): Promise<FileReport | undefined>;
   /** When the newest batch outcome was written (a redriven batch can end after the final report). */
   lastOutcomeWrittenAt(file: FileRef): Promise<number | undefined>;
+}
+
+/**
+ * A split's rejected rows, as NDJSON parts under `{reportPrefix}rejected-rows/`: a file may reject every one of its
+ * millions of rows, more than a manifest (or a Lambda's memory) holds. Parts are numbered from 0, rows in file order.
+ */
+export interface RejectedRowsStore {
+  putRejectedRowsPart(file: FileRef, index: number, ndjson: string): Promise<void>;
+  /** The rows of parts 0 … parts-1, in order, read one part at a time. */
+  readRejectedRows(file: FileRef, parts: number): AsyncIterable<RejectedRow>;
 }

@@ -192,3 +192,57 @@ export function createRecordPreparer(
       return (values) => prepareListRow(values, options.listId);
   }
 }
+
+/** A column every row of a file needs, and why. */
+export interface RequiredColumn {
+  column: string;
+  why: string;
+}
+
+/**
+ * The first column a delimited file's header lacks that every row needs under the rules above, or undefined. Such
+ * a header would reject each row for the same reason, so the file is rejected once instead, naming the column.
+ */
+export function missingRequiredColumn(
+  options: ResolvedOptions,
+  columns: readonly string[],
+): RequiredColumn | undefined {
+  const lower = new Set(columns.map((column) => column.toLowerCase()));
+  const exact = new Set(columns);
+  const anyCase = (name: string) => lower.has(name.toLowerCase());
+  switch (options.objectType) {
+    case "persons": {
+      const dedupe = options.dedupeFields ?? ["email"];
+      const missing = dedupe.find((field) => !exact.has(field));
+      return missing ? { column: missing, why: `it is a dedupe field (${dedupe.join(" + ")})` } : undefined;
+    }
+    case "customobjects":
+      return options.dedupeBy === "marketoGUID" && !exact.has("marketoGUID")
+        ? { column: "marketoGUID", why: "dedupeBy is marketoGUID" }
+        : undefined;
+    case "companies":
+      if (options.dedupeBy === "dedupeFields") {
+        return anyCase("externalCompanyId")
+          ? undefined
+          : { column: "externalCompanyId", why: "dedupeBy is dedupeFields" };
+      }
+      return anyCase("id") ? undefined : { column: "id", why: "dedupeBy is idField" };
+    case "programmembers":
+    case "programmembers/delete": {
+      const id = ["programId", "leadId"].find((name) => !anyCase(name));
+      if (id) return { column: id, why: "each member names its program and lead" };
+      if (options.objectType === "programmembers" && options.status === undefined) {
+        if (!anyCase("status") && !anyCase("statusName")) {
+          return { column: "status", why: "no status option for the file, and no statusName column either" };
+        }
+      }
+      return undefined;
+    }
+    case "lists":
+    case "lists/remove":
+      if (options.listId === undefined && !anyCase("listId")) {
+        return { column: "listId", why: "no listId option for the file" };
+      }
+      return anyCase("leadId") || anyCase("id") ? undefined : { column: "leadId", why: "nor its alias id" };
+  }
+}

@@ -10,6 +10,8 @@ export interface CsvOptions {
   delimiter?: string;
   /** Longest record accepted, in characters; guards memory against an unterminated quote. */
   maxRecordChars?: number;
+  /** Told the header's column names once it is read: a rule every row needs can reject the file there. */
+  onHeader?: (columns: readonly string[]) => void;
 }
 
 const OTHER_DELIMITERS: Record<string, string> = { ";": "semicolon", "\t": "tab", "|": "pipe", ",": "comma" };
@@ -49,6 +51,7 @@ export async function* readCsvRows(
       emptyLinesSeen = info.empty_lines;
       if (!header) {
         header = checkHeader(record, delimiter);
+        options.onHeader?.(header);
         continue;
       }
       row++;

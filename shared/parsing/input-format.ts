@@ -32,13 +32,28 @@ export function isGzipped(key: string, contentEncoding: string | undefined): boo
   return key.toLowerCase().endsWith(".gz") || /\bgzip\b/i.test(contentEncoding ?? "");
 }
 
-/** Inflates a gzip byte stream; a corrupt stream rejects the file. */
-export async function* gunzip(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+/** Zip-bomb guards; absent, inflation is unbounded (the file was accepted under them before). */
+export interface InflateLimits {
+  /** Most inflated bytes. */
+  maxInflatedBytes: number;
+  /** Most inflated bytes per compressed byte, applied once RATIO_FLOOR_BYTES have come out. */
+  maxInflationRatio: number;
+}
+
+/** Below this much output a high ratio is harmless (a small, repetitive file), and a bomb has done no harm yet. */
+export const RATIO_FLOOR_BYTES = 8 * 1024 * 1024;
+
+/** Inflates a gzip byte stream; a corrupt stream, or one inflating past `limits`, rejects the file. */
+export async function* gunzip(chunks: AsyncIterable<Uint8Array>, limits?: InflateLimits): AsyncGenerator<Uint8Array> {
   const inflater = createGunzip();
+  // Bytes handed to the inflater, not yet all consumed: the ratio measured is at most the real one.
+  let compressedIn = 0;
+  let inflatedOut = 0;
   const feed = (async () => {
     try {
       for await (const chunk of chunks) {
         if (inflater.destroyed) break;
+        compressedIn += chunk.length;
         if (!inflater.write(chunk)) {
           // A reader that stops early destroys the inflater: "drain" never comes, "close" does.
           await new Promise((resolve) => {
@@ -53,13 +68,33 @@ export async function* gunzip(chunks: AsyncIterable<Uint8Array>): AsyncGenerator
     }
   })();
   try {
-    for await (const chunk of inflater) yield chunk as Uint8Array;
+    for await (const chunk of inflater) {
+      inflatedOut += (chunk as Uint8Array).length;
+      if (limits) checkInflation(inflatedOut, compressedIn, limits);
+      yield chunk as Uint8Array;
+    }
   } catch (error) {
     if (error instanceof InputFileError) throw error;
     throw new InputFileError("NOT_GZIP", "file is marked as gzip but is not valid gzip data");
   } finally {
+    // Stops inflating at once: nothing past the limit is produced.
     inflater.destroy();
     await feed;
+  }
+}
+
+function checkInflation(inflated: number, compressed: number, limits: InflateLimits): void {
+  if (inflated > limits.maxInflatedBytes) {
+    throw new InputFileError(
+      "INFLATED_TOO_LARGE",
+      `gzip file inflates to more than ${limits.maxInflatedBytes} bytes (MAX_INFLATED_BYTES); split it into smaller files`,
+    );
+  }
+  if (inflated >= RATIO_FLOOR_BYTES && inflated > limits.maxInflationRatio * compressed) {
+    throw new InputFileError(
+      "INFLATION_RATIO",
+      `gzip file inflates more than ${limits.maxInflationRatio}× (MAX_INFLATION_RATIO): ${compressed} bytes gave over ${inflated}; rejected as a likely zip bomb`,
+    );
   }
 }
 
@@ -69,7 +104,11 @@ const GZIP_MAGIC = [0x1f, 0x8b];
  * Inflates the stream when it is gzip: declared so (`.gz`, `Content-Encoding`) or starting with gzip's magic
  * bytes, which no UTF-8 text can start with. A declared gzip file that is not gzip is rejected.
  */
-export async function* inflateIfGzip(chunks: AsyncIterable<Uint8Array>, declared: boolean): AsyncGenerator<Uint8Array> {
+export async function* inflateIfGzip(
+  chunks: AsyncIterable<Uint8Array>,
+  declared: boolean,
+  limits?: InflateLimits,
+): AsyncGenerator<Uint8Array> {
   const iterator = chunks[Symbol.asyncIterator]();
   const head: Uint8Array[] = [];
   let length = 0;
@@ -91,7 +130,7 @@ export async function* inflateIfGzip(chunks: AsyncIterable<Uint8Array>, declared
   }
   const magic = first.length >= 2 && first[0] === GZIP_MAGIC[0] && first[1] === GZIP_MAGIC[1];
   try {
-    if (magic || declared) yield* gunzip(replay());
+    if (magic || declared) yield* gunzip(replay(), limits);
     else yield* replay();
   } finally {
     // A consumer that stops early must still release the source (an unread S3 body holds a socket).
@@ -99,14 +138,21 @@ export async function* inflateIfGzip(chunks: AsyncIterable<Uint8Array>, declared
   }
 }
 
-/** Rows of a file in the given format. */
-export function readRows(chunks: AsyncIterable<Uint8Array>, format: InputFormat): AsyncIterable<SourceRow> {
+/** Rows of a file in the given format; `onHeader` hears a delimited file's column names (JSON has no header). */
+export function readRows(
+  chunks: AsyncIterable<Uint8Array>,
+  format: InputFormat,
+  options: { onHeader?: (columns: readonly string[]) => void } = {},
+): AsyncIterable<SourceRow> {
   switch (format) {
     case "json":
       return readJsonArrayRows(chunks);
     case "ndjson":
       return readNdjsonRows(chunks);
     default:
-      return readCsvRows(chunks, { delimiter: DELIMITERS[format] });
+      return readCsvRows(chunks, {
+        delimiter: DELIMITERS[format],
+        ...(options.onHeader ? { onHeader: options.onHeader } : {}),
+      });
   }
 }

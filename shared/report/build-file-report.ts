@@ -10,6 +10,8 @@ import {
 /** Object names under a file's report prefix. */
 export const REPORT_FILE = "report.json";
 export const ISSUE_ROWS_FILE = "rows-with-issues.csv";
+/** Which invocation splits the file version (`{ owner, claimedAt }`), written before its first batch is queued. */
+export const SPLIT_CLAIM_FILE = "split-claim.json";
 
 /** `{reportPrefix}report.json`: what happened to every row of one dropped file. */
 export interface FileReport extends FileReportSummary {
@@ -77,6 +79,8 @@ export function buildFileReport(
 }
 
 function groupRejections(manifest: SplitManifest): FileReport["rejections"] {
+  // Grouped by the splitter as it went (the rows themselves may be millions, in parts).
+  if (manifest.rejectionGroups) return [...manifest.rejectionGroups].sort((a, b) => b.rows - a.rows);
   const groups = new Map<string, FileReport["rejections"][number]>();
   for (const rejected of manifest.rejectedRows) {
     const key = `${rejected.field ?? ""}\u0000${rejected.reason}`;

@@ -1,11 +1,20 @@
+import { z } from "zod";
 import type { MarketoFailure } from "../marketo/errors.ts";
 import type { FileRef, RowRanges } from "../contracts/batch-message.ts";
 
-export interface RejectedRow {
-  row: number;
-  line: number;
-  field?: string;
+export const RejectedRowSchema = z.object({
+  row: z.number().int().positive(),
+  line: z.number().int().nonnegative(),
+  field: z.string().optional(),
+  reason: z.string(),
+});
+export type RejectedRow = z.infer<typeof RejectedRowSchema>;
+
+/** Rejected rows sharing a reason (and field). */
+export interface RejectionGroup {
   reason: string;
+  field?: string;
+  rows: number;
 }
 
 /** Written by the splitter when it has finished with a file (queued or rejected it). */
@@ -23,12 +32,20 @@ export interface SplitManifest {
   input?: { format: string; gzip?: boolean };
   /** The resolved request options (after metadata, sidecar and stack defaults). */
   options?: Record<string, unknown>;
-  status: "queued" | "rejected";
+  /** `failed`: the split itself failed for good (retries exhausted, timeout, crash); written by its failure consumer. */
+  status: "queued" | "rejected" | "failed";
   rowsRead: number;
   rowsQueued: number;
   batches: number;
+  /**
+   * Rejected rows: all of them when `rejectedRowParts` is absent (manifests written before parts existed), else
+   * the first few, with the count, the groups by reason, and every row in the NDJSON parts (RejectedRowsStore).
+   */
   rejectedRows: RejectedRow[];
-  /** Why the whole file was rejected. */
+  rejectedRowCount?: number;
+  rejectionGroups?: RejectionGroup[];
+  rejectedRowParts?: number;
+  /** Why the whole file was rejected, or why its split failed. */
   error?: { code: string; message: string; line?: number };
   startedAt: string;
   finishedAt: string;
@@ -93,7 +110,7 @@ export interface BatchOutcome {
   rowWarnings?: RowIssue[];
 }
 
-export type FileStatus = "running" | "complete" | "complete with failures" | "rejected";
+export type FileStatus = "running" | "complete" | "complete with failures" | "rejected" | "failed";
 
 export interface FileReportSummary {
   status: FileStatus;
@@ -112,13 +129,17 @@ export interface FileReportSummary {
   requestIds: string[];
 }
 
+/** Rows the splitter rejected, whether the manifest lists them all or counts them (rows in parts). */
+export const rejectedCountOf = (manifest: SplitManifest): number =>
+  manifest.rejectedRowCount ?? manifest.rejectedRows.length;
+
 /** Folds the manifest and batch outcomes into the accounting identity rowsRead = accepted+rejected+failed+DLQ+pending. */
 export function summarizeReport(manifest: SplitManifest | undefined, outcomes: BatchOutcome[]): FileReportSummary {
   const summary: FileReportSummary = {
     status: "running",
     rowsRead: manifest?.rowsRead ?? 0,
     accepted: 0,
-    rejected: manifest?.rejectedRows.length ?? 0,
+    rejected: manifest ? rejectedCountOf(manifest) : 0,
     failed: 0,
     deadLettered: 0,
     warned: 0,
@@ -138,6 +159,8 @@ export function summarizeReport(manifest: SplitManifest | undefined, outcomes: B
   }
   if (!manifest) return summary;
   if (manifest.status === "rejected") return { ...summary, status: "rejected" };
+  // Nobody works on the file any more: whatever its batches did is counted, and the status says the split failed.
+  if (manifest.status === "failed") return { ...summary, status: "failed" };
   summary.pending = manifest.rowsQueued - summary.accepted - summary.failed - summary.deadLettered;
   if (summary.pending > 0 || outcomes.length < manifest.batches) summary.status = "running";
   else if (summary.rejected + summary.failed + summary.deadLettered > 0) summary.status = "complete with failures";

@@ -1,6 +1,12 @@
 import { formatCsvLine } from "../text/csv-text.ts";
 import type { SourceRow } from "../parsing/source-row.ts";
-import { type BatchOutcome, IMPORT_ROW_FAILED, type OutcomeFailure, type SplitManifest } from "./file-report.ts";
+import {
+  type BatchOutcome,
+  IMPORT_ROW_FAILED,
+  type OutcomeFailure,
+  type RejectedRow,
+  type SplitManifest,
+} from "./file-report.ts";
 
 /**
  * How a row ended when it did not end plainly accepted: refused, failed or dead-lettered, or imported by a bulk job
@@ -62,7 +68,8 @@ export class IssueIndex {
 
   static from(manifest: SplitManifest, outcomes: readonly BatchOutcome[]): IssueIndex {
     const points = new Map<number, RowIssueEntry>();
-    for (const rejected of manifest.rejectedRows) {
+    // With parts, the manifest lists only the first rejections: issueRowsCsv streams them all from the parts.
+    for (const rejected of manifest.rejectedRowParts === undefined ? manifest.rejectedRows : []) {
       if (points.has(rejected.row)) continue;
       points.set(rejected.row, {
         row: rejected.row,
@@ -261,9 +268,10 @@ const CHUNK_CHARS = 64 * 1024;
 export async function* issueRowsCsv(
   openRows: () => AsyncIterable<SourceRow>,
   index: IssueIndex,
+  rejectedRows?: () => AsyncIterable<RejectedRow>,
 ): AsyncGenerator<string> {
-  if (index.size === 0) return;
-  const columns = await learnColumns(openRows(), index);
+  if (index.size === 0 && !rejectedRows) return;
+  const columns = await learnColumns(openRows(), issueEntries(index, rejectedRows));
   const header = issueCsvHeader(columns);
   let chunk: string[] = [csvLine(header)];
   let chunkChars = chunk[0]?.length ?? 0;
@@ -278,44 +286,73 @@ export async function* issueRowsCsv(
     return text;
   };
 
-  const issues = index.entries();
-  let next = issues.next();
+  const issues = issueEntries(index, rejectedRows);
+  let next = await issues.next();
   for await (const source of openRows()) {
     // Issue rows the file skipped (it is not the version that was split): metadata only.
     while (!next.done && next.value.row < source.row) {
       const text = add(next.value, undefined);
       if (text) yield text;
-      next = issues.next();
+      next = await issues.next();
     }
     if (!next.done && next.value.row === source.row) {
       const text = add(next.value, source);
       if (text) yield text;
-      next = issues.next();
+      next = await issues.next();
     }
     // Nothing after the last issue row is needed: stop reading (the source is released).
     if (next.done) break;
   }
-  for (; !next.done; next = issues.next()) {
+  for (; !next.done; next = await issues.next()) {
     const text = add(next.value, undefined);
     if (text) yield text;
   }
   if (chunk.length) yield chunk.join("");
 }
 
-async function learnColumns(rows: AsyncIterable<SourceRow>, index: IssueIndex): Promise<string[]> {
+/**
+ * The index's issues merged in row order with the rejected rows read from their parts (in file order), one at a
+ * time. A row in both is listed as rejected, the more specific record (a consistent report never has one).
+ */
+async function* issueEntries(
+  index: IssueIndex,
+  rejectedRows: (() => AsyncIterable<RejectedRow>) | undefined,
+): AsyncGenerator<RowIssueEntry> {
+  const indexed = index.entries();
+  let next = indexed.next();
+  for await (const rejected of rejectedRows?.() ?? []) {
+    while (!next.done && next.value.row < rejected.row) {
+      yield next.value;
+      next = indexed.next();
+    }
+    if (!next.done && next.value.row === rejected.row) next = indexed.next();
+    yield {
+      row: rejected.row,
+      line: rejected.line,
+      outcome: "rejected",
+      ...(rejected.field !== undefined ? { field: rejected.field } : {}),
+      reason: rejected.reason,
+    };
+  }
+  for (; !next.done; next = indexed.next()) yield next.value;
+}
+
+async function learnColumns(rows: AsyncIterable<SourceRow>, issues: AsyncIterator<RowIssueEntry>): Promise<string[]> {
   const order = new ColumnOrder();
-  const last = index.lastRow;
-  const issues = index.entries();
-  let next = issues.next();
+  let next = await issues.next();
   let seeded = false;
   for await (const source of rows) {
-    if (source.row > last && seeded) break;
-    while (!next.done && next.value.row < source.row) next = issues.next();
+    while (!next.done && next.value.row < source.row) next = await issues.next();
     const isIssue = !next.done && next.value.row === source.row;
-    if (source.kind !== "record" || (seeded && !isIssue)) continue;
-    seeded = true;
-    order.add(Object.keys(source.values));
+    if (source.kind === "record" && (!seeded || isIssue)) {
+      seeded = true;
+      order.add(Object.keys(source.values));
+    }
+    if (isIssue) next = await issues.next();
+    // Past the last issue row (and the first record seen): nothing more to learn.
+    if (next.done && seeded) break;
   }
+  await issues.return?.(undefined);
   return order.columns();
 }
 

@@ -8,6 +8,7 @@ import { findFileReport } from "../../shared/report/find-file-report.ts";
 import { expectEveryRowAccountedFor, expectPersonsWrittenOnce, readIssueRows } from "./accounting.ts";
 import { type FaultProxy, startFaultProxy } from "./fault-proxy.ts";
 import { useHarness } from "./harness.ts";
+import { STATUS_EXIT_SPLIT_FAILED, statusCommand } from "../../cli/status.ts";
 
 /**
  * One scenario per fault, through the real handlers, the S3/SQS emulator and the Marketo simulator over HTTP.
@@ -420,6 +421,45 @@ describe("pipeline faults", () => {
         many.map((row) => row.email as string),
       );
     });
+
+    it("fails for good when every retry fails: the report says failed and why, and status exits 5", async () => {
+      const many = samplePersons(1_000, 24);
+      // One SendMessageBatch (10 batches of 50) gets through, then SQS fails on every attempt Lambda makes.
+      proxy.seen.clear();
+      proxy.failAfter("SendMessageBatch", 1);
+      let result: LocalRunResult;
+      try {
+        result = await h().run("persons/failed-for-good.csv", toCsv(many), {
+          splitterEnv: { MAX_REQUEST_OBJECTS: "50", AWS_ENDPOINT_URL_SQS: proxy.url },
+        });
+      } finally {
+        proxy.heal();
+      }
+
+      expect(result.manifest).toMatchObject({ status: "failed", error: { code: "SPLIT_FAILED" } });
+      expect(result.manifest?.error?.message).toMatch(
+        /^the split failed for good \(RetriesExhausted after 3 attempts\): /,
+      );
+      // The 500 rows queued before the failure were still sent, and the report counts them under its final status.
+      expect(result.report).toMatchObject({
+        status: "failed",
+        accepted: 500,
+        error: { code: "SPLIT_FAILED", message: result.manifest?.error?.message },
+      });
+      expect(requestsOf(202)).toHaveLength(10);
+
+      const printed: string[] = [];
+      const log = vi.spyOn(console, "log").mockImplementation((line: string) => void printed.push(line));
+      try {
+        const env = { ...h().aws.awsEnv, AWS_ENDPOINT_URL: h().aws.endpoint };
+        const code = await statusCommand("persons/failed-for-good.csv", { bucket: h().aws.workBucket }, env);
+        expect(code).toBe(STATUS_EXIT_SPLIT_FAILED);
+      } finally {
+        log.mockRestore();
+      }
+      expect(printed[0]).toMatch(/^persons\/failed-for-good\.csv: failed/);
+      expect(printed).toContainEqual(expect.stringMatching(/^split failed: SPLIT_FAILED: the split failed for good/));
+    }, 60_000);
 
     it("a bulk file too: the parts it queued twice are imported once each", async () => {
       const leads = Array.from({ length: 720 }, (_, i) => `lead${i}@example.com,First ${i},${i % 90}`);

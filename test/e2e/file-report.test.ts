@@ -49,4 +49,41 @@ describe("the file report", () => {
       });
     }
   });
+
+  it("streams rejected rows to parts: the manifest keeps counts, groups and the first rows; the CSV lists them all", async () => {
+    const rows = samplePersons(2_000, 31).map((row, i) => (i % 4 === 3 ? row : { ...row, email: "" }));
+    const rejected = rows.flatMap((row, i) => (row.email === "" ? [i + 1] : []));
+    const result = await h().run("persons/mostly-rejected.csv", toCsv(rows));
+
+    expectEveryRowAccountedFor(result);
+    const reason = "email is required: it is a dedupe field (email)";
+    expect(result.manifest).toMatchObject({
+      rowsRead: 2_000,
+      rowsQueued: 500,
+      rejectedRowCount: 1_500,
+      rejectedRowParts: 1,
+      rejectionGroups: [{ field: "email", reason, rows: 1_500 }],
+    });
+    expect(result.manifest?.rejectedRows).toHaveLength(100);
+    // Sample notes span lines: the line is the file's own, past the row number.
+    expect(result.manifest?.rejectedRows[99]).toMatchObject({ row: rejected[99], field: "email", reason });
+    expect(result.report).toMatchObject({
+      status: "complete with failures",
+      accepted: 500,
+      rejected: 1_500,
+      rejections: [{ field: "email", reason, rows: 1_500 }],
+      rowsWithIssues: { rows: 1_500 },
+    });
+
+    const issues = await readIssueRows(h(), result);
+    expect(issues.map((issue) => Number(issue.row))).toEqual(rejected);
+    for (const issue of issues) {
+      expect(issue).toMatchObject({
+        outcome: "rejected",
+        field: "email",
+        reason,
+        lastName: rows[Number(issue.row) - 1]?.lastName,
+      });
+    }
+  });
 });

@@ -62,13 +62,19 @@ describe("MarketoIngestStack", () => {
 
   it("gives the ingestion, bulk and report queues a DLQ with maxReceiveCount and a visibility ≥ 6 × their function's timeout", () => {
     const queues = resourcesOf(template, "AWS::SQS::Queue");
-    expect(queues).toHaveLength(7);
+    expect(queues).toHaveLength(8);
     const withRedrive = queues.filter(([, queue]) => queue.Properties.RedrivePolicy);
-    expect(withRedrive.map(([id]) => id.replace(/Queue.*$/, "")).sort()).toEqual(["Bulk", "Ingestion", "Report"]);
+    expect(withRedrive.map(([id]) => id.replace(/Queue.*$/, "")).sort()).toEqual([
+      "Bulk",
+      "Ingestion",
+      "Report",
+      "SplitFailures",
+    ]);
     const timeouts: Record<string, number> = {
       Bulk: DEPLOYMENT_DEFAULTS.bulkImporterTimeoutSeconds,
       Ingestion: DEPLOYMENT_DEFAULTS.senderTimeoutSeconds,
       Report: DEPLOYMENT_DEFAULTS.reportWriterTimeoutSeconds,
+      SplitFailures: DEPLOYMENT_DEFAULTS.splitterTimeoutSeconds,
     };
     for (const [id, queue] of withRedrive) {
       expect(queue.Properties.RedrivePolicy).toMatchObject({
@@ -109,10 +115,18 @@ describe("MarketoIngestStack", () => {
     });
   });
 
-  it("sends failed splitter invocations to their own DLQ after two retries", () => {
+  it("sends failed splitter invocations, after two retries, to a queue the splitter reads back to report them", () => {
+    const failureQueue = resourcesOf(template, "AWS::SQS::Queue").find(([id]) => id.startsWith("SplitFailures"));
+    expect(failureQueue).toBeDefined();
+    const failureQueueArn = { "Fn::GetAtt": [failureQueue?.[0], "Arn"] };
     template.hasResourceProperties("AWS::Lambda::EventInvokeConfig", {
       MaximumRetryAttempts: 2,
-      DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
+      DestinationConfig: { OnFailure: { Destination: failureQueueArn } },
+    });
+    template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+      EventSourceArn: failureQueueArn,
+      FunctionName: { Ref: Match.stringLikeRegexp("^Splitter") },
+      BatchSize: 1,
     });
   });
 
@@ -178,6 +192,9 @@ describe("MarketoIngestStack", () => {
         "sqs:GetQueueAttributes",
         "sqs:GetQueueUrl",
         "sqs:SendMessage",
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:ChangeMessageVisibility",
         "s3:GetObject",
         "s3:GetObjectVersion",
         "s3:PutObject",
@@ -283,6 +300,7 @@ describe("MarketoIngestStack", () => {
       "ApproximateNumberOfMessagesVisible",
       "ApproximateNumberOfMessagesVisible",
       "ApproximateNumberOfMessagesVisible",
+      "NumberOfMessagesSent",
     ]);
     for (const [, alarm] of alarms) expect(alarm.Properties.AlarmDescription).toContain("Runbook");
   });

@@ -58,6 +58,8 @@ function writer(outcomes: BatchOutcome[], clock = new FakeClock(Date.parse("2026
   };
   const deps: ReportWriterDeps = {
     reports,
+    // The manifest here lists its rejected rows itself (no parts).
+    rejectedRows: { readRejectedRows: async function* () {} },
     openSource: async function* () {
       yield Buffer.from(CSV);
     },

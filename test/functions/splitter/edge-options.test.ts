@@ -4,10 +4,10 @@
 // publishes is parsed with the sender's or the bulk importer's own schema.
 import { describe, expect, it } from "vitest";
 import { processDroppedFile } from "../../../functions/splitter/process-dropped-file.ts";
+import { DEFAULT_FILE_GUARDS } from "../../../functions/splitter/settings.ts";
 import { BatchMessageText, requestBodyOf } from "../../../shared/contracts/batch-message.ts";
 import type { BatchSink, BulkPartSink } from "../../../shared/contracts/batch-publisher.ts";
 import { BulkPartMessageSchema } from "../../../shared/contracts/bulk-message.ts";
-import type { ReportStore } from "../../../shared/contracts/report-store.ts";
 import type { SplitManifest } from "../../../shared/report/file-report.ts";
 import { FakeClock } from "../../support/fake-clock.ts";
 
@@ -38,7 +38,9 @@ async function split(key: string, csv: string, sidecar: Record<string, unknown>)
     putManifest: async (_file: unknown, m: SplitManifest) => {
       manifest = m;
     },
-  } as unknown as ReportStore;
+    putRejectedRowsPart: async () => {},
+    readRejectedRows: async function* () {},
+  } as unknown as Parameters<typeof processDroppedFile>[1]["reports"];
   await processDroppedFile(
     { bucket: "drop", key, versionId: "v1" },
     {
@@ -53,6 +55,7 @@ async function split(key: string, csv: string, sidecar: Record<string, unknown>)
       limits: { maxObjects: 1_000, maxBytes: 1_000_000 },
       defaults: {},
       bulk: { sink, maxPartBytes: 10_000_000 },
+      guards: DEFAULT_FILE_GUARDS,
     },
   );
   return { sink, manifest: manifest as SplitManifest };

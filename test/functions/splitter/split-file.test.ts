@@ -161,3 +161,75 @@ describe("summarizeReport", () => {
     expect(summarizeReport(undefined, [outcome(0, 3, "accepted")]).status).toBe("running");
   });
 });
+
+describe("splitFile reads the file once and queues nothing before its end", () => {
+  /** A sink that records the order of its calls. */
+  class RecordingSink extends MemoryPublisher {
+    readonly calls: string[] = [];
+    override async publish(message: { id: string; body: string }): Promise<void> {
+      this.calls.push(`publish ${message.id}`);
+      await super.publish(message);
+    }
+    override async storeBody(key: string, text: string): Promise<void> {
+      this.calls.push(`store ${key}`);
+      await super.storeBody(key, text);
+    }
+  }
+  const persons = (n: number) =>
+    `email,firstName\n${Array.from({ length: n }, (_, i) => `p${i + 1}@x.io,Person ${i + 1}`).join("\n")}\n`;
+  const run = (csv: string, sink: BatchSink, holdBytes?: number) => {
+    let opened = 0;
+    const summary = splitFile(
+      {
+        ...(holdBytes !== undefined ? { holdBytes } : {}),
+        file,
+        route: routeForObjectName("persons"),
+        plan: planRequests(resolveFileOptions(routeForObjectName("persons"), {}), true),
+        openRows: () => {
+          opened++;
+          return readCsvRows(bytes(csv));
+        },
+        limits: { maxObjects: 10, maxBytes: 1_000_000 },
+      },
+      sink,
+    );
+    return { summary, opened: () => opened };
+  };
+
+  it("opens the file once", async () => {
+    const split = run(persons(95), new RecordingSink());
+    expect(await split.summary).toMatchObject({ rowsRead: 95, batches: 10 });
+    expect(split.opened()).toBe(1);
+  });
+
+  it("past holdBytes, stages every body in the work bucket and queues pointers: the same batches, nothing queued before the end", async () => {
+    const inline = new RecordingSink();
+    await run(persons(95), inline).summary;
+    const staged = new RecordingSink();
+    const split = run(persons(95), staged, 2_000);
+    await split.summary;
+    expect(split.opened()).toBe(1);
+
+    const inlineMessages = inline.messages.map((m) => BatchMessageSchema.parse(JSON.parse(m.body)));
+    const stagedMessages = staged.messages.map((m) => BatchMessageSchema.parse(JSON.parse(m.body)));
+    expect(stagedMessages.map((m) => m.batch)).toEqual(inlineMessages.map((m) => m.batch));
+    for (const [i, message] of stagedMessages.entries()) {
+      expect(message.body).toBeUndefined();
+      const stored = staged.bodies.get(message.bodyObject?.key ?? "");
+      expect(JSON.parse(stored ?? "")).toEqual(inlineMessages[i]?.body);
+    }
+    // Every body stored before the first message is queued.
+    const firstPublish = staged.calls.findIndex((call) => call.startsWith("publish"));
+    expect(staged.calls.slice(0, firstPublish)).toHaveLength(10);
+    expect(staged.calls.slice(firstPublish).every((call) => call.startsWith("publish"))).toBe(true);
+  });
+
+  it("a file broken after many batches, held or staged, queues nothing", async () => {
+    const broken = `${persons(95)}"unterminated,quote\n`;
+    for (const holdBytes of [undefined, 2_000]) {
+      const sink = new RecordingSink();
+      await expect(run(broken, sink, holdBytes).summary).rejects.toBeInstanceOf(InputFileError);
+      expect(sink.messages).toEqual([]);
+    }
+  });
+});

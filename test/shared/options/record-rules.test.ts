@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { convertText, type FieldType } from "../../../shared/options/field-types.ts";
 import { resolveFileOptions } from "../../../shared/options/file-options.ts";
 import { routeForObjectName } from "../../../shared/options/object-route.ts";
-import { createRecordPreparer } from "../../../shared/options/record-rules.ts";
+import { createRecordPreparer, missingRequiredColumn } from "../../../shared/options/record-rules.ts";
 
 const preparer = (object: string, sidecar: Record<string, unknown> = {}, text = true) => {
   const options = resolveFileOptions(routeForObjectName(object), { sidecar });
@@ -228,5 +228,44 @@ describe("convertText", () => {
     ["datetime", "2024-13-01T00:00:00Z"],
   ])("%s %j is refused", (type, text) => {
     expect(convertText(type, text).ok).toBe(false);
+  });
+});
+
+describe("a header without a column every row needs", () => {
+  const missing = (object: string, sidecar: Record<string, unknown>, columns: string[]) =>
+    missingRequiredColumn(resolveFileOptions(routeForObjectName(object), { sidecar }).request, columns);
+  /** A full row of those columns with values the rules accept (ids are numbers). */
+  const fullRow = (columns: string[]) =>
+    Object.fromEntries(columns.map((column) => [column, /id$/i.test(column) ? "7" : "x"]));
+
+  it.each([
+    ["persons", {}, ["firstName", "lastName"], "email"],
+    ["persons", { dedupeFields: "email,sfdcLeadId" }, ["email", "firstName"], "sfdcLeadId"],
+    ["customobjects/car_c", { dedupeBy: "marketoGUID" }, ["vin"], "marketoGUID"],
+    ["companies", {}, ["company"], "externalCompanyId"],
+    ["companies", { action: "updateOnly", dedupeBy: "idField" }, ["company"], "id"],
+    ["programmembers", { status: "Member" }, ["leadId"], "programId"],
+    ["programmembers", {}, ["programId", "leadId"], "status"],
+    ["programmembers/delete", {}, ["programId"], "leadId"],
+    ["lists", {}, ["leadId"], "listId"],
+    ["lists", { listId: 5 }, ["email"], "leadId"],
+  ])(
+    "%s %j with columns %j: names %s, the field every such row is rejected for",
+    (object, sidecar, columns, column) => {
+      expect(missing(object, sidecar, columns)?.column).toBe(column);
+      // The same verdict the row rules give each row of such a file.
+      const verdict = preparer(object, sidecar)(fullRow(columns));
+      expect(verdict).toMatchObject({ ok: false, field: column });
+    },
+  );
+
+  it.each([
+    ["persons", {}, ["Email", "email"]],
+    ["companies", { action: "updateOnly", dedupeBy: "idField" }, ["ID"]],
+    ["programmembers", {}, ["programid", "LeadId", "statusName"]],
+    ["lists", {}, ["listId", "id"]],
+    ["customobjects/car_c", {}, ["vin"]],
+  ])("%s %j with columns %j: nothing missing", (object, sidecar, columns) => {
+    expect(missing(object, sidecar, columns)).toBeUndefined();
   });
 });

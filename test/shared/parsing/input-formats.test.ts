@@ -7,6 +7,7 @@ import {
   type InputFormat,
   inflateIfGzip,
   isGzipped,
+  RATIO_FLOOR_BYTES,
   readRows,
 } from "../../../shared/parsing/input-format.ts";
 
@@ -132,5 +133,45 @@ describe("input formats", () => {
     expect(await errorCode(collect(readRows(gunzip(chunksOf(Buffer.from("email\na@x.io\n"))), "csv")))).toBe(
       "NOT_GZIP",
     );
+  });
+
+  describe("zip-bomb guards", () => {
+    /** Inflates under `limits`, counting what came out before the verdict. */
+    async function inflateCounting(zipped: Buffer, limits: { maxInflatedBytes: number; maxInflationRatio: number }) {
+      let inflated = 0;
+      try {
+        for await (const chunk of inflateIfGzip(chunksOf(zipped, 64 * 1024), true, limits)) inflated += chunk.length;
+        return { inflated, code: undefined };
+      } catch (error) {
+        if (!(error instanceof InputFileError)) throw error;
+        return { inflated, code: error.code, message: error.message };
+      }
+    }
+
+    it("stops inflating a file that inflates beyond the ratio, and rejects it as a likely zip bomb", async () => {
+      const bomb = gzipSync(Buffer.alloc(64 * 1024 * 1024, "a")); // ~64 KB in, 64 MiB out: ~1,000×
+      const result = await inflateCounting(bomb, { maxInflatedBytes: 1024 ** 3, maxInflationRatio: 100 });
+      expect(result.code).toBe("INFLATION_RATIO");
+      expect(result.message).toContain("MAX_INFLATION_RATIO");
+      // Stopped near the floor, not at the end of the stream.
+      expect(result.inflated).toBeLessThan(2 * RATIO_FLOOR_BYTES);
+    });
+
+    it("stops at the inflated size limit, whatever the ratio", async () => {
+      const text = Buffer.from("email,firstName\n" + "a@x.io,Ann\n".repeat(50_000)); // ~550 KB
+      const result = await inflateCounting(gzipSync(text), { maxInflatedBytes: 100_000, maxInflationRatio: 100_000 });
+      expect(result.code).toBe("INFLATED_TOO_LARGE");
+      expect(result.message).toContain("MAX_INFLATED_BYTES");
+      expect(result.inflated).toBeLessThanOrEqual(100_000);
+    });
+
+    it("inflates a file within both limits whole, however repetitive it is below the floor", async () => {
+      const text = Buffer.from("a".repeat(RATIO_FLOOR_BYTES - 1));
+      const result = await inflateCounting(gzipSync(text), {
+        maxInflatedBytes: RATIO_FLOOR_BYTES,
+        maxInflationRatio: 2,
+      });
+      expect(result).toEqual({ inflated: text.length, code: undefined });
+    });
   });
 });

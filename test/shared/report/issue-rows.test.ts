@@ -498,7 +498,7 @@ describe("issueRowsCsv", () => {
     ]);
     const { records } = await reportOf(rows, index);
     expect(records.map((r) => r.email)).toEqual(["p3@x.io", "p4@x.io", "p5@x.io"]);
-    expect(Math.max(...seen)).toBe(6);
+    expect(Math.max(...seen)).toBe(5); // neither pass reads a row past the last issue row
     expect(released).toBe(2);
   });
 
