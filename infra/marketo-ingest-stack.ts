@@ -11,6 +11,7 @@ import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
 import { fileURLToPath } from "node:url";
 import { JOB_SLOT_PREFIX } from "../shared/contracts/job-slots.ts";
+import { FLEET_PAUSE_KEY } from "../shared/contracts/fleet-pause.ts";
 import { DEPLOYMENT_DEFAULTS } from "../shared/config/deployment-defaults.ts";
 import type { DefaultFileOptions } from "../shared/options/file-options.ts";
 import { PipelineAlarms } from "./constructs/dlq-alarms.ts";
@@ -155,6 +156,13 @@ export class MarketoIngestStack extends Stack {
     secret.grantRead(sender);
     secretKey?.grantDecrypt(sender);
     grantReportAccess(sender, workBucket);
+    // The fleet-wide pause after a 429 or the daily quota: one object every sender reads and conditionally writes.
+    sender.addToRolePolicy(
+      new PolicyStatement({
+        actions: ["s3:GetObject", "s3:PutObject"],
+        resources: [workBucket.arnForObjects(FLEET_PAUSE_KEY)],
+      }),
+    );
     // The sender backs off by changing visibility and dead-letters with a reason itself.
     sender.addToRolePolicy(
       new PolicyStatement({ actions: ["sqs:ChangeMessageVisibility"], resources: [ingestion.queue.queueArn] }),

@@ -30,6 +30,7 @@ function createRuntime(env: Record<string, string | undefined>): BulkImporterDep
       settings.MARKETO_SECRET_ID,
       dispatcher,
       ({ endpoints, tokens }) => new BulkImportClient({ endpoints, tokens, dispatcher, clock: systemClock }),
+      { secretMaxAgeMs: settings.SECRET_MAX_AGE_MS },
     ),
     slots: new S3JobSlots(s3, {
       bucket: settings.WORK_BUCKET,

@@ -3,6 +3,7 @@ import { createS3Client, createSecretsClient, createSqsClient } from "../../shar
 import { S3ClaimStore } from "../../shared/aws/s3-claim-store.ts";
 import { readOptionalS3Text } from "../../shared/aws/s3-object-source.ts";
 import { S3ReportStore } from "../../shared/aws/s3-report-store.ts";
+import { S3FleetPause } from "../../shared/aws/s3-fleet-pause.ts";
 import { SqsQueueControl } from "../../shared/aws/sqs-queue-control.ts";
 import { readSettings } from "../../shared/config/settings.ts";
 import { SenderSettingsSchema } from "./settings.ts";
@@ -22,21 +23,32 @@ function createRuntime(env: Record<string, string | undefined>): SenderDeps {
   const secrets = createSecretsClient(env);
   const dispatcher = createMarketoDispatcher({ timeoutMs: settings.REQUEST_TIMEOUT_MS });
   return {
-    client: lazyMarketoClient(secrets, settings.MARKETO_SECRET_ID, dispatcher, ({ endpoints, tokens }) => {
-      return new IngestionClient({
-        endpoints,
-        tokens,
-        dispatcher,
-        clock: systemClock,
-        requestSource: settings.REQUEST_SOURCE,
-      });
-    }),
+    client: lazyMarketoClient(
+      secrets,
+      settings.MARKETO_SECRET_ID,
+      dispatcher,
+      ({ endpoints, tokens }) => {
+        return new IngestionClient({
+          endpoints,
+          tokens,
+          dispatcher,
+          clock: systemClock,
+          requestSource: settings.REQUEST_SOURCE,
+        });
+      },
+      { secretMaxAgeMs: settings.SECRET_MAX_AGE_MS },
+    ),
     reports: new S3ReportStore(s3, settings.WORK_BUCKET),
     claims: new S3ClaimStore(s3, settings.WORK_BUCKET),
     claimTtlMs: settings.CLAIM_TTL_MS,
     claimRecheckMs: settings.CLAIM_RECHECK_SECONDS * 1000,
     queue: new SqsQueueControl(sqs, settings.INGESTION_QUEUE_URL, settings.INGESTION_DLQ_URL),
     readBody: (key) => readOptionalS3Text(s3, settings.WORK_BUCKET, key),
+    fleetPause: new S3FleetPause(s3, {
+      bucket: settings.WORK_BUCKET,
+      cacheMs: settings.FLEET_PAUSE_CACHE_MS,
+      clock: systemClock,
+    }),
     clock: systemClock,
     random: Math.random,
     maxAttempts: settings.MAX_ATTEMPTS,
@@ -46,6 +58,7 @@ function createRuntime(env: Record<string, string | undefined>): SenderDeps {
       inProcessMaxDelayMs: settings.IN_PROCESS_MAX_DELAY_MS,
       backoff: { baseMs: settings.RETRY_BASE_MS, capMs: settings.RETRY_CAP_MS },
       quotaDelayMs: settings.QUOTA_DELAY_MS,
+      quotaPauseMaxMs: settings.QUOTA_PAUSE_MAX_MS,
       maxRequestBytes: settings.MAX_REQUEST_BYTES,
       requestTimeoutMs: settings.REQUEST_TIMEOUT_MS,
     },

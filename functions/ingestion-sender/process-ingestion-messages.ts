@@ -152,6 +152,16 @@ async function settle(
         status: delivery.failure.status,
       });
       return "done";
+    case "paused":
+      // Waiting out the fleet's pause is not a failed attempt: nothing was sent.
+      await deps.queue.retryAfter(record.receiptHandle, Math.ceil(delivery.delayMs / 1000));
+      deps.logger.info("fleet paused; batch waits", {
+        ...ids,
+        reason: delivery.pause.reason,
+        code: delivery.pause.code,
+        delayMs: delivery.delayMs,
+      });
+      return "retry";
     case "retry-later": {
       if (delivery.failure.disposition === "quota") {
         // The daily quota: the data waits for the reset, and waiting is not a failed attempt.
