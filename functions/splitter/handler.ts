@@ -10,6 +10,8 @@ import { S3ReportStore } from "../../shared/aws/s3-report-store.ts";
 import { readSettings } from "../../shared/config/settings.ts";
 import { SplitterSettingsSchema } from "./settings.ts";
 import { createLogger, withLambdaContext } from "../../shared/lambda/logger.ts";
+import { FunctionMetrics, withMetrics } from "../../shared/lambda/metrics.ts";
+import { METRIC } from "../../shared/contracts/metrics.ts";
 import type { FileClaim } from "./file-claim.ts";
 import { isSidecarKey, SIDECAR_SUFFIX } from "./process-dropped-file.ts";
 import { droppedFiles } from "../../shared/contracts/s3-event.ts";
@@ -18,6 +20,7 @@ import type { ReportMessage } from "../../shared/contracts/report-message.ts";
 import { systemClock } from "../../shared/time/clock.ts";
 
 const logger = createLogger("marketo-ingest-splitter");
+const metrics = new FunctionMetrics("marketo-ingest-splitter");
 
 export type SplitterHandler = (event: unknown, context: Context) => Promise<void>;
 
@@ -41,10 +44,13 @@ type SplitterRuntime = ReturnType<typeof createRuntime>;
  */
 export function createSplitterHandler(env: Record<string, string | undefined>): SplitterHandler {
   let runtime: SplitterRuntime | undefined;
-  return withLambdaContext(logger, async (event, context) => {
-    runtime ??= createRuntime(env);
-    await splitEvent(event, runtime, context);
-  });
+  return withLambdaContext(
+    logger,
+    withMetrics(metrics, async (event, context) => {
+      runtime ??= createRuntime(env);
+      await splitEvent(event, runtime, context);
+    }),
+  );
 }
 
 /** S3 ObjectCreated → batches on the ingestion queue + a manifest in the work bucket. */
@@ -94,6 +100,9 @@ async function splitEvent(event: unknown, runtime: SplitterRuntime, context: Con
       continue;
     }
     const { manifest } = result;
+    metrics.add(METRIC.rowsRead, "Count", manifest.rowsRead);
+    metrics.add(METRIC.rowsQueued, "Count", manifest.rowsQueued);
+    metrics.add(METRIC.rowsRejected, "Count", manifest.rejectedRows.length);
     logger.info("file processed", {
       key: file.key,
       versionId: file.versionId,
