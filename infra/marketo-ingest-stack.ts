@@ -15,6 +15,7 @@ import { FLEET_PAUSE_KEY } from "../shared/contracts/fleet-pause.ts";
 import { DEPLOYMENT_DEFAULTS } from "../shared/config/deployment-defaults.ts";
 import type { DefaultFileOptions } from "../shared/options/file-options.ts";
 import { PipelineAlarms } from "./constructs/dlq-alarms.ts";
+import { PipelineDashboard } from "./constructs/dashboard.ts";
 import { PipelineFunction } from "./constructs/pipeline-function.ts";
 import { QueueWithDlq } from "./constructs/queue-with-dlq.ts";
 import { SecureBucket } from "./constructs/secure-bucket.ts";
@@ -261,7 +262,21 @@ export class MarketoIngestStack extends Stack {
         ReportDLQ: report.deadLetterQueue,
         SplitterDLQ: splitterDlq,
       },
-      ingestionQueue: ingestion.queue,
+    });
+    new PipelineDashboard(this, "Observability", {
+      functions: {
+        splitter: { fn: splitter, service: "marketo-ingest-splitter" },
+        sender: { fn: sender, service: "marketo-ingest-sender" },
+        bulkImporter: { fn: bulkImporter, service: "marketo-ingest-bulk-importer" },
+        reportWriter: { fn: reportWriter, service: "marketo-ingest-report-writer" },
+      },
+      queues: { Ingestion: ingestion.queue, Bulk: bulk.queue, Report: report.queue },
+      deadLetterQueues: {
+        IngestionDLQ: ingestion.deadLetterQueue,
+        BulkDLQ: bulk.deadLetterQueue,
+        ReportDLQ: report.deadLetterQueue,
+        SplitterDLQ: splitterDlq,
+      },
     });
 
     acknowledgeFindings(this, {
