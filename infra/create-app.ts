@@ -1,6 +1,7 @@
 import { type App, Validations } from "aws-cdk-lib";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { z } from "zod";
+import { senderConcurrencyCeiling } from "../shared/config/deployment-defaults.ts";
 import { jsonOf } from "../shared/text/json-text.ts";
 import { checkDefaultOptions, DefaultFileOptionsSchema } from "../shared/options/file-options.ts";
 import { routeForObjectName } from "../shared/options/object-route.ts";
@@ -15,7 +16,8 @@ const ContextSchema = z.object({
   marketoSecretName: z.string().min(1).optional(),
   marketoSecretArn: z.string().startsWith("arn:").optional(),
   marketoSecretKmsKeyArn: z.string().startsWith("arn:").optional(),
-  senderMaxConcurrency: z.coerce.number().int().min(2).max(1000).optional(),
+  // Lambda's minimum for an SQS event source is 2; the ceiling keeps the fleet under Marketo's 5,000 requests/s.
+  senderMaxConcurrency: z.coerce.number().int().min(2).max(senderConcurrencyCeiling()).optional(),
   /** Import jobs kept open at Marketo at once: lower it when other integrations of the instance use Bulk Import. */
   bulkJobSlots: z.coerce.number().int().min(1).max(10).optional(),
   /** JSON, per object type: `{"persons":{"priority":"high"},"companies":{"action":"updateOnly"}}`. */

@@ -12,9 +12,11 @@ import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
 import { fileURLToPath } from "node:url";
 import { JOB_SLOT_PREFIX } from "../shared/contracts/job-slots.ts";
+import { FLEET_PAUSE_KEY } from "../shared/contracts/fleet-pause.ts";
 import { DEPLOYMENT_DEFAULTS } from "../shared/config/deployment-defaults.ts";
 import type { DefaultFileOptions } from "../shared/options/file-options.ts";
 import { PipelineAlarms } from "./constructs/dlq-alarms.ts";
+import { PipelineDashboard } from "./constructs/dashboard.ts";
 import { PipelineFunction } from "./constructs/pipeline-function.ts";
 import { QueueWithDlq } from "./constructs/queue-with-dlq.ts";
 import { SecureBucket } from "./constructs/secure-bucket.ts";
@@ -175,6 +177,13 @@ export class MarketoIngestStack extends Stack {
     secret.grantRead(sender);
     secretKey?.grantDecrypt(sender);
     grantReportAccess(sender, workBucket);
+    // The fleet-wide pause after a 429 or the daily quota: one object every sender reads and conditionally writes.
+    sender.addToRolePolicy(
+      new PolicyStatement({
+        actions: ["s3:GetObject", "s3:PutObject"],
+        resources: [workBucket.arnForObjects(FLEET_PAUSE_KEY)],
+      }),
+    );
     // The sender backs off by changing visibility and dead-letters with a reason itself.
     sender.addToRolePolicy(
       new PolicyStatement({ actions: ["sqs:ChangeMessageVisibility"], resources: [ingestion.queue.queueArn] }),
@@ -273,7 +282,21 @@ export class MarketoIngestStack extends Stack {
         ReportDLQ: report.deadLetterQueue,
         SplitterDLQ: splitterDlq,
       },
-      ingestionQueue: ingestion.queue,
+    });
+    new PipelineDashboard(this, "Observability", {
+      functions: {
+        splitter: { fn: splitter, service: "marketo-ingest-splitter" },
+        sender: { fn: sender, service: "marketo-ingest-sender" },
+        bulkImporter: { fn: bulkImporter, service: "marketo-ingest-bulk-importer" },
+        reportWriter: { fn: reportWriter, service: "marketo-ingest-report-writer" },
+      },
+      queues: { Ingestion: ingestion.queue, Bulk: bulk.queue, Report: report.queue },
+      deadLetterQueues: {
+        IngestionDLQ: ingestion.deadLetterQueue,
+        BulkDLQ: bulk.deadLetterQueue,
+        ReportDLQ: report.deadLetterQueue,
+        SplitterDLQ: splitterDlq,
+      },
     });
 
     acknowledgeFindings(this, {

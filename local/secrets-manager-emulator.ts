@@ -5,7 +5,10 @@ import type { AddressInfo } from "node:net";
 export interface SecretsManagerEmulator {
   /** Endpoint for AWS_ENDPOINT_URL_SECRETS_MANAGER. */
   readonly url: string;
+  /** Creates the secret or rotates it: a new value and version, as `PutSecretValue` or a rotation would. */
   putSecret(name: string, value: string): void;
+  /** GetSecretValue calls answered for `name` so far (how often the functions read it). */
+  readCount(name: string): number;
   close(): Promise<void>;
 }
 
@@ -15,8 +18,9 @@ export interface SecretsManagerEmulator {
  */
 export async function startSecretsManagerEmulator(): Promise<SecretsManagerEmulator> {
   const secrets = new Map<string, { value: string; versionId: string }>();
+  const reads = new Map<string, number>();
   const server: Server = createServer((req, res) => {
-    void handle(req, res, secrets);
+    void handle(req, res, secrets, (name) => reads.set(name, (reads.get(name) ?? 0) + 1));
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   server.unref();
@@ -24,6 +28,7 @@ export async function startSecretsManagerEmulator(): Promise<SecretsManagerEmula
   return {
     url: `http://127.0.0.1:${port}`,
     putSecret: (name, value) => secrets.set(name, { value, versionId: randomUUID() }),
+    readCount: (name) => reads.get(name) ?? 0,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -36,6 +41,7 @@ async function handle(
   req: IncomingMessage,
   res: ServerResponse,
   secrets: Map<string, { value: string; versionId: string }>,
+  countRead: (name: string) => void,
 ): Promise<void> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -59,6 +65,7 @@ async function handle(
       message: "Secrets Manager can't find the specified secret.",
     });
   }
+  countRead(secretId);
   reply(200, {
     ARN: `arn:aws:secretsmanager:us-east-1:000000000000:secret:${secretId}`,
     Name: secretId,

@@ -10,6 +10,8 @@ import { type BulkImporterDeps, processBulkMessages } from "./process-bulk-messa
 import { readSettings } from "../../shared/config/settings.ts";
 import { BulkImporterSettingsSchema } from "./settings.ts";
 import { createLogger, withLambdaContext } from "../../shared/lambda/logger.ts";
+import { FunctionMetrics, withMetrics } from "../../shared/lambda/metrics.ts";
+import { metered } from "../../shared/marketo/metered.ts";
 import { BulkImportClient } from "../../shared/marketo/bulk-import-client.ts";
 import { lazyMarketoClient } from "../../shared/marketo/lazy-client.ts";
 import { createMarketoDispatcher } from "../../shared/marketo/http.ts";
@@ -17,6 +19,7 @@ import type { BatchClaim } from "../../shared/claims/batch-claim.ts";
 import { systemClock } from "../../shared/time/clock.ts";
 
 const logger = createLogger("marketo-ingest-bulk-importer");
+const metrics = new FunctionMetrics("marketo-ingest-bulk-importer");
 
 function createRuntime(env: Record<string, string | undefined>): BulkImporterDeps {
   const settings = readSettings(BulkImporterSettingsSchema, env);
@@ -24,13 +27,23 @@ function createRuntime(env: Record<string, string | undefined>): BulkImporterDep
   const secrets = createSecretsClient(env);
   // Few sockets: the instance allows 10 concurrent REST calls for every integration together.
   const dispatcher = createMarketoDispatcher({ timeoutMs: settings.REQUEST_TIMEOUT_MS, connectionsPerOrigin: 2 });
+  const marketo = lazyMarketoClient(
+    secrets,
+    settings.MARKETO_SECRET_ID,
+    dispatcher,
+    ({ endpoints, tokens }) => new BulkImportClient({ endpoints, tokens, dispatcher, clock: systemClock }),
+    { secretMaxAgeMs: settings.SECRET_MAX_AGE_MS },
+  );
   return {
-    client: lazyMarketoClient(
-      secrets,
-      settings.MARKETO_SECRET_ID,
-      dispatcher,
-      ({ endpoints, tokens }) => new BulkImportClient({ endpoints, tokens, dispatcher, clock: systemClock }),
-    ),
+    // Every call to Marketo is counted, timed and its throttles recorded.
+    client: async () => {
+      const client = await marketo();
+      return {
+        submit: (...args) => metered(metrics, systemClock, () => client.submit(...args)),
+        status: (...args) => metered(metrics, systemClock, () => client.status(...args)),
+        rowsFile: (...args) => metered(metrics, systemClock, () => client.rowsFile(...args)),
+      };
+    },
     slots: new S3JobSlots(s3, {
       bucket: settings.WORK_BUCKET,
       prefix: JOB_SLOT_PREFIX,
@@ -47,6 +60,7 @@ function createRuntime(env: Record<string, string | undefined>): BulkImporterDep
     clock: systemClock,
     random: Math.random,
     logger,
+    metrics,
     policy: {
       maxAttempts: settings.MAX_ATTEMPTS,
       backoff: { baseMs: settings.RETRY_BASE_MS, capMs: settings.RETRY_CAP_MS },
@@ -64,15 +78,18 @@ export type BulkImporterHandler = (event: SQSEvent, context: Context) => Promise
 /** Builds the handler from an environment, read and validated on the first event (cold start). */
 export function createBulkImporterHandler(env: Record<string, string | undefined>): BulkImporterHandler {
   let runtime: BulkImporterDeps | undefined;
-  return withLambdaContext(logger, async (event) => {
-    runtime ??= createRuntime(env);
-    const response = await processBulkMessages(event.Records, runtime);
-    logger.info("bulk messages processed", {
-      messages: event.Records.length,
-      redeliveries: response.batchItemFailures.length,
-    });
-    return response;
-  });
+  return withLambdaContext(
+    logger,
+    withMetrics(metrics, async (event) => {
+      runtime ??= createRuntime(env);
+      const response = await processBulkMessages(event.Records, runtime);
+      logger.info("bulk messages processed", {
+        messages: event.Records.length,
+        redeliveries: response.batchItemFailures.length,
+      });
+      return response;
+    }),
+  );
 }
 
 /** Bulk queue → one step (submit or poll) per message for each part of a bulk file. */

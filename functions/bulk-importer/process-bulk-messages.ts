@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { SQSBatchResponse, SQSRecord } from "aws-lambda";
 import { jsonOf } from "../../shared/text/json-text.ts";
 import type { Logger } from "../../shared/lambda/logger.ts";
+import { METRIC, type PipelineMetrics } from "../../shared/contracts/metrics.ts";
 import type { BulkImportClient, BulkJobStatus } from "../../shared/marketo/bulk-import-client.ts";
 import { asMarketoFailure, type MarketoFailure } from "../../shared/marketo/errors.ts";
 import type { DelayQueue } from "../../shared/contracts/queue-control.ts";
@@ -54,6 +55,8 @@ export interface BulkImporterDeps {
   random: () => number;
   policy: BulkPolicy;
   logger: Logger;
+  /** Rows by outcome and job wait and run times (requests are metered by the client). */
+  metrics?: PipelineMetrics;
 }
 
 /** A bulk queue message body: JSON text of a part message. */
@@ -159,6 +162,7 @@ async function submit(message: BulkPartMessage, deps: BulkImporterDeps): Promise
     return afterFailure(message, failure, { ...stage, tries: stage.tries + 1, firstTriedAt: startedAt }, deps);
   }
   await deps.slots.attach(lease.slot, holder, job.batchId);
+  deps.metrics?.add(METRIC.bulkJobWait, "Seconds", (deps.clock.now() - Date.parse(startedAt)) / 1000);
   deps.logger.info("import job submitted", { ...ids(message), batchId: job.batchId, requestId: job.requestId });
   await requeue(deps, message, pollStage(job.batchId, lease.slot, startedAt), deps.policy.pollFirstSeconds);
 }
@@ -193,7 +197,9 @@ async function poll(message: BulkPartMessage, deps: BulkImporterDeps): Promise<v
     failed: job.failed,
     warnings: job.warnings,
   };
+  deps.metrics?.add(METRIC.bulkJobRun, "Seconds", (deps.clock.now() - Date.parse(stage.submittedAt)) / 1000);
   if (job.status === "Failed") {
+    deps.metrics?.add(METRIC.failedRows, "Count", message.part.rowCount);
     // A failed job is final: its rows are reported with Marketo's message, not retried forever.
     await putOutcome(deps, message, stage, "failed", {
       job: jobSummary,
@@ -201,6 +207,9 @@ async function poll(message: BulkPartMessage, deps: BulkImporterDeps): Promise<v
     });
     deps.logger.warn("import job failed", { ...ids(message), batchId: job.batchId });
   } else {
+    const failedRows = Math.min(issues?.failures.length ?? 0, message.part.rowCount);
+    deps.metrics?.add(METRIC.acceptedRows, "Count", message.part.rowCount - failedRows);
+    deps.metrics?.add(METRIC.failedRows, "Count", failedRows);
     await putOutcome(deps, message, stage, "accepted", {
       job: jobSummary,
       ...reqId(job),
@@ -258,6 +267,7 @@ async function afterFailure(
 ): Promise<void> {
   if (failure.disposition === "permanent") {
     await putOutcome(deps, message, stage, "failed", { failure: toOutcomeFailure(failure) });
+    deps.metrics?.add(METRIC.failedRows, "Count", message.part.rowCount);
     deps.logger.warn("bulk part failed permanently", { ...ids(message), code: failure.code, status: failure.status });
     return;
   }
@@ -277,6 +287,7 @@ async function afterFailure(
       ...(message.copyId ? { deadLetteredBy: message.copyId } : {}),
     });
     if (stage.step === "poll") await deps.slots.release(stage.slot, partHolder(message));
+    deps.metrics?.add(METRIC.deadLetteredRows, "Count", message.part.rowCount);
     deps.logger.error("bulk part dead-lettered after retries", {
       ...ids(message),
       code: failure.code,

@@ -4,6 +4,8 @@ import { int } from "../../shared/config/settings.ts";
 /** The bulk importer's environment, checked at cold start. */
 export const BulkImporterSettingsSchema = z.object({
   MARKETO_SECRET_ID: z.string().min(1),
+  /** The secret is read again once older than this (a rotation reaches warm containers), and at once on 401. */
+  SECRET_MAX_AGE_MS: int(0, 86_400_000, 300_000),
   BULK_QUEUE_URL: z.string().min(1),
   BULK_DLQ_URL: z.string().min(1),
   WORK_BUCKET: z.string().min(1),

@@ -5,6 +5,8 @@ import type { Clock } from "../../shared/time/clock.ts";
 import type { BatchMessage } from "../../shared/contracts/batch-message.ts";
 import { ingestionResource } from "../../shared/options/object-route.ts";
 import { batchCorrelationId } from "./correlation-id.ts";
+import type { ActivePause, FleetPause } from "../../shared/contracts/fleet-pause.ts";
+import { nextMarketoDailyReset } from "../../shared/time/marketo-day.ts";
 
 export interface DeliveryPolicy {
   /** Tries within one invocation before handing the message back to the queue. */
@@ -12,8 +14,13 @@ export interface DeliveryPolicy {
   /** Longest wait worth spending inside an invocation; longer waits go back to the queue. */
   inProcessMaxDelayMs: number;
   backoff: BackoffPolicy;
-  /** How long to park a batch when the daily quota is spent. */
+  /** How long to park a batch when the daily quota is spent (it looks at the fleet's pause again then). */
   quotaDelayMs: number;
+  /**
+   * Longest fleet pause after `4290801`; by default the pause lasts until Marketo's reset (00:00 US Central).
+   * Shorter only for sandboxes and tests whose quota does not follow that clock.
+   */
+  quotaPauseMaxMs?: number;
   /** Byte limit of one request body (a message over it is a bug upstream, and is failed, not sent). */
   maxRequestBytes: number;
   /** How long one request may take: a retry here must fit in what is left of the invocation. */
@@ -23,7 +30,9 @@ export interface DeliveryPolicy {
 export type Delivery =
   | { status: "accepted"; requestId: string; tries: number }
   | { status: "failed"; failure: MarketoFailure; tries: number }
-  | { status: "retry-later"; failure: MarketoFailure; delayMs: number; tries: number };
+  | { status: "retry-later"; failure: MarketoFailure; delayMs: number; tries: number }
+  /** The fleet is paused (another sender's 429 or the daily quota): nothing was sent, and no attempt is spent. */
+  | { status: "paused"; pause: ActivePause; delayMs: number; tries: number };
 
 export interface DeliveryContext {
   /** Earlier deliveries of this batch that failed transiently (0 on the first): the backoff grows with them. */
@@ -37,6 +46,8 @@ export interface DeliveryDeps {
   clock: Clock;
   random: () => number;
   policy: DeliveryPolicy;
+  /** The pause shared by every sender of the deployment; without it each batch learns Marketo's limits alone. */
+  fleetPause?: FleetPause;
 }
 
 /** Time kept free after the last request of an invocation, to write the outcome and change visibility. */
@@ -68,7 +79,18 @@ export async function deliverBatch(
     };
   }
   const correlationId = batchCorrelationId(message.file, message.batch.index);
-  for (let tries = 1; ; tries++) {
+  for (let tries = 0; ;) {
+    // Before every request: another sender may have been told to hold back (429 + Retry-After, daily quota).
+    const pause = await deps.fleetPause?.current();
+    if (pause) {
+      const waitMs = pause.until - deps.clock.now();
+      if (fitsInProcess(waitMs, ctx, deps.policy)) {
+        await deps.clock.sleep(waitMs);
+        continue;
+      }
+      return { status: "paused", pause, delayMs: Math.min(waitMs, deps.policy.quotaDelayMs), tries };
+    }
+    tries++;
     try {
       // A wait for the identity service (its Retry-After) must leave room for the request and settling, as below.
       const maxWaitMs = Math.max(
@@ -81,17 +103,30 @@ export async function deliverBatch(
       const failure = asMarketoFailure(error, `POST /${resource}`);
       if (failure.disposition === "permanent") return { status: "failed", failure, tries };
       if (failure.disposition === "quota") {
-        return { status: "retry-later", failure, delayMs: deps.policy.quotaDelayMs, tries };
+        // Spent for everyone until Marketo's reset: the whole fleet stops instead of each batch finding out.
+        const now = deps.clock.now();
+        const until = Math.min(nextMarketoDailyReset(now), now + (deps.policy.quotaPauseMaxMs ?? Infinity));
+        await deps.fleetPause?.pauseUntil({ until, reason: "daily-quota", code: failure.code });
+        const delayMs = Math.min(until - deps.clock.now(), deps.policy.quotaDelayMs);
+        return { status: "retry-later", failure, delayMs, tries };
+      }
+      if (failure.status === 429 && failure.retryAfterMs !== undefined) {
+        // Marketo said when this client id may send again: no sender of the fleet sends before then.
+        const until = deps.clock.now() + failure.retryAfterMs;
+        await deps.fleetPause?.pauseUntil({ until, reason: "rate-limit", code: failure.code });
       }
       const attempt = ctx.failedDeliveries * deps.policy.inProcessAttempts + tries;
       const delayMs = retryDelayMs(attempt, deps.policy.backoff, deps.random, failure.retryAfterMs);
-      // Another try here needs the wait, a whole request timeout and time to settle, or Lambda kills it mid-way.
-      const canWaitHere =
-        tries < deps.policy.inProcessAttempts &&
-        delayMs <= deps.policy.inProcessMaxDelayMs &&
-        ctx.remainingMs() - delayMs - deps.policy.requestTimeoutMs > SETTLE_MARGIN_MS;
+      const canWaitHere = tries < deps.policy.inProcessAttempts && fitsInProcess(delayMs, ctx, deps.policy);
       if (!canWaitHere) return { status: "retry-later", failure, delayMs, tries };
       await deps.clock.sleep(delayMs);
     }
   }
+}
+
+/** Another try here needs the wait, a whole request timeout and time to settle, or Lambda kills it mid-way. */
+function fitsInProcess(delayMs: number, ctx: DeliveryContext, policy: DeliveryPolicy): boolean {
+  return (
+    delayMs <= policy.inProcessMaxDelayMs && ctx.remainingMs() - delayMs - policy.requestTimeoutMs > SETTLE_MARGIN_MS
+  );
 }

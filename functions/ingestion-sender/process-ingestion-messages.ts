@@ -1,6 +1,7 @@
 import type { SQSBatchResponse, SQSRecord } from "aws-lambda";
 import { z } from "zod";
 import type { Logger } from "../../shared/lambda/logger.ts";
+import { METRIC, type PipelineMetrics } from "../../shared/contracts/metrics.ts";
 import { type BatchOutcome, toOutcomeFailure } from "../../shared/report/file-report.ts";
 import type { ReportStore } from "../../shared/contracts/report-store.ts";
 import type { Clock } from "../../shared/time/clock.ts";
@@ -36,6 +37,8 @@ export interface SenderDeps extends Omit<DeliveryDeps, "client"> {
   clock: Clock;
   maxAttempts: number;
   logger: Logger;
+  /** Rows by outcome, objects sent, batches held by the fleet's pause (requests are metered by the client). */
+  metrics: PipelineMetrics;
 }
 
 /** A copy waiting on another message's batch waits by visibility: up to SQS's 12 hours (the claim TTL caps it). */
@@ -149,6 +152,8 @@ async function settle(
   switch (delivery.status) {
     case "accepted":
       await deps.reports.putBatchOutcome(message.file, outcome("accepted", { requestId: delivery.requestId }));
+      deps.metrics.add(METRIC.acceptedRows, "Count", message.batch.rowCount);
+      deps.metrics.add(METRIC.objectsSent, "Count", message.batch.rowCount);
       deps.logger.info("batch accepted", { ...ids, requestId: delivery.requestId, rows: message.batch.rowCount });
       return "done";
     case "failed":
@@ -156,12 +161,24 @@ async function settle(
         message.file,
         outcome("failed", { failure: toOutcomeFailure(delivery.failure) }),
       );
+      deps.metrics.add(METRIC.failedRows, "Count", message.batch.rowCount);
       deps.logger.warn("batch failed permanently", {
         ...ids,
         code: delivery.failure.code,
         status: delivery.failure.status,
       });
       return "done";
+    case "paused":
+      // Waiting out the fleet's pause is not a failed attempt: nothing was sent.
+      await deps.queue.retryAfter(record.receiptHandle, Math.ceil(delivery.delayMs / 1000));
+      deps.metrics.add(METRIC.fleetPausedBatches, "Count", 1);
+      deps.logger.info("fleet paused; batch waits", {
+        ...ids,
+        reason: delivery.pause.reason,
+        code: delivery.pause.code,
+        delayMs: delivery.delayMs,
+      });
+      return "retry";
     case "retry-later": {
       if (delivery.failure.disposition === "quota") {
         // The daily quota: the data waits for the reset, and waiting is not a failed attempt.
@@ -188,6 +205,7 @@ async function settle(
             deadLetteredBy: record.messageId,
           }),
         );
+        deps.metrics.add(METRIC.deadLetteredRows, "Count", message.batch.rowCount);
         deps.logger.error("batch dead-lettered after retries", {
           ...ids,
           code: delivery.failure.code,

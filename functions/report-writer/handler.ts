@@ -7,11 +7,13 @@ import { SqsQueueControl } from "../../shared/aws/sqs-queue-control.ts";
 import { readSettings } from "../../shared/config/settings.ts";
 import { ReportWriterSettingsSchema } from "./settings.ts";
 import { createLogger, withLambdaContext } from "../../shared/lambda/logger.ts";
+import { FunctionMetrics, withMetrics } from "../../shared/lambda/metrics.ts";
 import { ISSUE_ROWS_FILE } from "../../shared/report/build-file-report.ts";
 import { processReportMessages, type ReportWriterDeps } from "./process-report-messages.ts";
 import { systemClock } from "../../shared/time/clock.ts";
 
 const logger = createLogger("marketo-ingest-report-writer");
+const metrics = new FunctionMetrics("marketo-ingest-report-writer");
 
 function createRuntime(env: Record<string, string | undefined>): ReportWriterDeps {
   const settings = readSettings(ReportWriterSettingsSchema, env);
@@ -29,6 +31,7 @@ function createRuntime(env: Record<string, string | undefined>): ReportWriterDep
     queue: new SqsQueueControl(createSqsClient(env), settings.REPORT_QUEUE_URL, settings.REPORT_DLQ_URL),
     clock: systemClock,
     logger,
+    metrics,
     policy: {
       recheckFirstSeconds: settings.REPORT_RECHECK_FIRST_SECONDS,
       recheckMaxSeconds: settings.REPORT_RECHECK_MAX_SECONDS,
@@ -42,10 +45,13 @@ export type ReportWriterHandler = (event: SQSEvent, context: Context) => Promise
 /** Builds the handler from an environment, read and validated on the first event (cold start). */
 export function createReportWriterHandler(env: Record<string, string | undefined>): ReportWriterHandler {
   let runtime: ReportWriterDeps | undefined;
-  return withLambdaContext(logger, async (event) => {
-    runtime ??= createRuntime(env);
-    return processReportMessages(event.Records, runtime);
-  });
+  return withLambdaContext(
+    logger,
+    withMetrics(metrics, async (event) => {
+      runtime ??= createRuntime(env);
+      return processReportMessages(event.Records, runtime);
+    }),
+  );
 }
 
 /** Report queue → `report.json` (while running and when done) and the rows-with-issues CSV per file. */

@@ -1,5 +1,6 @@
 import type { SQSBatchResponse, SQSRecord } from "aws-lambda";
 import { jsonOf } from "../../shared/text/json-text.ts";
+import { METRIC, type PipelineMetrics } from "../../shared/contracts/metrics.ts";
 import type { Logger } from "../../shared/lambda/logger.ts";
 import { inflateIfGzip, type InputFormat, InputFormatSchema, readRows } from "../../shared/parsing/input-format.ts";
 import type { FileRef } from "../../shared/contracts/batch-message.ts";
@@ -34,6 +35,8 @@ export interface ReportWriterDeps {
   clock: Clock;
   policy: ReportPolicy;
   logger: Logger;
+  /** Final reports written (the handler publishes them per invocation). */
+  metrics?: PipelineMetrics;
 }
 
 const ReportMessageText = jsonOf(ReportMessageSchema);
@@ -106,6 +109,7 @@ async function processOne(record: SQSRecord, deps: ReportWriterDeps): Promise<vo
   }
   const report = buildFileReport(manifest, outcomes, now, rowsWithIssues);
   await deps.reports.putFileReport(message.file, report);
+  deps.metrics?.add(METRIC.reportsWritten, "Count", 1);
   deps.logger.info("file report written", {
     ...ids,
     status: report.status,

@@ -10,6 +10,8 @@ import { S3ReportStore } from "../../shared/aws/s3-report-store.ts";
 import { readSettings } from "../../shared/config/settings.ts";
 import { fileGuardsOf, SplitterSettingsSchema } from "./settings.ts";
 import { createLogger, withLambdaContext } from "../../shared/lambda/logger.ts";
+import { FunctionMetrics, withMetrics } from "../../shared/lambda/metrics.ts";
+import { METRIC } from "../../shared/contracts/metrics.ts";
 import type { FileClaim } from "./file-claim.ts";
 import { isSidecarKey, SIDECAR_SUFFIX } from "./process-dropped-file.ts";
 import { droppedFiles } from "../../shared/contracts/s3-event.ts";
@@ -23,6 +25,7 @@ import { recordSplitFailure } from "./record-split-failure.ts";
 import { z } from "zod";
 
 const logger = createLogger("marketo-ingest-splitter");
+const metrics = new FunctionMetrics("marketo-ingest-splitter");
 
 export type SplitterHandler = (event: unknown, context: Context) => Promise<void>;
 
@@ -46,10 +49,13 @@ type SplitterRuntime = ReturnType<typeof createRuntime>;
  */
 export function createSplitterHandler(env: Record<string, string | undefined>): SplitterHandler {
   let runtime: SplitterRuntime | undefined;
-  return withLambdaContext(logger, async (event, context) => {
-    runtime ??= createRuntime(env);
-    await splitEvent(event, runtime, context);
-  });
+  return withLambdaContext(
+    logger,
+    withMetrics(metrics, async (event, context) => {
+      runtime ??= createRuntime(env);
+      await splitEvent(event, runtime, context);
+    }),
+  );
 }
 
 /**
@@ -132,6 +138,9 @@ async function splitEvent(event: unknown, runtime: SplitterRuntime, context: Con
       continue;
     }
     const { manifest } = result;
+    metrics.add(METRIC.rowsRead, "Count", manifest.rowsRead);
+    metrics.add(METRIC.rowsQueued, "Count", manifest.rowsQueued);
+    metrics.add(METRIC.rowsRejected, "Count", manifest.rejectedRows.length);
     logger.info("file processed", {
       key: file.key,
       versionId: file.versionId,

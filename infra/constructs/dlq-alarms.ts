@@ -5,14 +5,15 @@ import { Construct } from "constructs";
 
 const RUNBOOK = "Runbook: README.md, section 'Runbook'.";
 
-/** Someone must hear about undelivered data: a DLQ that holds anything, or a queue that stops draining. */
+/** Someone must hear about undelivered data: a DLQ that holds anything. */
 export class PipelineAlarms extends Construct {
   readonly alarms: Alarm[] = [];
 
   constructor(
     scope: Construct,
     id: string,
-    props: { deadLetterQueues: Record<string, IQueue>; ingestionQueue: IQueue },
+    // A queue that stops draining is alarmed by PipelineDashboard (oldest message age of every work queue).
+    props: { deadLetterQueues: Record<string, IQueue> },
   ) {
     super(scope, id);
     for (const [name, queue] of Object.entries(props.deadLetterQueues)) {
@@ -27,15 +28,5 @@ export class PipelineAlarms extends Construct {
         }),
       );
     }
-    this.alarms.push(
-      new Alarm(this, "IngestionBacklogAge", {
-        alarmDescription: `Ingestion queue's oldest message is over an hour old: senders are throttled, Marketo is refusing, or the quota is spent. ${RUNBOOK}`,
-        metric: props.ingestionQueue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(5) }),
-        threshold: 3600,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 3,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-      }),
-    );
   }
 }

@@ -116,6 +116,13 @@ export interface MarketoSimulator {
   readonly munchkinId: string;
   readonly clientId: string;
   readonly clientSecret: string;
+  /** Identity calls answered 401 (client id or secret not the current ones). */
+  readonly identityRejections: number;
+  /**
+   * Replaces the credentials the identity service accepts (the old ones get 401 from now on). Tokens already
+   * issued live on until they expire, as Marketo's do.
+   */
+  rotateCredentials(next: { clientId?: string; clientSecret: string }): void;
   readonly requests: readonly IngestionRequestLog[];
   readonly identityCalls: number;
   /** Every identity call since the last reset, in arrival order. */
@@ -154,8 +161,9 @@ const INGESTION_PATH =
 /** A Marketo identity endpoint and Data Ingestion API on 127.0.0.1, with state to assert on and faults to inject. */
 export async function startMarketoSimulator(options: SimulatorOptions = {}): Promise<MarketoSimulator> {
   const munchkinId = options.munchkinId ?? "123-ABC-456";
-  const clientId = options.clientId ?? "sim-client-id";
-  const clientSecret = options.clientSecret ?? "sim-client-secret";
+  // Mutable: rotateCredentials() replaces them, as an admin rotating the API user's secret in Marketo would.
+  let clientId = options.clientId ?? "sim-client-id";
+  let clientSecret = options.clientSecret ?? "sim-client-secret";
   const maxBodyBytes = options.maxBodyBytes ?? 1_000_000;
   const limits: Limits = {
     maxObjects: options.maxObjectsPerRequest ?? 1000,
@@ -180,6 +188,7 @@ export async function startMarketoSimulator(options: SimulatorOptions = {}): Pro
   );
   let identityCalls = 0;
   const identityRequests: IdentityRequestLog[] = [];
+  let identityRejections = 0;
 
   const server = createServer((req, res) => {
     handle(req, res).catch(() => {
@@ -336,6 +345,7 @@ export async function startMarketoSimulator(options: SimulatorOptions = {}): Pro
       });
     }
     if (url.searchParams.get("client_id") !== clientId || url.searchParams.get("client_secret") !== clientSecret) {
+      identityRejections++;
       return reply(401, { error: "unauthorized", error_description: "Bad client credentials" });
     }
     reply(200, tokens.issue());
@@ -360,8 +370,19 @@ export async function startMarketoSimulator(options: SimulatorOptions = {}): Pro
     ingestionUrl: url,
     restUrl: url,
     munchkinId,
-    clientId,
-    clientSecret,
+    get clientId() {
+      return clientId;
+    },
+    get clientSecret() {
+      return clientSecret;
+    },
+    get identityRejections() {
+      return identityRejections;
+    },
+    rotateCredentials: (next) => {
+      clientId = next.clientId ?? clientId;
+      clientSecret = next.clientSecret;
+    },
     requests,
     get identityCalls() {
       return identityCalls;
@@ -393,6 +414,7 @@ export async function startMarketoSimulator(options: SimulatorOptions = {}): Pro
       requests.length = 0;
       identityRequests.length = 0;
       identityCalls = 0;
+      identityRejections = 0;
     },
     close,
   };

@@ -6,8 +6,16 @@ export const DEPLOYMENT_DEFAULTS = {
   senderTimeoutSeconds: 60,
   /** Messages per sender invocation (one Marketo request each). */
   senderBatchSize: 10,
-  /** Concurrent sender invocations: the bound on parallel Marketo requests is this × senderBatchSize. */
+  /**
+   * Concurrent sender invocations: the bound on parallel Marketo requests is this × senderBatchSize. 5 × 10 = 50
+   * requests in flight: at the fastest request assumed below, at most 500 requests/s, a tenth of Marketo's limit
+   * (the rest is left to the instance's other integrations). See senderConcurrencyCeiling.
+   */
   senderMaxConcurrency: 5,
+  /** Marketo Data Ingestion: 5,000 requests per second per client id (every sender of a deployment shares one). */
+  marketoRequestsPerSecond: 5_000,
+  /** The fastest a Data Ingestion request is assumed to answer (assumed: no published figure), in ms. */
+  fastestRequestMs: 100,
   /** Failed deliveries of a batch before the sender dead-letters it itself, with its reason. */
   maxAttempts: 8,
   /** The queues' redrive: a safety net above maxAttempts for invocations that crash. */
@@ -40,3 +48,13 @@ export const DEPLOYMENT_DEFAULTS = {
   dlqRetentionDays: 14,
   ingestionQueueRetentionDays: 4,
 } as const;
+
+/**
+ * The highest sender max concurrency that cannot exceed Marketo's requests/s per client id: each invocation has at
+ * most senderBatchSize requests in flight, each taking at least fastestRequestMs, so the fleet sends at most
+ * concurrency × batchSize × 1000 / fastestRequestMs requests per second. 5,000 × 0.1 s / 10 = 50.
+ */
+export function senderConcurrencyCeiling(defaults: typeof DEPLOYMENT_DEFAULTS = DEPLOYMENT_DEFAULTS): number {
+  const inFlightAtLimit = (defaults.marketoRequestsPerSecond * defaults.fastestRequestMs) / 1000;
+  return Math.floor(inFlightAtLimit / defaults.senderBatchSize);
+}

@@ -4,6 +4,8 @@ import { samplePersons, toCsv } from "../../scripts/make-sample-persons.ts";
 import { listReportPrefixes, S3ReportStore } from "../../shared/aws/s3-report-store.ts";
 import type { LocalRunResult } from "../../local/run-pipeline-locally.ts";
 import type { Fault } from "../../local/marketo-simulator/index.ts";
+import { readVersionedJson } from "../../shared/aws/s3-conditional.ts";
+import { FLEET_PAUSE_KEY } from "../../shared/contracts/fleet-pause.ts";
 import { findFileReport } from "../../shared/report/find-file-report.ts";
 import { expectEveryRowAccountedFor, expectPersonsWrittenOnce, readIssueRows } from "./accounting.ts";
 import { type FaultProxy, startFaultProxy } from "./fault-proxy.ts";
@@ -74,6 +76,9 @@ describe("Data Ingestion faults: retried, then delivered exactly once", () => {
       );
       expect((next?.receivedAt ?? 0) - request.receivedAt).toBeGreaterThanOrEqual(2_000);
     }
+    // The senders told the whole fleet: the pause marker in the work bucket says why (test/e2e/fleet-limits.test.ts).
+    const marker = await readVersionedJson(h().aws.s3, h().aws.workBucket, FLEET_PAUSE_KEY);
+    expect(marker?.value).toMatchObject({ v: 1, reason: "rate-limit", code: "429001" });
   });
 
   it("daily quota (429 4290801): the batch waits for the reset, and waiting does not spend its attempts", async () => {
@@ -87,7 +92,8 @@ describe("Data Ingestion faults: retried, then delivered exactly once", () => {
       times: 3,
     });
     const result = await h().run("persons/quota.csv", toCsv(rows), {
-      senderEnv: { QUOTA_DELAY_MS: "1000", MAX_ATTEMPTS: "2" },
+      // The fleet's pause after 4290801 lasts 1 s here instead of until Marketo's midnight reset.
+      senderEnv: { QUOTA_DELAY_MS: "1000", QUOTA_PAUSE_MAX_MS: "1000", MAX_ATTEMPTS: "2" },
     });
     expectEveryRowAccountedFor(result);
     expect(result.summary).toMatchObject({ status: "complete", accepted: rows.length, deadLettered: 0 });

@@ -4,7 +4,7 @@ import { Match, Template } from "aws-cdk-lib/assertions";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createMarketoIngestApp } from "../../infra/create-app.ts";
-import { DEPLOYMENT_DEFAULTS } from "../../shared/config/deployment-defaults.ts";
+import { DEPLOYMENT_DEFAULTS, senderConcurrencyCeiling } from "../../shared/config/deployment-defaults.ts";
 
 const cdkJson = JSON.parse(readFileSync(new URL("../../cdk.json", import.meta.url), "utf8")) as {
   context: Record<string, unknown>;
@@ -292,14 +292,14 @@ describe("MarketoIngestStack", () => {
     });
   });
 
-  it("alarms on every dead-letter queue and on a stalled ingestion queue", () => {
+  it("alarms on every dead-letter queue, stalled queues, function errors and throttles, and the daily object quota", () => {
     const alarms = resourcesOf(template, "AWS::CloudWatch::Alarm");
     expect(alarms.map(([, alarm]) => alarm.Properties.MetricName).sort()).toEqual([
-      "ApproximateAgeOfOldestMessage",
-      "ApproximateNumberOfMessagesVisible",
-      "ApproximateNumberOfMessagesVisible",
-      "ApproximateNumberOfMessagesVisible",
-      "ApproximateNumberOfMessagesVisible",
+      ...Array(3).fill("ApproximateAgeOfOldestMessage"),
+      ...Array(4).fill("ApproximateNumberOfMessagesVisible"),
+      ...Array(4).fill("Errors"),
+      "ObjectsSent",
+      ...Array(4).fill("Throttles"),
       "NumberOfMessagesSent",
     ]);
     for (const [, alarm] of alarms) expect(alarm.Properties.AlarmDescription).toContain("Runbook");
@@ -343,5 +343,8 @@ describe("CDK context", () => {
       /action is not an option of persons/,
     );
     expect(() => synth({ senderMaxConcurrency: "1" })).toThrow(/-c senderMaxConcurrency/);
+    // 51 invocations × 10 requests in flight, at 100 ms each, could exceed Marketo's 5,000 requests/s.
+    expect(senderConcurrencyCeiling()).toBe(50);
+    expect(() => synth({ senderMaxConcurrency: "51" })).toThrow(/-c senderMaxConcurrency/);
   });
 });

@@ -39,6 +39,7 @@ function senderWith(manifests: SplitManifest[]) {
     random: () => 0.5,
     maxAttempts: 3,
     logger: createLogger("test"),
+    metrics: { add: () => {} },
     policy: {
       inProcessAttempts: 1,
       inProcessMaxDelayMs: 0,
