@@ -298,9 +298,9 @@ describe("MarketoIngestStack", () => {
       ...Array(3).fill("ApproximateAgeOfOldestMessage"),
       ...Array(4).fill("ApproximateNumberOfMessagesVisible"),
       ...Array(4).fill("Errors"),
+      "NumberOfMessagesSent",
       "ObjectsSent",
       ...Array(4).fill("Throttles"),
-      "NumberOfMessagesSent",
     ]);
     for (const [, alarm] of alarms) expect(alarm.Properties.AlarmDescription).toContain("Runbook");
   });
