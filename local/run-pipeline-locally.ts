@@ -74,7 +74,7 @@ export interface LocalRunResult {
   elapsedMs: number;
 }
 
-const SECRET_ID = "marketo-ingest/marketo";
+export const SECRET_ID = "marketo-ingest/marketo";
 
 /**
  * Runs the deployed code path on one file: upload to the drop bucket, the splitter handler on the S3 event, the
@@ -92,7 +92,45 @@ export async function runPipelineLocally(options: LocalRunOptions): Promise<Loca
     );
   }
   const uploaded = await upload(aws, options);
-  const splitter = createSplitterHandler({
+  const splitter = createSplitterHandler(localSplitterEnv(aws, options.splitterEnv));
+  options.onProgress?.({ phase: "upload", bytes: uploaded.size });
+  const dropped = { bucket: aws.dropBucket, key: options.key, size: uploaded.size, eTag: uploaded.eTag };
+  const invoke = (event: S3Event, requestId: string) => splitter(event, lambdaContext("splitter", { requestId }));
+  await (options.deliverEvent ?? invokeAsLambdaRetries)(invoke, objectCreatedEvent(dropped));
+
+  const file: FileRef = fileRefFor(dropped);
+  const reports = new S3ReportStore(aws.s3, aws.workBucket);
+  const manifest = await reports.getManifest(file);
+  options.onProgress?.({
+    phase: "split",
+    rowsRead: manifest?.rowsRead ?? 0,
+    rowsRejected: manifest?.rejectedRows.length ?? 0,
+    batches: manifest?.batches ?? 0,
+    status: manifest?.status ?? "missing",
+  });
+  const reportProgress = (stats: EventSourceStats) =>
+    options.onProgress?.({ phase: "send", batchesDone: stats.messagesDeleted, batches: manifest?.batches ?? 0, stats });
+  const { eventSource, bulkEventSource } = await drainDownstream(aws, { ...options, startedAt, clock }, reportProgress);
+  const outcomes = await reports.listBatchOutcomes(file);
+  return {
+    file,
+    manifest,
+    outcomes,
+    summary: summarizeReport(manifest, outcomes),
+    report: await reports.getFileReport(file),
+    deadLetterMessages:
+      (await countMessages(aws, aws.ingestionDlqUrl)) +
+      (await countMessages(aws, aws.bulkDlqUrl)) +
+      (await countMessages(aws, aws.reportDlqUrl)),
+    eventSource,
+    bulkEventSource,
+    elapsedMs: clock.now() - startedAt,
+  };
+}
+
+/** The splitter's environment locally (the intake function's too: it splits the same way). */
+export function localSplitterEnv(aws: LocalAws, extra: Record<string, string> = {}): Record<string, string> {
+  return {
     ...aws.awsEnv,
     INGESTION_QUEUE_URL: aws.ingestionQueueUrl,
     BULK_QUEUE_URL: aws.bulkQueueUrl,
@@ -100,8 +138,26 @@ export async function runPipelineLocally(options: LocalRunOptions): Promise<Loca
     REPORT_QUEUE_URL: aws.reportQueueUrl,
     // Locally the report writer runs after the queues drained: nothing to wait for.
     REPORT_FIRST_CHECK_SECONDS: "0",
-    ...options.splitterEnv,
-  });
+    ...extra,
+  };
+}
+
+/** The stages after a split, as a local run configures them. */
+export type DownstreamOptions = Pick<
+  LocalRunOptions,
+  "senderEnv" | "bulkEnv" | "reportEnv" | "eventSource" | "bulkEventSource"
+> & { startedAt: number; clock: Clock };
+
+/**
+ * Serves the ingestion and bulk queues until they drain (as their event sources would), then the report queue:
+ * every split file's batches end in Marketo or a DLQ, and each file gets its report.
+ */
+export async function drainDownstream(
+  aws: LocalAws,
+  options: DownstreamOptions,
+  onSendProgress?: (stats: EventSourceStats) => void,
+): Promise<{ eventSource: EventSourceStats; bulkEventSource: EventSourceStats }> {
+  const { startedAt, clock } = options;
   const sender = createSenderHandler({
     ...aws.awsEnv,
     MARKETO_SECRET_ID: SECRET_ID,
@@ -130,24 +186,7 @@ export async function runPipelineLocally(options: LocalRunOptions): Promise<Loca
     ...options.reportEnv,
   });
 
-  options.onProgress?.({ phase: "upload", bytes: uploaded.size });
-  const dropped = { bucket: aws.dropBucket, key: options.key, size: uploaded.size, eTag: uploaded.eTag };
-  const invoke = (event: S3Event, requestId: string) => splitter(event, lambdaContext("splitter", { requestId }));
-  await (options.deliverEvent ?? invokeAsLambdaRetries)(invoke, objectCreatedEvent(dropped));
-
-  const file: FileRef = fileRefFor(dropped);
-  const reports = new S3ReportStore(aws.s3, aws.workBucket);
-  const manifest = await reports.getManifest(file);
-  options.onProgress?.({
-    phase: "split",
-    rowsRead: manifest?.rowsRead ?? 0,
-    rowsRejected: manifest?.rejectedRows.length ?? 0,
-    batches: manifest?.batches ?? 0,
-    status: manifest?.status ?? "missing",
-  });
   const deadlineMs = options.eventSource?.deadlineMs ?? 30 * 60_000;
-  const reportProgress = (stats: EventSourceStats) =>
-    options.onProgress?.({ phase: "send", batchesDone: stats.messagesDeleted, batches: manifest?.batches ?? 0, stats });
   // Both queues are served at once, as the deployed event sources would; each run ends when its queue drains.
   const [eventSource, bulkEventSource] = await Promise.all([
     runSqsEventSource({
@@ -160,7 +199,7 @@ export async function runPipelineLocally(options: LocalRunOptions): Promise<Loca
       functionTimeoutMs: options.eventSource?.functionTimeoutMs ?? DEPLOYMENT_DEFAULTS.senderTimeoutSeconds * 1000,
       deadlineMs,
       clock,
-      onInvocation: reportProgress,
+      ...(onSendProgress ? { onInvocation: onSendProgress } : {}),
     }),
     runSqsEventSource({
       sqs: aws.sqs,
@@ -186,21 +225,7 @@ export async function runPipelineLocally(options: LocalRunOptions): Promise<Loca
     deadlineMs: Math.min(deadlineMs, Math.max(5_000, startedAt + deadlineMs - clock.now())),
     clock,
   });
-  const outcomes = await reports.listBatchOutcomes(file);
-  return {
-    file,
-    manifest,
-    outcomes,
-    summary: summarizeReport(manifest, outcomes),
-    report: await reports.getFileReport(file),
-    deadLetterMessages:
-      (await countMessages(aws, aws.ingestionDlqUrl)) +
-      (await countMessages(aws, aws.bulkDlqUrl)) +
-      (await countMessages(aws, aws.reportDlqUrl)),
-    eventSource,
-    bulkEventSource,
-    elapsedMs: clock.now() - startedAt,
-  };
+  return { eventSource, bulkEventSource };
 }
 
 /** Lambda's asynchronous invocation: the same request id for the event and its two retries after failures. */
@@ -237,7 +262,7 @@ async function upload(aws: LocalAws, options: LocalRunOptions): Promise<{ size: 
   return { size, eTag: (result.ETag ?? "").replace(/"/g, "") };
 }
 
-async function countMessages(aws: LocalAws, queueUrl: string): Promise<number> {
+export async function countMessages(aws: LocalAws, queueUrl: string): Promise<number> {
   const { Attributes } = await aws.sqs.send(
     new GetQueueAttributesCommand({
       QueueUrl: queueUrl,

@@ -1,20 +1,12 @@
-import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import type { Context } from "aws-lambda";
-import { createBulkPartSink } from "../../shared/aws/bulk-part-sink.ts";
 import { createS3Client, createSqsClient } from "../../shared/aws/clients.ts";
-import { headS3Object, readOptionalS3Text, streamS3Object } from "../../shared/aws/s3-object-source.ts";
-import { S3ClaimStore } from "../../shared/aws/s3-claim-store.ts";
-import { S3ReportStore } from "../../shared/aws/s3-report-store.ts";
-import { SqsBatchPublisher } from "../../shared/aws/sqs-batch-publisher.ts";
 import { readSettings } from "../../shared/config/settings.ts";
 import { SplitterSettingsSchema } from "./settings.ts";
 import { createLogger, withLambdaContext } from "../../shared/lambda/logger.ts";
-import type { FileClaim } from "./file-claim.ts";
-import { isSidecarKey, SIDECAR_SUFFIX } from "./process-dropped-file.ts";
+import { isSidecarKey } from "./process-dropped-file.ts";
 import { droppedFiles } from "../../shared/contracts/s3-event.ts";
 import { splitDroppedFileOnce } from "./split-once.ts";
-import type { ReportMessage } from "../../shared/contracts/report-message.ts";
-import { systemClock } from "../../shared/time/clock.ts";
+import { createSplitOnceDeps } from "./split-runtime.ts";
 
 const logger = createLogger("marketo-ingest-splitter");
 
@@ -24,13 +16,7 @@ function createRuntime(env: Record<string, string | undefined>) {
   const settings = readSettings(SplitterSettingsSchema, env);
   const s3 = createS3Client(env);
   const sqs = createSqsClient(env);
-  return {
-    settings,
-    s3,
-    sqs,
-    reports: new S3ReportStore(s3, settings.WORK_BUCKET),
-    claims: new S3ClaimStore<FileClaim>(s3, settings.WORK_BUCKET),
-  };
+  return { deps: createSplitOnceDeps(settings, s3, sqs) };
 }
 type SplitterRuntime = ReturnType<typeof createRuntime>;
 
@@ -50,7 +36,7 @@ export function createSplitterHandler(env: Record<string, string | undefined>): 
 export const handler: SplitterHandler = createSplitterHandler(process.env);
 
 async function splitEvent(event: unknown, runtime: SplitterRuntime, context: Context): Promise<void> {
-  const { settings, s3, sqs, reports, claims } = runtime;
+  const { deps } = runtime;
   const invocationId = context.awsRequestId;
   for (const file of droppedFiles(event)) {
     if (isSidecarKey(file.key)) {
@@ -58,32 +44,7 @@ async function splitEvent(event: unknown, runtime: SplitterRuntime, context: Con
       logger.info("sidecar options file, not split", { key: file.key });
       continue;
     }
-    const result = await splitDroppedFileOnce(file, invocationId, {
-      describe: (dropped) => headS3Object(s3, dropped),
-      open: (dropped) => streamS3Object(s3, dropped),
-      readSidecar: (dropped) => readOptionalS3Text(s3, dropped.bucket, `${dropped.key}${SIDECAR_SUFFIX}`),
-      publisher: new SqsBatchPublisher(sqs, { queueUrl: settings.INGESTION_QUEUE_URL }),
-      reports,
-      clock: systemClock,
-      limits: { maxObjects: settings.MAX_REQUEST_OBJECTS, maxBytes: settings.MAX_REQUEST_BYTES },
-      defaults: settings.DEFAULT_FILE_OPTIONS,
-      bulk: {
-        sink: createBulkPartSink(s3, sqs, settings.WORK_BUCKET, settings.BULK_QUEUE_URL),
-        maxPartBytes: settings.BULK_MAX_PART_BYTES,
-      },
-      claims,
-      leaseMs: settings.SPLIT_CLAIM_LEASE_MS,
-      announce: async (manifest) => {
-        const message: ReportMessage = { v: 1, kind: "file-report", file: manifest.file, checks: 0 };
-        await sqs.send(
-          new SendMessageCommand({
-            QueueUrl: settings.REPORT_QUEUE_URL,
-            MessageBody: JSON.stringify(message),
-            DelaySeconds: settings.REPORT_FIRST_CHECK_SECONDS,
-          }),
-        );
-      },
-    });
+    const result = await splitDroppedFileOnce(file, invocationId, deps);
     if (result.status === "skipped") {
       logger.info("file already split or being split; event ignored", {
         key: file.key,

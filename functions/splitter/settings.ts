@@ -20,3 +20,10 @@ export const SplitterSettingsSchema = z.object({
   ...requestLimits,
 });
 export type SplitterSettings = z.infer<typeof SplitterSettingsSchema>;
+
+/** The intake function's environment: the splitter's, plus its own queue and the DLQ for invalid messages. */
+export const IntakeSettingsSchema = SplitterSettingsSchema.extend({
+  INTAKE_QUEUE_URL: z.string().min(1),
+  INTAKE_DLQ_URL: z.string().min(1),
+});
+export type IntakeSettings = z.infer<typeof IntakeSettingsSchema>;

@@ -86,7 +86,13 @@ export type IntakeParseResult =
 
 /** Why a message is not a valid intake message: sent as its attributes when it is dead-lettered. */
 export interface IntakeMessageError {
-  code: "invalid_json" | "unknown_object_type" | "schema_violation" | "invalid_options" | "record_too_large";
+  code:
+    | "invalid_json"
+    | "unknown_object_type"
+    | "schema_violation"
+    | "invalid_options"
+    | "record_too_large"
+    | "s3_object_not_found";
   /** Where in the message, e.g. `records.3.email` (empty for the message as a whole). */
   path: string;
   message: string;
