@@ -8,6 +8,7 @@ import { BULK_PREFIXES, bulkRouteForKey, isBulkKey } from "../shared/options/bul
 import { OBJECT_NAMES, routeForObjectName } from "../shared/options/object-route.ts";
 import { readS3Text } from "../shared/aws/s3-object-source.ts";
 import { formatProblems, formatSummaryLine } from "./format-summary.ts";
+import { sendCommand } from "./send.ts";
 import { statusCommand } from "./status.ts";
 import { resolveMarketoTarget } from "./marketo-target.ts";
 
@@ -31,6 +32,12 @@ Usage:
       [--lookup-field FIELD] [--list-id ID] [--partition NAME]                    bulk leads
       [--program-member-status STATUS] [--program-id ID]                          bulk program members
       [--options FILE]                         a sidecar options JSON (flags above win over it)
+
+  marketo-ingest send FILE.ndjson --object TYPE   each line as one message on the intake queue (records from
+                                               other AWS services), run locally to the end like \`run\`
+      [option flags of run]                    sent as every message's options
+      [--queue-url URL]                        send to a deployed intake queue instead (stack output
+                                               IntakeQueueUrl; or MARKETO_INGEST_INTAKE_QUEUE_URL)
 
   marketo-ingest status KEY --bucket WORK_BUCKET   the report of a file dropped on a deployed stack
       [--version ID] [--json]                  (AWS credentials from the environment; exit 0 complete,
@@ -78,6 +85,20 @@ async function main(argv: string[]): Promise<number> {
     }
     return runFile(file, values.object, values);
   }
+  if (command === "send") {
+    if (!file || !values.object) {
+      console.error(`send needs an NDJSON FILE and --object (${OBJECT_NAMES})\n`);
+      console.error(USAGE);
+      return 2;
+    }
+    try {
+      routeForObjectName(values.object);
+    } catch (error) {
+      console.error(`--object: ${(error as Error).message}\n`);
+      return 2;
+    }
+    return sendCommand(file, values.object, metadataOf(values), values, process.env);
+  }
   if (command === "status") {
     if (!file) {
       console.error("status needs the KEY of a dropped file (e.g. persons/2026-11-23.csv)\n");
@@ -114,6 +135,7 @@ function parseCliArgs(argv: string[]) {
       "program-id": { type: "string" },
       "rows-with-issues": { type: "string" },
       bucket: { type: "string" },
+      "queue-url": { type: "string" },
       version: { type: "string" },
       json: { type: "boolean" },
       help: { type: "boolean", short: "h" },
@@ -160,6 +182,16 @@ const METADATA_FLAGS = {
   "program-id": "program-id",
 } as const;
 
+/** The option flags given, as S3 metadata names them (`send` turns them into each message's options). */
+function metadataOf(flags: RunFlags): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(METADATA_FLAGS).flatMap(([flag, key]) => {
+      const value = flags[flag as keyof typeof METADATA_FLAGS];
+      return value === undefined ? [] : [[key, value]];
+    }),
+  );
+}
+
 async function runFile(path: string, objectType: string, flags: RunFlags): Promise<number> {
   const marketo = await resolveMarketoTarget(process.env);
   const aws = await startLocalAws();
@@ -171,12 +203,7 @@ async function runFile(path: string, objectType: string, flags: RunFlags): Promi
       source: { path },
       key,
       marketo: marketo.secret,
-      metadata: Object.fromEntries(
-        Object.entries(METADATA_FLAGS).flatMap(([flag, key]) => {
-          const value = flags[flag as keyof typeof METADATA_FLAGS];
-          return value === undefined ? [] : [[key, value]];
-        }),
-      ),
+      metadata: metadataOf(flags),
       ...(flags.options ? { sidecar: await readFile(flags.options, "utf8") } : {}),
       onProgress: createProgressPrinter(),
     });

@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type MarketoSimulator, startMarketoSimulator } from "../../local/marketo-simulator/index.ts";
 import type { FileReport } from "../../shared/report/build-file-report.ts";
@@ -188,6 +189,48 @@ describe("marketo-ingest CLI", () => {
     const removed = await cli(["run", leads, "--object", "lists/remove", "--list-id", "1001"]);
     expect(removed.code).toBe(0);
     expect(removed.stdout).toMatch(/rows read 3 · requests 1 · accepted 3 ·/);
+  });
+
+  it("send: each NDJSON line becomes an intake message, run locally to the end with the summary", async () => {
+    const file = join(dir, "people.ndjson");
+    await writeFile(
+      file,
+      '{"email":"a@example.com","firstName":"Ann"}\n{"email":"b@example.com"}\nnot json\n{"firstName":"NoEmail"}\n',
+    );
+    const { code, stdout, stderr } = await cli(["send", file, "--object", "persons", "--priority", "high"]);
+    expect(stdout).toMatch(
+      /^messages 4 · invalid 1 · windows 1 · rows read 3 · requests 1 · accepted 2 · rejected 1 · failed 0 · dead-lettered 0 · elapsed [\d.]+ s$/m,
+    );
+    expect(code).toBe(1);
+    expect(stderr).toContain("1 invalid messages in the intake DLQ");
+    expect(stderr).toMatch(/message \S+: complete with failures \(rejected: email is required/);
+    expect(stderr).not.toContain("a@example.com"); // ids and reasons, never record contents
+  });
+
+  it("send --queue-url: puts the messages on a deployed intake queue (here the emulator's)", async () => {
+    const h = await startHarness();
+    try {
+      const file = join(dir, "queued.ndjson");
+      await writeFile(file, '{"leadId":1}\n{"leadId":2}\n');
+      const env = { ...h.aws.awsEnv, AWS_ENDPOINT_URL: h.aws.endpoint };
+      const sent = await cli(
+        ["send", file, "--object", "lists", "--list-id", "501", "--queue-url", h.aws.intakeQueueUrl],
+        env,
+      );
+      expect(sent.code).toBe(0);
+      expect(sent.stdout).toMatch(/^messages sent 2 · /);
+      const { Messages = [] } = await h.aws.sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: h.aws.intakeQueueUrl, MaxNumberOfMessages: 10 }),
+      );
+      expect(
+        Messages.map((m) => JSON.parse(m.Body ?? "")).sort((a, b) => a.records[0].leadId - b.records[0].leadId),
+      ).toEqual([
+        { v: 1, objectType: "lists", options: { listId: "501" }, records: [{ leadId: 1 }] },
+        { v: 1, objectType: "lists", options: { listId: "501" }, records: [{ leadId: 2 }] },
+      ]);
+    } finally {
+      await h.close();
+    }
   });
 
   it("usage errors exit 2 with the usage text", async () => {
