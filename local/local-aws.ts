@@ -83,8 +83,9 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
     visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? DEPLOYMENT_DEFAULTS.reportQueueVisibilitySeconds,
     maxReceiveCount: options.redriveMaxReceiveCount ?? DEPLOYMENT_DEFAULTS.redriveMaxReceiveCount,
   });
+  // Always the stack's visibility: a short one would return messages to the queue while a window still gathers.
   const intake = await createQueueWithDlq(sqs, "marketo-ingest-intake", {
-    visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? DEPLOYMENT_DEFAULTS.intakeQueueVisibilitySeconds,
+    visibilityTimeoutSeconds: DEPLOYMENT_DEFAULTS.intakeQueueVisibilitySeconds,
     maxReceiveCount: options.redriveMaxReceiveCount ?? DEPLOYMENT_DEFAULTS.redriveMaxReceiveCount,
   });
   return {

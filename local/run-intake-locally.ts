@@ -26,8 +26,20 @@ export interface IntakeRunOptions extends Partial<Omit<DownstreamOptions, "start
   /** Extra configuration of the intake function (limits, defaults). */
   intakeEnv?: Record<string, string>;
   /** The intake event source: the stack's batch size, window and concurrency unless given. */
-  intakeEventSource?: { batchSize?: number; batchingWindowMs?: number; maxConcurrency?: number; deadlineMs?: number };
+  intakeEventSource?: {
+    batchSize?: number;
+    batchingWindowMs?: number;
+    maxConcurrency?: number;
+    deadlineMs?: number;
+    /** While true, the intake keeps polling an empty queue (producers still sending). */
+    keepPolling?: () => boolean;
+  };
   clock?: Clock;
+  /**
+   * Run the senders while the intake still gathers, as deployed (for latency measurements). By default they run
+   * once the intake queue has drained: on this shared machine that is several times faster for a large burst.
+   */
+  concurrentDownstream?: boolean;
   onProgress?: (progress: IntakeRunProgress) => void;
 }
 
@@ -75,7 +87,8 @@ export async function runIntakeLocally(options: IntakeRunOptions): Promise<Intak
     INTAKE_DLQ_URL: aws.intakeDlqUrl,
   });
   const source = options.intakeEventSource ?? {};
-  const intakeEventSource = await runSqsEventSource({
+  let intakeRunning = true;
+  const intakeRun = runSqsEventSource({
     sqs: aws.sqs,
     queueUrl: aws.intakeQueueUrl,
     handler: intake,
@@ -85,12 +98,22 @@ export async function runIntakeLocally(options: IntakeRunOptions): Promise<Intak
     maxConcurrency: source.maxConcurrency ?? DEPLOYMENT_DEFAULTS.intakeMaxConcurrency,
     functionTimeoutMs: DEPLOYMENT_DEFAULTS.intakeTimeoutSeconds * 1000,
     deadlineMs: source.deadlineMs ?? 30 * 60_000,
+    ...(source.keepPolling ? { keepPolling: source.keepPolling } : {}),
     clock,
     onInvocation: (stats) => options.onProgress?.({ phase: "intake", stats }),
+  }).finally(() => {
+    intakeRunning = false;
   });
-  const { eventSource } = await drainDownstream(aws, { ...options, startedAt, clock }, (stats) =>
-    options.onProgress?.({ phase: "send", batchesDone: stats.messagesDeleted, stats }),
-  );
+  const downstream = () =>
+    drainDownstream(
+      aws,
+      { ...options, startedAt, clock },
+      (stats) => options.onProgress?.({ phase: "send", batchesDone: stats.messagesDeleted, stats }),
+      () => intakeRunning,
+    );
+  const [intakeEventSource, { eventSource }] = options.concurrentDownstream
+    ? await Promise.all([intakeRun, downstream()])
+    : [await intakeRun, await downstream()];
 
   const reports = new S3ReportStore(aws.s3, aws.workBucket);
   const windows: IntakeWindowResult[] = [];

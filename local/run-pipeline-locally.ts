@@ -156,6 +156,8 @@ export async function drainDownstream(
   aws: LocalAws,
   options: DownstreamOptions,
   onSendProgress?: (stats: EventSourceStats) => void,
+  /** While true (an upstream stage still queues batches), an empty ingestion or bulk queue is not the end. */
+  keepPolling?: () => boolean,
 ): Promise<{ eventSource: EventSourceStats; bulkEventSource: EventSourceStats }> {
   const { startedAt, clock } = options;
   const sender = createSenderHandler({
@@ -199,6 +201,7 @@ export async function drainDownstream(
       functionTimeoutMs: options.eventSource?.functionTimeoutMs ?? DEPLOYMENT_DEFAULTS.senderTimeoutSeconds * 1000,
       deadlineMs,
       clock,
+      ...(keepPolling ? { keepPolling } : {}),
       ...(onSendProgress ? { onInvocation: onSendProgress } : {}),
     }),
     runSqsEventSource({
@@ -211,6 +214,7 @@ export async function drainDownstream(
       functionTimeoutMs: DEPLOYMENT_DEFAULTS.bulkImporterTimeoutSeconds * 1000,
       deadlineMs,
       clock,
+      ...(keepPolling ? { keepPolling } : {}),
     }),
   ]);
   // Then the report: every batch has ended (unless a queue hit the deadline, and then the report says running).
