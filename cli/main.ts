@@ -40,6 +40,7 @@ Usage:
                                                IntakeQueueUrl; or MARKETO_INGEST_INTAKE_QUEUE_URL)
 
   marketo-ingest status KEY --bucket WORK_BUCKET   the report of a file dropped on a deployed stack
+      [--message]                              KEY is an intake message's producer id or SQS message id
       [--version ID] [--json]                  (AWS credentials from the environment; exit 0 complete,
                                                1 complete with failures, 3 running, 4 no such file)
 
@@ -136,6 +137,7 @@ function parseCliArgs(argv: string[]) {
       "rows-with-issues": { type: "string" },
       bucket: { type: "string" },
       "queue-url": { type: "string" },
+      message: { type: "boolean" },
       version: { type: "string" },
       json: { type: "boolean" },
       help: { type: "boolean", short: "h" },

@@ -7,6 +7,8 @@ import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type MarketoSimulator, startMarketoSimulator } from "../../local/marketo-simulator/index.ts";
 import type { FileReport } from "../../shared/report/build-file-report.ts";
+import { sendIntakeMessages } from "../../local/intake-producer.ts";
+import { runIntakeLocally } from "../../local/run-intake-locally.ts";
 import { startHarness } from "../e2e/harness.ts";
 
 const BIN = fileURLToPath(new URL("../../bin/marketo-ingest.mjs", import.meta.url));
@@ -228,6 +230,42 @@ describe("marketo-ingest CLI", () => {
         { v: 1, objectType: "lists", options: { listId: "501" }, records: [{ leadId: 1 }] },
         { v: 1, objectType: "lists", options: { listId: "501" }, records: [{ leadId: 2 }] },
       ]);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it("status --message: an intake message's records by state, looked up by producer id or SQS message id", async () => {
+    const h = await startHarness();
+    try {
+      const bodies = [
+        { v: 1, id: "order-1", objectType: "persons", records: [{ email: "a@example.com" }, { firstName: "NoEmail" }] },
+        { v: 1, objectType: "persons", records: [{ email: "b@example.com" }] },
+      ].map((m) => JSON.stringify(m));
+      const [, plainId] = await sendIntakeMessages(h.aws.sqs, h.aws.intakeQueueUrl, bodies);
+      await runIntakeLocally({ aws: h.aws, marketo: h.secret });
+      const env = { ...h.aws.awsEnv, AWS_ENDPOINT_URL: h.aws.endpoint };
+
+      const byId = await cli(["status", "order-1", "--message", "--bucket", h.aws.workBucket], env);
+      expect(byId.code).toBe(1);
+      expect(byId.stdout).toMatch(/^message \S+ \(id order-1\): complete with failures$/m);
+      expect(byId.stdout).toContain("records accepted 1 · rejected 1 · failed 0 · dead-lettered 0 · pending 0");
+      expect(byId.stdout).toMatch(/record 2 rejected: email is required/);
+      expect(byId.stdout).not.toContain("a@example.com");
+
+      const bySqsId = await cli(
+        ["status", plainId as string, "--message", "--bucket", h.aws.workBucket, "--json"],
+        env,
+      );
+      expect(bySqsId.code).toBe(0);
+      expect(JSON.parse(bySqsId.stdout)).toMatchObject({
+        messageId: plainId,
+        status: "complete",
+        records: { accepted: 1 },
+      });
+
+      const unknown = await cli(["status", "order-404", "--message", "--bucket", h.aws.workBucket], env);
+      expect(unknown.code).toBe(4);
     } finally {
       await h.close();
     }
