@@ -6,7 +6,7 @@ import {
   ReceiveMessageCommand,
 } from "@aws-sdk/client-sqs";
 import type { SQSEvent } from "aws-lambda";
-import { beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createIntakeHandler } from "../../functions/splitter/intake-handler.ts";
 import { sendIntakeMessages } from "../../local/intake-producer.ts";
 import { lambdaContext } from "../../local/lambda-context.ts";
@@ -15,6 +15,7 @@ import { localSplitterEnv } from "../../local/run-pipeline-locally.ts";
 import { S3ReportStore } from "../../shared/aws/s3-report-store.ts";
 import { fileRefFor } from "../../shared/contracts/s3-event.ts";
 import { summarizeReport } from "../../shared/report/file-report.ts";
+import { type EmfDocument, setMetricsSink } from "../../shared/lambda/metrics.ts";
 import { samplePersons, toCsv } from "../../scripts/make-sample-persons.ts";
 import { FAST_RETRIES, useHarness } from "./harness.ts";
 
@@ -55,6 +56,7 @@ const attributes = (message: Message) =>
 beforeEach(async () => {
   await drain(h().aws.intakeDlqUrl);
 });
+afterEach(() => setMetricsSink(undefined));
 
 const accepted = () => h().sim.requests.filter((r) => r.status === 202);
 const person = (i: number) => ({ email: `p${i}@example.com`, firstName: `P${i}` });
@@ -305,6 +307,43 @@ describe("intake: producers put records on the intake queue", () => {
     });
     const dead = await drain(h().aws.intakeDlqUrl);
     expect(dead.map(attributes)).toEqual([expect.objectContaining({ code: "s3_object_not_found", path: "s3" })]);
+  });
+
+  it("the intake function has the splitter's file guards and metrics: a pointed object over MAX_FILE_BYTES is rejected whole", async () => {
+    const documents: EmfDocument[] = [];
+    setMetricsSink((emf) => documents.push(emf));
+    const bucket = "producer-payloads";
+    await h()
+      .aws.s3.send(new CreateBucketCommand({ Bucket: bucket }))
+      .catch(() => undefined);
+    const put = await h().aws.s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: "exports/too-big.csv", Body: toCsv(samplePersons(100, 5)) }),
+    );
+    await send([
+      { v: 1, objectType: "persons", s3: { bucket, key: "exports/too-big.csv" } },
+      { v: 1, objectType: "persons", records: [person(1), person(2), { firstName: "NoEmail" }] },
+    ]);
+    await runIntake({ intakeEnv: { MAX_FILE_BYTES: "2048" } });
+
+    const reports = new S3ReportStore(h().aws.s3, h().aws.workBucket);
+    const pointed = await reports.getManifest(
+      fileRefFor({ bucket, key: "exports/too-big.csv", eTag: (put.ETag ?? "").replace(/"/g, "") }),
+    );
+    expect(pointed).toMatchObject({ status: "rejected", rowsQueued: 0, error: { code: "FILE_TOO_LARGE" } });
+    // The window of inline records is far under the limit: sent, its row-rule rejection counted.
+    expect(
+      h()
+        .sim.persons()
+        .map((p) => p.fields.email)
+        .sort(),
+    ).toEqual(["p1@example.com", "p2@example.com"]);
+    // A metric added twice in one invocation (two splits) is one document with an array of values.
+    const intakeTotal = (name: string) =>
+      (documents as unknown as Array<Record<string, unknown>>)
+        .filter((doc) => doc.service === "marketo-ingest-intake")
+        .flatMap((doc) => [doc[name] ?? []].flat() as number[])
+        .reduce((sum, value) => sum + value, 0);
+    expect([intakeTotal("RowsRead"), intakeTotal("RowsQueued"), intakeTotal("RowsRejected")]).toEqual([3, 2, 1]);
   });
 
   it("SNS notifications (no raw delivery) and EventBridge events are unwrapped", async () => {
