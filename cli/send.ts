@@ -4,10 +4,15 @@ import { optionsFromMetadata } from "../shared/options/file-options.ts";
 import { sendIntakeMessages } from "../local/intake-producer.ts";
 import { startLocalAws } from "../local/local-aws.ts";
 import { type IntakeRunProgress, type IntakeRunResult, runIntakeLocally } from "../local/run-intake-locally.ts";
+import { setLogSink } from "../shared/lambda/logger.ts";
 import { resolveMarketoTarget } from "./marketo-target.ts";
+import { RunOutput } from "./run-output.ts";
 
 export interface SendFlags {
   "queue-url"?: string;
+  /** As for `run`: the handlers' log items as JSON lines to this file, and on stderr only with `verbose`. */
+  log?: string;
+  verbose?: boolean;
 }
 
 const n = (value: number): string => value.toLocaleString("en-US");
@@ -58,6 +63,13 @@ export async function sendCommand(
       sqs.destroy();
     }
   }
+  const output = new RunOutput({
+    stream: process.stderr,
+    verbose: flags.verbose === true,
+    ...(flags.log !== undefined ? { logFile: flags.log } : {}),
+  });
+  // As for `run`: the handlers' JSON log lines are for CloudWatch; here they go to the output.
+  setLogSink(output.sink);
   const marketo = await resolveMarketoTarget(env);
   const aws = await startLocalAws();
   console.error(`marketo-ingest: ${path} → ${n(bodies.length)} messages → ${aws.intakeQueueUrl} → ${marketo.label}`);
@@ -70,6 +82,8 @@ export async function sendCommand(
     const { summary } = result;
     return result.intakeDeadLetters === 0 && summary.accepted === summary.rowsRead && summary.pending === 0 ? 0 : 1;
   } finally {
+    output.close();
+    setLogSink(undefined);
     await aws.close();
     await marketo.close();
   }

@@ -266,6 +266,9 @@ describe("marketo-ingest CLI", () => {
     expect(stderr).toContain("1 invalid messages in the intake DLQ");
     expect(stderr).toMatch(/message \S+: complete with failures \(rejected: email is required/);
     expect(stderr).not.toContain("a@example.com"); // ids and reasons, never record contents
+    // As for `run`, the handlers' JSON log lines stay out of a person's terminal unless --verbose.
+    const jsonLines = `${stdout}\n${stderr}`.split("\n").filter((line) => line.trimStart().startsWith('{"level"'));
+    expect(jsonLines).toEqual([]);
   });
 
   it("send --queue-url: puts the messages on a deployed intake queue (here the emulator's)", async () => {
