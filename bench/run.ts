@@ -6,6 +6,9 @@ import "./quiet-environment.ts";
 import { samplePersons, toCsv } from "../scripts/make-sample-persons.ts";
 import { startLocalAws } from "../local/local-aws.ts";
 import { runPipelineLocally } from "../local/run-pipeline-locally.ts";
+import { sendIntakeMessages } from "../local/intake-producer.ts";
+import { runIntakeLocally } from "../local/run-intake-locally.ts";
+import { DEPLOYMENT_DEFAULTS } from "../shared/config/deployment-defaults.ts";
 import { startMarketoSimulator } from "../local/marketo-simulator/index.ts";
 import { readCsvRows } from "../shared/parsing/csv-rows.ts";
 import { resolveFileOptions } from "../shared/options/file-options.ts";
@@ -114,7 +117,78 @@ async function benchEndToEnd(): Promise<void> {
   }
 }
 
+/** Value at quantile q (0..1) of sorted numbers, nearest rank. */
+const quantile = (sorted: number[], q: number) =>
+  sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? 0;
+
+/**
+ * Producers on the intake queue: single-record persons messages, the stack's batch size and 5 s batching window.
+ * Latency is per message, from its SendMessageBatch call returning to Marketo (the simulator) receiving the
+ * request that carries its record.
+ */
+async function benchIntake(label: string, messages: number, perSecond: number | undefined): Promise<void> {
+  const aws = await startLocalAws();
+  const sim = await startMarketoSimulator();
+  try {
+    const bodies = Array.from({ length: messages }, (_, i) =>
+      JSON.stringify({ v: 1, objectType: "persons", records: [{ email: `m${i}@example.com`, firstName: `M${i}` }] }),
+    );
+    const sentAt = new Array<number>(messages).fill(0);
+    let sending = true;
+    const produce = async () => {
+      // Steady producers send a chunk of 10 every 10/perSecond seconds; a burst sends as fast as SQS takes them.
+      for (let start = 0; start < messages; start += 10) {
+        const tick = performance.now();
+        await sendIntakeMessages(aws.sqs, aws.intakeQueueUrl, bodies.slice(start, start + 10), { concurrency: 1 });
+        const now = Date.now();
+        for (let i = start; i < Math.min(messages, start + 10); i++) sentAt[i] = now;
+        if (perSecond) await sleep(Math.max(0, (10 / perSecond) * 1000 - (performance.now() - tick)));
+      }
+      sending = false;
+    };
+    const marketo = {
+      clientId: sim.clientId,
+      clientSecret: sim.clientSecret,
+      munchkinId: sim.munchkinId,
+      identityUrl: sim.identityUrl,
+      ingestionUrl: sim.ingestionUrl,
+    };
+    const producing = produce();
+    if (!perSecond) await producing;
+    const result = await runIntakeLocally({
+      aws,
+      marketo,
+      intakeEventSource: { keepPolling: () => sending },
+      concurrentDownstream: true,
+    });
+    await producing;
+    const receivedAt = new Map(sim.requests.map((r) => [r.requestId, r.receivedAt]));
+    const byEmail = new Map(sim.persons().map((p) => [p.fields.email as string, p.lastRequestId]));
+    const latencies = bodies
+      .map((_, i) => (receivedAt.get(byEmail.get(`m${i}@example.com`) ?? "") ?? Number.NaN) - (sentAt[i] ?? 0))
+      .filter((ms) => Number.isFinite(ms))
+      .sort((a, b) => a - b);
+    const requests = sim.requests.filter((r) => r.endpoint === "persons").length;
+    console.log(
+      `intake ${label}: ${messages.toLocaleString()} single-record messages${perSecond ? ` at ${perSecond}/s` : ""}`,
+    );
+    console.log(
+      `  Marketo requests       ${requests} · ${(requests / messages).toFixed(4)} per message · ${result.windows.length} windows · accepted ${result.summary.accepted.toLocaleString()}`,
+    );
+    console.log(
+      `  send → Marketo         p50 ${(quantile(latencies, 0.5) / 1000).toFixed(2)} s · p99 ${(quantile(latencies, 0.99) / 1000).toFixed(2)} s · max ${((latencies.at(-1) ?? 0) / 1000).toFixed(2)} s (batching window ${DEPLOYMENT_DEFAULTS.intakeBatchingWindowSeconds} s; ${latencies.length} measured)`,
+    );
+  } finally {
+    await aws.close();
+    await sim.close();
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 await benchSplit();
 await benchEndToEnd();
+await benchIntake("burst", Number(process.env.BENCH_INTAKE_MESSAGES ?? 10_000), undefined);
+await benchIntake("steady", 2_000, 200);
 clearInterval(sampler);
 console.log(`peak RSS                 ${mb(Math.max(peakRss, process.memoryUsage().rss))} (whole bench process)`);

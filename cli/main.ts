@@ -10,6 +10,7 @@ import { readS3Text } from "../shared/aws/s3-object-source.ts";
 import { setLogSink } from "../shared/lambda/logger.ts";
 import { formatProblems, formatSummaryLine } from "./format-summary.ts";
 import { RunOutput } from "./run-output.ts";
+import { sendCommand } from "./send.ts";
 import { statusCommand } from "./status.ts";
 import { resolveMarketoTarget } from "./marketo-target.ts";
 
@@ -38,7 +39,14 @@ Usage:
       [--verbose]                              print those JSON lines on stderr too (default: warnings as
                                                short sentences, and a progress line)
 
+  marketo-ingest send FILE.ndjson --object TYPE   each line as one message on the intake queue (records from
+                                               other AWS services), run locally to the end like \`run\`
+      [option flags of run]                    sent as every message's options
+      [--queue-url URL]                        send to a deployed intake queue instead (stack output
+                                               IntakeQueueUrl; or MARKETO_INGEST_INTAKE_QUEUE_URL)
+
   marketo-ingest status KEY --bucket WORK_BUCKET   the report of a file dropped on a deployed stack
+      [--message]                              KEY is an intake message's producer id or SQS message id
       [--version ID] [--json]                  (AWS credentials from the environment; exit 0 complete,
                                                1 complete with failures, 3 running, 4 no such file)
 
@@ -84,6 +92,20 @@ async function main(argv: string[]): Promise<number> {
     }
     return runFile(file, values.object, values);
   }
+  if (command === "send") {
+    if (!file || !values.object) {
+      console.error(`send needs an NDJSON FILE and --object (${OBJECT_NAMES})\n`);
+      console.error(USAGE);
+      return 2;
+    }
+    try {
+      routeForObjectName(values.object);
+    } catch (error) {
+      console.error(`--object: ${(error as Error).message}\n`);
+      return 2;
+    }
+    return sendCommand(file, values.object, metadataOf(values), values, process.env);
+  }
   if (command === "status") {
     if (!file) {
       console.error("status needs the KEY of a dropped file (e.g. persons/2026-11-23.csv)\n");
@@ -122,6 +144,8 @@ function parseCliArgs(argv: string[]) {
       log: { type: "string" },
       verbose: { type: "boolean" },
       bucket: { type: "string" },
+      "queue-url": { type: "string" },
+      message: { type: "boolean" },
       version: { type: "string" },
       json: { type: "boolean" },
       help: { type: "boolean", short: "h" },
@@ -169,6 +193,16 @@ const METADATA_FLAGS = {
   "program-id": "program-id",
 } as const;
 
+/** The option flags given, as S3 metadata names them (`send` turns them into each message's options). */
+function metadataOf(flags: RunFlags): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(METADATA_FLAGS).flatMap(([flag, key]) => {
+      const value = flags[flag as keyof typeof METADATA_FLAGS];
+      return value === undefined ? [] : [[key, value]];
+    }),
+  );
+}
+
 async function runFile(path: string, objectType: string, flags: RunFlags): Promise<number> {
   const output = new RunOutput({
     stream: process.stderr,
@@ -187,12 +221,7 @@ async function runFile(path: string, objectType: string, flags: RunFlags): Promi
       source: { path },
       key,
       marketo: marketo.secret,
-      metadata: Object.fromEntries(
-        Object.entries(METADATA_FLAGS).flatMap(([flag, key]) => {
-          const value = flags[flag as keyof typeof METADATA_FLAGS];
-          return value === undefined ? [] : [[key, value]];
-        }),
-      ),
+      metadata: metadataOf(flags),
       ...(flags.options ? { sidecar: await readFile(flags.options, "utf8") } : {}),
       onProgress: (progress) => output.progress(progress),
     });

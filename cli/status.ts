@@ -3,6 +3,7 @@ import { z } from "zod";
 import { createS3Client } from "../shared/aws/clients.ts";
 import { readOptionalS3Text } from "../shared/aws/s3-object-source.ts";
 import { SPLIT_CLAIM_FILE } from "../shared/report/build-file-report.ts";
+import { lookUpIntakeMessage } from "./intake-status.ts";
 import { listReportPrefixes, S3ReportStore } from "../shared/aws/s3-report-store.ts";
 import { findFileReport } from "../shared/report/find-file-report.ts";
 import { formatReportLines } from "./format-summary.ts";
@@ -15,6 +16,8 @@ const STALE_SPLIT_CLAIM_MS = 16 * 60_000;
 
 export interface StatusFlags {
   bucket?: string;
+  /** Look up an intake message (producer `id` or SQS message id) instead of a file. */
+  message?: boolean;
   version?: string;
   json?: boolean;
 }
@@ -35,6 +38,7 @@ export async function statusCommand(key: string, flags: StatusFlags, env: NodeJS
   }
   const s3 = createS3Client(env);
   try {
+    if (flags.message) return await intakeStatus(s3, bucket, key, flags);
     const found = await findFileReport(key, flags.version, {
       reports: new S3ReportStore(s3, bucket),
       listReportPrefixes: (fileKey) => listReportPrefixes(s3, bucket, fileKey),
@@ -89,3 +93,32 @@ async function newestSplitClaim(
 }
 
 const SplitClaimSchema = z.object({ claimedAt: z.iso.datetime() });
+/** `status --message ID`: one producer message's records, by state, with the reasons of those not accepted. */
+async function intakeStatus(s3: S3Client, bucket: string, name: string, flags: StatusFlags): Promise<number> {
+  const found = await lookUpIntakeMessage(s3, bucket, name);
+  if (found.found === "none") {
+    console.error(
+      `${name}: no intake message with this id in s3://${bucket}/intake/ (invalid ones are in the intake DLQ)`,
+    );
+    return 4;
+  }
+  if (found.found === "pointer") {
+    console.log(`message ${found.messageId}: its records are s3://${found.source.bucket}/${found.source.key}`);
+    console.log(`see: marketo-ingest status ${found.source.key} --bucket ${bucket}`);
+    return 3;
+  }
+  const { outcome } = found;
+  if (flags.json) console.log(JSON.stringify({ window: found.windowKey, ...outcome }, null, 2));
+  else {
+    const r = outcome.records;
+    console.log(`message ${outcome.messageId}${outcome.id ? ` (id ${outcome.id})` : ""}: ${outcome.status}`);
+    console.log(
+      `records accepted ${r.accepted} · rejected ${r.rejected} · failed ${r.failed} · dead-lettered ${r["dead-lettered"]} · pending ${r.pending}`,
+    );
+    console.log(`window ${found.windowKey}`);
+    for (const issue of outcome.issues.slice(0, 10))
+      console.log(`  record ${issue.record} ${issue.state}: ${issue.reason}`);
+  }
+  if (outcome.status === "running") return 3;
+  return outcome.status === "complete" ? 0 : 1;
+}

@@ -5,11 +5,13 @@ import { senderConcurrencyCeiling } from "../shared/config/deployment-defaults.t
 import { jsonOf } from "../shared/text/json-text.ts";
 import { checkDefaultOptions, DefaultFileOptionsSchema } from "../shared/options/file-options.ts";
 import { routeForObjectName } from "../shared/options/object-route.ts";
+import { producerPrincipal } from "./intake-producers.ts";
 import { MarketoIngestStack, type MarketoIngestStackProps } from "./marketo-ingest-stack.ts";
 
 /**
  * `npx cdk synth|deploy [-c marketoSecretName=…|-c marketoSecretArn=…] [-c senderMaxConcurrency=…] [-c bulkJobSlots=…]
- * [-c stackName=…] [-c defaultFileOptions='{"persons":{"priority":"high"}}'] [-c reportRetentionDays=…]`
+ * [-c stackName=…] [-c defaultFileOptions='{"persons":{"priority":"high"}}'] [-c reportRetentionDays=…]
+ * [-c intakeProducers=111122223333,arn:aws:sns:…] [-c intakeQueueKmsKeyArn=…] [-c intakePayloadBucketArns=…]`
  */
 const ContextSchema = z.object({
   stackName: z.string().min(1).default("MarketoIngest"),
@@ -23,7 +25,24 @@ const ContextSchema = z.object({
   /** JSON, per object type: `{"persons":{"priority":"high"},"companies":{"action":"updateOnly"}}`. */
   defaultFileOptions: jsonOf(DefaultFileOptionsSchema).optional(),
   reportRetentionDays: z.coerce.number().int().min(1).optional(),
+  /** Who may send to the intake queue: a JSON array or a comma list of account ids, IAM role, SNS topic or rule ARNs. */
+  intakeProducers: z.union([z.array(z.string()), z.string().transform((text) => parseList(text))]).optional(),
+  intakeQueueKmsKeyArn: z.string().startsWith("arn:").optional(),
+  /** Buckets (ARNs) S3-pointer messages may name besides the drop bucket: JSON array or comma list. */
+  intakePayloadBucketArns: z
+    .union([z.array(z.string().startsWith("arn:")), z.string().transform((text) => parseList(text))])
+    .optional(),
 });
+
+/** `["a","b"]` or `a,b`: `-c` values arrive as text, cdk.json values as JSON. */
+function parseList(text: string): string[] {
+  const trimmed = text.trim();
+  if (trimmed.startsWith("[")) return z.array(z.string()).parse(JSON.parse(trimmed));
+  return trimmed
+    .split(",")
+    .map((part) => part.trim())
+    .filter(Boolean);
+}
 
 /** Builds the stack from the app's context (cdk.json, `-c key=value`) and registers cdk-nag's AwsSolutions pack. */
 export function createMarketoIngestApp(app: App): MarketoIngestStack {
@@ -56,6 +75,9 @@ export function createMarketoIngestApp(app: App): MarketoIngestStack {
     ...(context.bulkJobSlots ? { bulkJobSlots: context.bulkJobSlots } : {}),
     ...(context.reportRetentionDays ? { reportRetentionDays: context.reportRetentionDays } : {}),
     ...(context.defaultFileOptions ? { defaultFileOptions: context.defaultFileOptions } : {}),
+    ...(context.intakeProducers?.length ? { intakeProducers: context.intakeProducers.map(producerPrincipal) } : {}),
+    ...(context.intakeQueueKmsKeyArn ? { intakeQueueKmsKeyArn: context.intakeQueueKmsKeyArn } : {}),
+    ...(context.intakePayloadBucketArns?.length ? { intakePayloadBucketArns: context.intakePayloadBucketArns } : {}),
     env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
   };
 

@@ -1,6 +1,6 @@
 import { CfnOutput, Duration, Stack, type StackProps } from "aws-cdk-lib";
 import { Alarm, ComparisonOperator, TreatMissingData } from "aws-cdk-lib/aws-cloudwatch";
-import { PolicyStatement } from "aws-cdk-lib/aws-iam";
+import { type IPrincipal, PolicyStatement } from "aws-cdk-lib/aws-iam";
 import { Key } from "aws-cdk-lib/aws-kms";
 import { SqsDestination } from "aws-cdk-lib/aws-lambda-destinations";
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
@@ -13,6 +13,7 @@ import type { Construct } from "constructs";
 import { fileURLToPath } from "node:url";
 import { JOB_SLOT_PREFIX } from "../shared/contracts/job-slots.ts";
 import { FLEET_PAUSE_KEY } from "../shared/contracts/fleet-pause.ts";
+import { INTAKE_PREFIX } from "../shared/contracts/intake-window.ts";
 import { DEPLOYMENT_DEFAULTS } from "../shared/config/deployment-defaults.ts";
 import type { DefaultFileOptions } from "../shared/options/file-options.ts";
 import { PipelineAlarms } from "./constructs/dlq-alarms.ts";
@@ -35,11 +36,22 @@ export interface MarketoIngestStackProps extends StackProps {
   defaultFileOptions?: DefaultFileOptions;
   /** Import jobs this deployment keeps open at Marketo at once (1–10; Marketo's limit is 10 for everyone). */
   bulkJobSlots?: number;
-  /** Days reports stay in the work bucket. */
+  /** Days reports stay in the work bucket (intake windows and producer-id claims too: the dedupe horizon). */
   reportRetentionDays?: number;
+  /**
+   * Who may put messages on the intake queue (`sqs:SendMessage`, plus the queue's KMS key when it has one):
+   * accounts, roles, or service principals with an `aws:SourceArn` condition (an SNS topic, an EventBridge rule).
+   * Nobody else: the queue policy holds only these grants and the TLS-only rule.
+   */
+  intakeProducers?: IPrincipal[];
+  /** A customer-managed KMS key ARN for the intake queue (SQS-managed encryption otherwise). */
+  intakeQueueKmsKeyArn?: string;
+  /** Buckets (ARNs) that intake S3 pointers may name, besides the drop bucket: read by the intake and reports. */
+  intakePayloadBucketArns?: string[];
 }
 
-const functionEntry = (name: string) => fileURLToPath(new URL(`../functions/${name}/handler.ts`, import.meta.url));
+const functionEntry = (name: string, file = "handler.ts") =>
+  fileURLToPath(new URL(`../functions/${name}/${file}`, import.meta.url));
 
 /**
  * The whole pipeline: drop bucket → splitter → ingestion queue → sender → Marketo, with reports in a work bucket
@@ -60,6 +72,7 @@ export class MarketoIngestStack extends Stack {
       accessLogs: { bucket: accessLogs, prefix: "work/" },
       lifecycleRules: [
         { id: "expire-reports", prefix: "reports/", expiration: Duration.days(props.reportRetentionDays ?? 90) },
+        { id: "expire-intake", prefix: INTAKE_PREFIX, expiration: Duration.days(props.reportRetentionDays ?? 90) },
       ],
     }).bucket;
 
@@ -98,6 +111,19 @@ export class MarketoIngestStack extends Stack {
       retentionPeriod: Duration.days(d.ingestionQueueRetentionDays),
       deadLetterQueue: { queue: splitterDlq, maxReceiveCount: d.redriveMaxReceiveCount },
     });
+
+    // Producers' messages: a public contract (docs/schemas/), its own queue, never the internal ones.
+    const intakeKey = props.intakeQueueKmsKeyArn
+      ? Key.fromKeyArn(this, "IntakeQueueKey", props.intakeQueueKmsKeyArn)
+      : undefined;
+    const intakeQueues = new QueueWithDlq(this, "IntakeQueues", {
+      visibilityTimeout: Duration.seconds(d.intakeQueueVisibilitySeconds),
+      retentionPeriod: Duration.days(d.ingestionQueueRetentionDays),
+      maxReceiveCount: d.redriveMaxReceiveCount,
+      deadLetterRetention: Duration.days(d.dlqRetentionDays),
+      ...(intakeKey ? { encryptionKey: intakeKey } : {}),
+    });
+    for (const producer of props.intakeProducers ?? []) intakeQueues.queue.grantSendMessages(producer);
 
     const secret = resolveSecret(this, props.marketoSecret);
     const secretId = "secretName" in props.marketoSecret ? props.marketoSecret.secretName : secret.secretArn;
@@ -148,6 +174,54 @@ export class MarketoIngestStack extends Stack {
     bulk.queue.grantSendMessages(splitter);
     report.queue.grantSendMessages(splitter);
     dropBucket.addEventNotification(EventType.OBJECT_CREATED, new LambdaDestination(splitter));
+
+    const intakeFunction = new PipelineFunction(this, "Intake", {
+      entry: functionEntry("splitter", "intake-handler.ts"),
+      description: "Validates producer messages and splits each window of them like a dropped file",
+      memorySize: 1024,
+      timeout: Duration.seconds(d.intakeTimeoutSeconds),
+      environment: {
+        INGESTION_QUEUE_URL: ingestion.queue.queueUrl,
+        BULK_QUEUE_URL: bulk.queue.queueUrl,
+        REPORT_QUEUE_URL: report.queue.queueUrl,
+        INTAKE_QUEUE_URL: intakeQueues.queue.queueUrl,
+        INTAKE_DLQ_URL: intakeQueues.deadLetterQueue.queueUrl,
+        WORK_BUCKET: workBucket.bucketName,
+        POWERTOOLS_SERVICE_NAME: "marketo-ingest-intake",
+        ...(props.defaultFileOptions && Object.keys(props.defaultFileOptions).length
+          ? { DEFAULT_FILE_OPTIONS: JSON.stringify(props.defaultFileOptions) }
+          : {}),
+      },
+    });
+    const intake = intakeFunction.fn;
+    intake.addEventSource(
+      new SqsEventSource(intakeQueues.queue, {
+        batchSize: d.intakeBatchSize,
+        maxBatchingWindow: Duration.seconds(d.intakeBatchingWindowSeconds),
+        reportBatchItemFailures: true,
+        maxConcurrency: d.intakeMaxConcurrency,
+      }),
+    );
+    grantReportAccess(intake, workBucket);
+    // Window files and their descriptors, and the claims of producer ids, all under intake/.
+    intake.addToRolePolicy(
+      new PolicyStatement({
+        actions: ["s3:GetObject", "s3:PutObject"],
+        resources: [workBucket.arnForObjects(`${INTAKE_PREFIX}*`)],
+      }),
+    );
+    const payloadObjects = [
+      dropBucket.arnForObjects("*"),
+      ...(props.intakePayloadBucketArns ?? []).map((a) => `${a}/*`),
+    ];
+    // S3 pointers: read like dropped files (by version when the message names one).
+    intake.addToRolePolicy(
+      new PolicyStatement({ actions: ["s3:GetObject", "s3:GetObjectVersion"], resources: payloadObjects }),
+    );
+    ingestion.queue.grantSendMessages(intake);
+    bulk.queue.grantSendMessages(intake);
+    report.queue.grantSendMessages(intake);
+    intakeQueues.deadLetterQueue.grantSendMessages(intake);
 
     const senderFunction = new PipelineFunction(this, "Sender", {
       entry: functionEntry("ingestion-sender"),
@@ -265,6 +339,13 @@ export class MarketoIngestStack extends Stack {
       }),
     );
     grantReportAccess(reportWriter, workBucket);
+    // Rows with issues of intake windows and S3 pointers are copied from the window file or the pointed object.
+    reportWriter.addToRolePolicy(
+      new PolicyStatement({
+        actions: ["s3:GetObject", "s3:GetObjectVersion"],
+        resources: [workBucket.arnForObjects(`${INTAKE_PREFIX}*`), ...payloadObjects.slice(1)],
+      }),
+    );
     // The CSV is a multipart upload; a failed one is aborted rather than left as orphaned parts.
     reportWriter.addToRolePolicy(
       new PolicyStatement({
@@ -281,6 +362,7 @@ export class MarketoIngestStack extends Stack {
         BulkDLQ: bulk.deadLetterQueue,
         ReportDLQ: report.deadLetterQueue,
         SplitterDLQ: splitterDlq,
+        IntakeDLQ: intakeQueues.deadLetterQueue,
       },
     });
     new PipelineDashboard(this, "Observability", {
@@ -290,12 +372,13 @@ export class MarketoIngestStack extends Stack {
         bulkImporter: { fn: bulkImporter, service: "marketo-ingest-bulk-importer" },
         reportWriter: { fn: reportWriter, service: "marketo-ingest-report-writer" },
       },
-      queues: { Ingestion: ingestion.queue, Bulk: bulk.queue, Report: report.queue },
+      queues: { Ingestion: ingestion.queue, Bulk: bulk.queue, Report: report.queue, Intake: intakeQueues.queue },
       deadLetterQueues: {
         IngestionDLQ: ingestion.deadLetterQueue,
         BulkDLQ: bulk.deadLetterQueue,
         ReportDLQ: report.deadLetterQueue,
         SplitterDLQ: splitterDlq,
+        IntakeDLQ: intakeQueues.deadLetterQueue,
       },
     });
 
@@ -304,6 +387,7 @@ export class MarketoIngestStack extends Stack {
       sender: senderFunction,
       bulkImporter: bulkFunction,
       reportWriter: reportFunction,
+      intake: intakeFunction,
       splitterDeadLetterQueue: splitterDlq,
       dropBucket,
       workBucket,
@@ -317,6 +401,14 @@ export class MarketoIngestStack extends Stack {
     new CfnOutput(this, "BulkDeadLetterQueueUrl", { value: bulk.deadLetterQueue.queueUrl });
     new CfnOutput(this, "ReportDeadLetterQueueUrl", { value: report.deadLetterQueue.queueUrl });
     new CfnOutput(this, "SplitterDeadLetterQueueUrl", { value: splitterDlq.queueUrl });
+    new CfnOutput(this, "IntakeQueueUrl", {
+      value: intakeQueues.queue.queueUrl,
+      description: "Producers send intake messages here (docs/schemas/intake-message.v1.json)",
+    });
+    new CfnOutput(this, "IntakeDeadLetterQueueUrl", {
+      value: intakeQueues.deadLetterQueue.queueUrl,
+      description: "Invalid intake messages, with code, path and message as attributes",
+    });
   }
 }
 

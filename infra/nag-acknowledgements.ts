@@ -2,12 +2,14 @@ import { type CfnElement, Stack, Validations } from "aws-cdk-lib";
 import type { IBucket } from "aws-cdk-lib/aws-s3";
 import type { Construct } from "constructs";
 import { JOB_SLOT_PREFIX } from "../shared/contracts/job-slots.ts";
+import { INTAKE_PREFIX } from "../shared/contracts/intake-window.ts";
 
 interface Parts {
   splitter: Construct;
   sender: Construct;
   bulkImporter: Construct;
   reportWriter: Construct;
+  intake: Construct;
   splitterDeadLetterQueue: Construct;
   dropBucket: IBucket;
   workBucket: IBucket;
@@ -23,7 +25,7 @@ export function acknowledgeFindings(stack: Stack, parts: Parts): void {
   const xray =
     "X-Ray's PutTraceSegments/PutTelemetryRecords do not support resource-level permissions (added by tracing: ACTIVE).";
 
-  for (const fn of [parts.splitter, parts.sender, parts.bulkImporter, parts.reportWriter]) {
+  for (const fn of [parts.splitter, parts.sender, parts.bulkImporter, parts.reportWriter, parts.intake]) {
     Validations.of(fn).acknowledge({ id: "AwsSolutions-IAM5[Resource::*]", reason: xray });
     Validations.of(fn).acknowledge({
       id: reportsObjects,
@@ -34,10 +36,16 @@ export function acknowledgeFindings(stack: Stack, parts: Parts): void {
     id: `AwsSolutions-IAM5[Resource::${arn(parts.workBucket)}/${JOB_SLOT_PREFIX}*]`,
     reason: "The job slots are bulk-slots/0.json … 9.json (count configurable); scoped to that prefix.",
   });
-  for (const fn of [parts.splitter, parts.reportWriter]) {
+  for (const fn of [parts.splitter, parts.reportWriter, parts.intake]) {
     Validations.of(fn).acknowledge({
       id: `AwsSolutions-IAM5[Resource::${arn(parts.dropBucket)}/*]`,
       reason: "Reads whatever key a data team drops (to split it, then to copy rows with issues); read-only.",
+    });
+  }
+  for (const fn of [parts.intake, parts.reportWriter]) {
+    Validations.of(fn).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${arn(parts.workBucket)}/${INTAKE_PREFIX}*]`,
+      reason: "Intake window files and producer-id claims have keys made at run time (date, window, hashed id).",
     });
   }
   Validations.of(parts.splitterDeadLetterQueue).acknowledge({

@@ -23,6 +23,9 @@ export interface LocalAws {
   readonly bulkDlqUrl: string;
   readonly reportQueueUrl: string;
   readonly reportDlqUrl: string;
+  /** The producers' queue and its DLQ (invalid messages, and the redrive of failing ones). */
+  readonly intakeQueueUrl: string;
+  readonly intakeDlqUrl: string;
   /** Requests made to the emulator so far, by service and operation (`s3:GET`, `sqs:SendMessageBatch`, …). */
   requestCounts(): Record<string, number>;
   /** Environment that points the SDK (and so the handlers) at the emulators. */
@@ -80,6 +83,11 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
     visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? DEPLOYMENT_DEFAULTS.reportQueueVisibilitySeconds,
     maxReceiveCount: options.redriveMaxReceiveCount ?? DEPLOYMENT_DEFAULTS.redriveMaxReceiveCount,
   });
+  // Always the stack's visibility: a short one would return messages to the queue while a window still gathers.
+  const intake = await createQueueWithDlq(sqs, "marketo-ingest-intake", {
+    visibilityTimeoutSeconds: DEPLOYMENT_DEFAULTS.intakeQueueVisibilitySeconds,
+    maxReceiveCount: options.redriveMaxReceiveCount ?? DEPLOYMENT_DEFAULTS.redriveMaxReceiveCount,
+  });
   return {
     endpoint,
     s3,
@@ -93,6 +101,8 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
     bulkDlqUrl: bulk.dlqUrl,
     reportQueueUrl: report.queueUrl,
     reportDlqUrl: report.dlqUrl,
+    intakeQueueUrl: intake.queueUrl,
+    intakeDlqUrl: intake.dlqUrl,
     awsEnv,
     requestCounts: () => Object.fromEntries(requestCounts),
     close: async () => {

@@ -76,7 +76,7 @@ export interface LocalRunResult {
   elapsedMs: number;
 }
 
-const SECRET_ID = "marketo-ingest/marketo";
+export const SECRET_ID = "marketo-ingest/marketo";
 
 /**
  * Runs the deployed code path on one file: upload to the drop bucket, the splitter handler on the S3 event, the
@@ -94,44 +94,7 @@ export async function runPipelineLocally(options: LocalRunOptions): Promise<Loca
     );
   }
   const uploaded = await upload(aws, options);
-  const splitter = createSplitterHandler({
-    ...aws.awsEnv,
-    INGESTION_QUEUE_URL: aws.ingestionQueueUrl,
-    BULK_QUEUE_URL: aws.bulkQueueUrl,
-    WORK_BUCKET: aws.workBucket,
-    REPORT_QUEUE_URL: aws.reportQueueUrl,
-    // Locally the report writer runs after the queues drained: nothing to wait for.
-    REPORT_FIRST_CHECK_SECONDS: "0",
-    ...options.splitterEnv,
-  });
-  const sender = createSenderHandler({
-    ...aws.awsEnv,
-    MARKETO_SECRET_ID: SECRET_ID,
-    INGESTION_QUEUE_URL: aws.ingestionQueueUrl,
-    INGESTION_DLQ_URL: aws.ingestionDlqUrl,
-    WORK_BUCKET: aws.workBucket,
-    MAX_ATTEMPTS: String(DEPLOYMENT_DEFAULTS.maxAttempts),
-    ...options.senderEnv,
-  });
-  const bulkImporter = createBulkImporterHandler({
-    ...aws.awsEnv,
-    MARKETO_SECRET_ID: SECRET_ID,
-    BULK_QUEUE_URL: aws.bulkQueueUrl,
-    BULK_DLQ_URL: aws.bulkDlqUrl,
-    WORK_BUCKET: aws.workBucket,
-    ...options.bulkEnv,
-  });
-
-  const reportWriter = createReportWriterHandler({
-    ...aws.awsEnv,
-    REPORT_QUEUE_URL: aws.reportQueueUrl,
-    REPORT_DLQ_URL: aws.reportDlqUrl,
-    WORK_BUCKET: aws.workBucket,
-    REPORT_RECHECK_FIRST_SECONDS: "1",
-    REPORT_RECHECK_MAX_SECONDS: "1",
-    ...options.reportEnv,
-  });
-
+  const splitter = createSplitterHandler(localSplitterEnv(aws, options.splitterEnv));
   options.onProgress?.({ phase: "upload", bytes: uploaded.size });
   const dropped = { bucket: aws.dropBucket, key: options.key, size: uploaded.size, eTag: uploaded.eTag };
   const invoke = (event: S3Event, requestId: string) => splitter(event, lambdaContext("splitter", { requestId }));
@@ -163,53 +126,14 @@ export async function runPipelineLocally(options: LocalRunOptions): Promise<Loca
     batches: manifest?.batches ?? 0,
     status: manifest?.status ?? "missing",
   });
-  const deadlineMs = options.eventSource?.deadlineMs ?? 30 * 60_000;
   const onProgress = options.onProgress;
   const progress =
     onProgress && manifest?.status === "queued"
       ? new SendProgress(reports, file, manifest, clock, onProgress)
       : undefined;
   const reportProgress = () => progress?.poke();
-  // Both queues are served at once, as the deployed event sources would; each run ends when its queue drains.
-  const [eventSource, bulkEventSource] = await Promise.all([
-    runSqsEventSource({
-      sqs: aws.sqs,
-      queueUrl: aws.ingestionQueueUrl,
-      handler: sender,
-      functionName: "ingestion-sender",
-      batchSize: options.eventSource?.batchSize ?? DEPLOYMENT_DEFAULTS.senderBatchSize,
-      maxConcurrency: options.eventSource?.maxConcurrency ?? DEPLOYMENT_DEFAULTS.senderMaxConcurrency,
-      functionTimeoutMs: options.eventSource?.functionTimeoutMs ?? DEPLOYMENT_DEFAULTS.senderTimeoutSeconds * 1000,
-      deadlineMs,
-      clock,
-      onInvocation: reportProgress,
-    }),
-    runSqsEventSource({
-      sqs: aws.sqs,
-      queueUrl: aws.bulkQueueUrl,
-      handler: bulkImporter,
-      functionName: "bulk-importer",
-      batchSize: options.bulkEventSource?.batchSize ?? DEPLOYMENT_DEFAULTS.bulkImporterBatchSize,
-      maxConcurrency: options.bulkEventSource?.maxConcurrency ?? DEPLOYMENT_DEFAULTS.bulkImporterMaxConcurrency,
-      functionTimeoutMs: DEPLOYMENT_DEFAULTS.bulkImporterTimeoutSeconds * 1000,
-      deadlineMs,
-      clock,
-      onInvocation: reportProgress,
-    }),
-  ]);
+  const { eventSource, bulkEventSource } = await drainDownstream(aws, { ...options, startedAt, clock }, reportProgress);
   await progress?.finish();
-  // Then the report: every batch has ended (unless a queue hit the deadline, and then the report says running).
-  await runSqsEventSource({
-    sqs: aws.sqs,
-    queueUrl: aws.reportQueueUrl,
-    handler: reportWriter,
-    functionName: "report-writer",
-    batchSize: DEPLOYMENT_DEFAULTS.reportWriterBatchSize,
-    maxConcurrency: DEPLOYMENT_DEFAULTS.reportWriterMaxConcurrency,
-    functionTimeoutMs: DEPLOYMENT_DEFAULTS.reportWriterTimeoutSeconds * 1000,
-    deadlineMs: Math.min(deadlineMs, Math.max(5_000, startedAt + deadlineMs - clock.now())),
-    clock,
-  });
   const outcomes = await reports.listBatchOutcomes(file);
   return {
     file,
@@ -225,6 +149,112 @@ export async function runPipelineLocally(options: LocalRunOptions): Promise<Loca
     bulkEventSource,
     elapsedMs: clock.now() - startedAt,
   };
+}
+
+/** The splitter's environment locally (the intake function's too: it splits the same way). */
+export function localSplitterEnv(aws: LocalAws, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    ...aws.awsEnv,
+    INGESTION_QUEUE_URL: aws.ingestionQueueUrl,
+    BULK_QUEUE_URL: aws.bulkQueueUrl,
+    WORK_BUCKET: aws.workBucket,
+    REPORT_QUEUE_URL: aws.reportQueueUrl,
+    // Locally the report writer runs after the queues drained: nothing to wait for.
+    REPORT_FIRST_CHECK_SECONDS: "0",
+    ...extra,
+  };
+}
+
+/** The stages after a split, as a local run configures them. */
+export type DownstreamOptions = Pick<
+  LocalRunOptions,
+  "senderEnv" | "bulkEnv" | "reportEnv" | "eventSource" | "bulkEventSource"
+> & { startedAt: number; clock: Clock };
+
+/**
+ * Serves the ingestion and bulk queues until they drain (as their event sources would), then the report queue:
+ * every split file's batches end in Marketo or a DLQ, and each file gets its report.
+ */
+export async function drainDownstream(
+  aws: LocalAws,
+  options: DownstreamOptions,
+  /** After each sender or bulk importer invocation, with that queue's event source counts. */
+  onSendProgress?: (stats: EventSourceStats, queue: "ingestion" | "bulk") => void,
+  /** While true (an upstream stage still queues batches), an empty ingestion or bulk queue is not the end. */
+  keepPolling?: () => boolean,
+): Promise<{ eventSource: EventSourceStats; bulkEventSource: EventSourceStats }> {
+  const { startedAt, clock } = options;
+  const sender = createSenderHandler({
+    ...aws.awsEnv,
+    MARKETO_SECRET_ID: SECRET_ID,
+    INGESTION_QUEUE_URL: aws.ingestionQueueUrl,
+    INGESTION_DLQ_URL: aws.ingestionDlqUrl,
+    WORK_BUCKET: aws.workBucket,
+    MAX_ATTEMPTS: String(DEPLOYMENT_DEFAULTS.maxAttempts),
+    ...options.senderEnv,
+  });
+  const bulkImporter = createBulkImporterHandler({
+    ...aws.awsEnv,
+    MARKETO_SECRET_ID: SECRET_ID,
+    BULK_QUEUE_URL: aws.bulkQueueUrl,
+    BULK_DLQ_URL: aws.bulkDlqUrl,
+    WORK_BUCKET: aws.workBucket,
+    ...options.bulkEnv,
+  });
+
+  const reportWriter = createReportWriterHandler({
+    ...aws.awsEnv,
+    REPORT_QUEUE_URL: aws.reportQueueUrl,
+    REPORT_DLQ_URL: aws.reportDlqUrl,
+    WORK_BUCKET: aws.workBucket,
+    REPORT_RECHECK_FIRST_SECONDS: "1",
+    REPORT_RECHECK_MAX_SECONDS: "1",
+    ...options.reportEnv,
+  });
+
+  const deadlineMs = options.eventSource?.deadlineMs ?? 30 * 60_000;
+  // Both queues are served at once, as the deployed event sources would; each run ends when its queue drains.
+  const [eventSource, bulkEventSource] = await Promise.all([
+    runSqsEventSource({
+      sqs: aws.sqs,
+      queueUrl: aws.ingestionQueueUrl,
+      handler: sender,
+      functionName: "ingestion-sender",
+      batchSize: options.eventSource?.batchSize ?? DEPLOYMENT_DEFAULTS.senderBatchSize,
+      maxConcurrency: options.eventSource?.maxConcurrency ?? DEPLOYMENT_DEFAULTS.senderMaxConcurrency,
+      functionTimeoutMs: options.eventSource?.functionTimeoutMs ?? DEPLOYMENT_DEFAULTS.senderTimeoutSeconds * 1000,
+      deadlineMs,
+      clock,
+      ...(keepPolling ? { keepPolling } : {}),
+      ...(onSendProgress ? { onInvocation: (stats: EventSourceStats) => onSendProgress(stats, "ingestion") } : {}),
+    }),
+    runSqsEventSource({
+      sqs: aws.sqs,
+      queueUrl: aws.bulkQueueUrl,
+      handler: bulkImporter,
+      functionName: "bulk-importer",
+      batchSize: options.bulkEventSource?.batchSize ?? DEPLOYMENT_DEFAULTS.bulkImporterBatchSize,
+      maxConcurrency: options.bulkEventSource?.maxConcurrency ?? DEPLOYMENT_DEFAULTS.bulkImporterMaxConcurrency,
+      functionTimeoutMs: DEPLOYMENT_DEFAULTS.bulkImporterTimeoutSeconds * 1000,
+      deadlineMs,
+      clock,
+      ...(keepPolling ? { keepPolling } : {}),
+      ...(onSendProgress ? { onInvocation: (stats: EventSourceStats) => onSendProgress(stats, "bulk") } : {}),
+    }),
+  ]);
+  // Then the report: every batch has ended (unless a queue hit the deadline, and then the report says running).
+  await runSqsEventSource({
+    sqs: aws.sqs,
+    queueUrl: aws.reportQueueUrl,
+    handler: reportWriter,
+    functionName: "report-writer",
+    batchSize: DEPLOYMENT_DEFAULTS.reportWriterBatchSize,
+    maxConcurrency: DEPLOYMENT_DEFAULTS.reportWriterMaxConcurrency,
+    functionTimeoutMs: DEPLOYMENT_DEFAULTS.reportWriterTimeoutSeconds * 1000,
+    deadlineMs: Math.min(deadlineMs, Math.max(5_000, startedAt + deadlineMs - clock.now())),
+    clock,
+  });
+  return { eventSource, bulkEventSource };
 }
 
 /** Least time between two looks at the batch outcomes for progress. */
@@ -321,7 +351,7 @@ async function upload(aws: LocalAws, options: LocalRunOptions): Promise<{ size: 
   return { size, eTag: (result.ETag ?? "").replace(/"/g, "") };
 }
 
-async function countMessages(aws: LocalAws, queueUrl: string): Promise<number> {
+export async function countMessages(aws: LocalAws, queueUrl: string): Promise<number> {
   const { Attributes } = await aws.sqs.send(
     new GetQueueAttributesCommand({
       QueueUrl: queueUrl,

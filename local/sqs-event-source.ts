@@ -1,4 +1,5 @@
 import {
+  ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
   type Message,
@@ -20,10 +21,17 @@ export interface EventSourceOptions {
   handler: SqsHandler;
   /** Messages per invocation (the event source's BatchSize). */
   batchSize: number;
+  /**
+   * The event source's MaximumBatchingWindowInSeconds, in ms: messages are gathered for up to this long (or until
+   * `batchSize` or the 6 MB invoke payload) before one invocation. Without it, one receive is one invocation.
+   */
+  batchingWindowMs?: number;
   /** Concurrent invocations (the event source's MaximumConcurrency). */
   maxConcurrency: number;
   /** The function's timeout, reported through getRemainingTimeInMillis. */
   functionTimeoutMs: number;
+  /** While this says true, an empty queue is not the end (a producer is still sending). */
+  keepPolling?: () => boolean;
   /** Stop polling after this long even if messages remain (bounded loops). */
   deadlineMs: number;
   clock: Clock;
@@ -57,18 +65,12 @@ export async function runSqsEventSource(options: EventSourceOptions): Promise<Ev
 
   const worker = async (): Promise<void> => {
     while (!drained && options.clock.now() < stopAt) {
-      const received = await options.sqs.send(
-        new ReceiveMessageCommand({
-          QueueUrl: options.queueUrl,
-          MaxNumberOfMessages: options.batchSize,
-          MessageSystemAttributeNames: ["All"],
-          MessageAttributeNames: ["All"],
-          WaitTimeSeconds: 0,
-        }),
-      );
-      const messages = received.Messages ?? [];
+      const messages =
+        options.batchingWindowMs === undefined
+          ? await receive(options, options.batchSize)
+          : await gather(options, options.batchingWindowMs);
       if (messages.length === 0) {
-        if (busy === 0 && (await isEmpty(options))) {
+        if (busy === 0 && !options.keepPolling?.() && (await isEmpty(options))) {
           drained = true;
           return;
         }
@@ -86,6 +88,70 @@ export async function runSqsEventSource(options: EventSourceOptions): Promise<Ev
   };
   await Promise.all(Array.from({ length: options.maxConcurrency }, worker));
   return stats;
+}
+
+async function receive(options: EventSourceOptions, max: number): Promise<Message[]> {
+  const received = await options.sqs.send(
+    new ReceiveMessageCommand({
+      QueueUrl: options.queueUrl,
+      MaxNumberOfMessages: max,
+      MessageSystemAttributeNames: ["All"],
+      MessageAttributeNames: ["All"],
+      WaitTimeSeconds: 0,
+    }),
+  );
+  return received.Messages ?? [];
+}
+
+/** Lambda's synchronous invoke payload limit: a batch stops growing before its event would exceed it. */
+const MAX_INVOKE_PAYLOAD_BYTES = 6 * 1024 * 1024;
+
+/**
+ * Gathers one batch as the event source does with a batching window: receives (10 at a time, SQS's maximum)
+ * until the batch is full, its event would pass 6 MB, the queue is empty, or (while producers are still
+ * sending) the window since the first message has passed.
+ */
+async function gather(options: EventSourceOptions, windowMs: number): Promise<Message[]> {
+  const batch: Message[] = [];
+  let payloadBytes = 0;
+  let windowEndsAt: number | undefined;
+  while (batch.length < options.batchSize) {
+    const received = await receive(options, Math.min(10, options.batchSize - batch.length));
+    if (received.length === 0) {
+      // Lambda would wait out the window; locally, with no producer still sending, nothing more will come.
+      if (windowEndsAt === undefined || options.clock.now() >= windowEndsAt || !options.keepPolling?.()) break;
+      await options.clock.sleep(20);
+      continue;
+    }
+    windowEndsAt ??= options.clock.now() + windowMs;
+    for (const [index, message] of received.entries()) {
+      const bytes = Buffer.byteLength(JSON.stringify(sqsRecordFor(message, options))) + 1;
+      if (payloadBytes + bytes > MAX_INVOKE_PAYLOAD_BYTES) {
+        // Over the payload: these go back to the queue at once, as Lambda leaves them for the next batch.
+        await release(options, received.slice(index));
+        return batch;
+      }
+      payloadBytes += bytes;
+      batch.push(message);
+    }
+    // The window only bounds a batch while producers are still sending: with every message already queued,
+    // Lambda's pollers fill a batch to its cap well within the window, which the slower emulator would not.
+    if (options.keepPolling?.() && options.clock.now() >= windowEndsAt) break;
+  }
+  return batch;
+}
+
+async function release(options: EventSourceOptions, messages: Message[]): Promise<void> {
+  await options.sqs.send(
+    new ChangeMessageVisibilityBatchCommand({
+      QueueUrl: options.queueUrl,
+      Entries: messages.map((m, i) => ({
+        Id: String(i),
+        ReceiptHandle: m.ReceiptHandle as string,
+        VisibilityTimeout: 0,
+      })),
+    }),
+  );
 }
 
 async function invoke(messages: Message[], options: EventSourceOptions, stats: EventSourceStats): Promise<void> {
@@ -111,12 +177,17 @@ async function invoke(messages: Message[], options: EventSourceOptions, stats: E
   const done = messages.filter((m) => !failed.has(m.MessageId as string));
   stats.messagesReturned += messages.length - done.length;
   if (done.length === 0) return;
-  await options.sqs.send(
-    new DeleteMessageBatchCommand({
-      QueueUrl: options.queueUrl,
-      Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle as string })),
-    }),
-  );
+  // DeleteMessageBatch takes 10 entries at most; a batching window's batch holds up to 10,000.
+  for (let start = 0; start < done.length; start += 10) {
+    await options.sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: options.queueUrl,
+        Entries: done
+          .slice(start, start + 10)
+          .map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle as string })),
+      }),
+    );
+  }
   stats.messagesDeleted += done.length;
 }
 

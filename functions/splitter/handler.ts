@@ -1,26 +1,17 @@
-import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import type { Context } from "aws-lambda";
-import { toQueueSafeJson } from "../../shared/text/queue-text.ts";
-import { createBulkPartSink } from "../../shared/aws/bulk-part-sink.ts";
 import { createS3Client, createSqsClient } from "../../shared/aws/clients.ts";
-import { createIngestionBatchSink } from "../../shared/aws/ingestion-batch-sink.ts";
-import { headS3Object, readOptionalS3Text, streamS3Object } from "../../shared/aws/s3-object-source.ts";
-import { S3ClaimStore } from "../../shared/aws/s3-claim-store.ts";
-import { S3ReportStore } from "../../shared/aws/s3-report-store.ts";
 import { readSettings } from "../../shared/config/settings.ts";
-import { fileGuardsOf, SplitterSettingsSchema } from "./settings.ts";
+import { SplitterSettingsSchema } from "./settings.ts";
 import { createLogger, withLambdaContext } from "../../shared/lambda/logger.ts";
 import { FunctionMetrics, withMetrics } from "../../shared/lambda/metrics.ts";
-import { METRIC } from "../../shared/contracts/metrics.ts";
-import type { FileClaim } from "./file-claim.ts";
-import { isSidecarKey, SIDECAR_SUFFIX } from "./process-dropped-file.ts";
+import { isSidecarKey } from "./process-dropped-file.ts";
 import { droppedFiles } from "../../shared/contracts/s3-event.ts";
 import { splitDroppedFileOnce } from "./split-once.ts";
-import type { ReportMessage } from "../../shared/contracts/report-message.ts";
+import { addSplitMetrics, createSplitOnceDeps } from "./split-runtime.ts";
 import { systemClock } from "../../shared/time/clock.ts";
 import { jsonOf } from "../../shared/text/json-text.ts";
 import { SplitFailureRecordSchema } from "../../shared/contracts/split-failure.ts";
-import { rejectedCountOf, type SplitManifest } from "../../shared/report/file-report.ts";
+import { rejectedCountOf } from "../../shared/report/file-report.ts";
 import { recordSplitFailure } from "./record-split-failure.ts";
 import { z } from "zod";
 
@@ -33,13 +24,7 @@ function createRuntime(env: Record<string, string | undefined>) {
   const settings = readSettings(SplitterSettingsSchema, env);
   const s3 = createS3Client(env);
   const sqs = createSqsClient(env);
-  return {
-    settings,
-    s3,
-    sqs,
-    reports: new S3ReportStore(s3, settings.WORK_BUCKET),
-    claims: new S3ClaimStore<FileClaim>(s3, settings.WORK_BUCKET),
-  };
+  return { settings, s3, sqs };
 }
 type SplitterRuntime = ReturnType<typeof createRuntime>;
 
@@ -70,30 +55,14 @@ const SplitFailureEventSchema = z.object({
 });
 const SplitFailureText = jsonOf(SplitFailureRecordSchema);
 
-function announcer(runtime: SplitterRuntime) {
-  return async (manifest: SplitManifest): Promise<void> => {
-    const message: ReportMessage = { v: 1, kind: "file-report", file: manifest.file, checks: 0 };
-    await runtime.sqs.send(
-      new SendMessageCommand({
-        QueueUrl: runtime.settings.REPORT_QUEUE_URL,
-        MessageBody: toQueueSafeJson(message),
-        DelaySeconds: runtime.settings.REPORT_FIRST_CHECK_SECONDS,
-      }),
-    );
-  };
-}
-
 async function splitEvent(event: unknown, runtime: SplitterRuntime, context: Context): Promise<void> {
   const failures = SplitFailureEventSchema.safeParse(event);
   if (failures.success) {
     for (const record of failures.data.Records) {
       // A record that is not a failure record throws: SQS retries it, then keeps it in the splitter DLQ.
       const failure = SplitFailureText.parse(record.body);
-      const written = await recordSplitFailure(failure, {
-        reports: runtime.reports,
-        clock: systemClock,
-        announce: announcer(runtime),
-      });
+      const { reports, announce } = createSplitOnceDeps(runtime.settings, runtime.s3, runtime.sqs);
+      const written = await recordSplitFailure(failure, { reports, clock: systemClock, announce });
       logger.error("split failed for good; failed report requested", {
         messageId: record.messageId,
         failedRequestId: failure.requestContext.requestId,
@@ -103,7 +72,6 @@ async function splitEvent(event: unknown, runtime: SplitterRuntime, context: Con
     }
     return;
   }
-  const { settings, s3, sqs, reports, claims } = runtime;
   const invocationId = context.awsRequestId;
   for (const file of droppedFiles(event)) {
     if (isSidecarKey(file.key)) {
@@ -111,24 +79,8 @@ async function splitEvent(event: unknown, runtime: SplitterRuntime, context: Con
       logger.info("sidecar options file, not split", { key: file.key });
       continue;
     }
-    const result = await splitDroppedFileOnce(file, invocationId, {
-      describe: (dropped) => headS3Object(s3, dropped),
-      open: (dropped) => streamS3Object(s3, dropped),
-      readSidecar: (dropped) => readOptionalS3Text(s3, dropped.bucket, `${dropped.key}${SIDECAR_SUFFIX}`),
-      publisher: createIngestionBatchSink(s3, sqs, settings.WORK_BUCKET, settings.INGESTION_QUEUE_URL),
-      reports,
-      clock: systemClock,
-      limits: { maxObjects: settings.MAX_REQUEST_OBJECTS, maxBytes: settings.MAX_REQUEST_BYTES },
-      defaults: settings.DEFAULT_FILE_OPTIONS,
-      bulk: {
-        sink: createBulkPartSink(s3, sqs, settings.WORK_BUCKET, settings.BULK_QUEUE_URL),
-        maxPartBytes: settings.BULK_MAX_PART_BYTES,
-      },
-      guards: fileGuardsOf(settings),
-      claims,
-      leaseMs: settings.SPLIT_CLAIM_LEASE_MS,
-      announce: announcer(runtime),
-    });
+    const deps = createSplitOnceDeps(runtime.settings, runtime.s3, runtime.sqs);
+    const result = await splitDroppedFileOnce(file, invocationId, deps);
     if (result.status === "skipped") {
       logger.info("file already split or being split; event ignored", {
         key: file.key,
@@ -138,9 +90,7 @@ async function splitEvent(event: unknown, runtime: SplitterRuntime, context: Con
       continue;
     }
     const { manifest } = result;
-    metrics.add(METRIC.rowsRead, "Count", manifest.rowsRead);
-    metrics.add(METRIC.rowsQueued, "Count", manifest.rowsQueued);
-    metrics.add(METRIC.rowsRejected, "Count", manifest.rejectedRows.length);
+    addSplitMetrics(metrics, manifest);
     logger.info("file processed", {
       key: file.key,
       versionId: file.versionId,

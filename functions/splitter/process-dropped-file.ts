@@ -23,7 +23,7 @@ import type { SplitManifest } from "../../shared/report/file-report.ts";
 import type { RejectedRowsStore, ReportStore } from "../../shared/contracts/report-store.ts";
 import type { Clock } from "../../shared/time/clock.ts";
 import type { FileRef } from "../../shared/contracts/batch-message.ts";
-import { routeForObjectKey } from "../../shared/options/object-route.ts";
+import { routeForObjectKey, routeForObjectName } from "../../shared/options/object-route.ts";
 import { planRequests } from "./request-plan.ts";
 import { type DroppedFile, fileRefFor } from "../../shared/contracts/s3-event.ts";
 import { splitFile } from "./split-file.ts";
@@ -63,11 +63,24 @@ export interface DroppedFileDeps {
 }
 
 /**
+ * What an intake message says a file holds, instead of its key prefix and sidecar/metadata: the object type and
+ * the message's options (stack defaults still apply below them).
+ */
+export interface ExplicitTarget {
+  objectType: string;
+  options?: unknown;
+}
+
+/**
  * Splitter core: one dropped file → queued batches plus a manifest. A file that cannot be processed as a whole
  * (unknown type, invalid options, bad encoding, broken CSV, no rows) gets a `rejected` manifest and nothing is
  * sent; infrastructure errors propagate so the invocation is retried.
  */
-export async function processDroppedFile(dropped: DroppedFile, deps: DroppedFileDeps): Promise<SplitManifest> {
+export async function processDroppedFile(
+  dropped: DroppedFile,
+  deps: DroppedFileDeps,
+  explicit?: ExplicitTarget,
+): Promise<SplitManifest> {
   const startedAt = new Date(deps.clock.now()).toISOString();
   const file: FileRef = fileRefFor(dropped);
   const base = { v: 1 as const, file, startedAt };
@@ -82,14 +95,13 @@ export async function processDroppedFile(dropped: DroppedFile, deps: DroppedFile
         `file is ${size} bytes; the most accepted is ${deps.guards.maxFileBytes} (MAX_FILE_BYTES): split it into smaller files`,
       );
     }
-    const target = resolveTarget(
-      isBulkKey(dropped.key) ? bulkRouteForKey(dropped.key) : routeForObjectKey(dropped.key),
-      {
-        defaults: deps.defaults,
-        sidecar: parseSidecar(await deps.readSidecar(dropped)),
-        metadata: head.metadata,
-      },
-    );
+    const target = explicit
+      ? resolveTarget(routeForObjectName(explicit.objectType), { defaults: deps.defaults, sidecar: explicit.options })
+      : resolveTarget(isBulkKey(dropped.key) ? bulkRouteForKey(dropped.key) : routeForObjectKey(dropped.key), {
+          defaults: deps.defaults,
+          sidecar: parseSidecar(await deps.readSidecar(dropped)),
+          metadata: head.metadata,
+        });
     const format: InputFormat = target.options.format ?? formatFromKey(dropped.key) ?? "csv";
     const gzipped = isGzipped(dropped.key, head.contentEncoding);
     const onHeader = (columns: readonly string[]) => {
@@ -154,7 +166,7 @@ export async function processDroppedFile(dropped: DroppedFile, deps: DroppedFile
     if (!(error instanceof InputFileError)) throw error;
     manifest = {
       ...base,
-      objectType: dropped.key.split("/")[0] ?? "",
+      objectType: explicit?.objectType ?? dropped.key.split("/")[0] ?? "",
       status: "rejected",
       rowsRead: 0,
       rowsQueued: 0,

@@ -46,3 +46,9 @@ export const fileGuardsOf = (settings: SplitterSettings): FileGuards => ({
   maxInflatedBytes: settings.MAX_INFLATED_BYTES,
   maxInflationRatio: settings.MAX_INFLATION_RATIO,
 });
+/** The intake function's environment: the splitter's, plus its own queue and the DLQ for invalid messages. */
+export const IntakeSettingsSchema = SplitterSettingsSchema.extend({
+  INTAKE_QUEUE_URL: z.string().min(1),
+  INTAKE_DLQ_URL: z.string().min(1),
+});
+export type IntakeSettings = z.infer<typeof IntakeSettingsSchema>;

@@ -2,7 +2,7 @@ import type { SplitManifest } from "../../shared/report/file-report.ts";
 import type { FileRef } from "../../shared/contracts/batch-message.ts";
 import type { ClaimStore } from "../../shared/contracts/claim-store.ts";
 import { claimFile, type FileClaim } from "./file-claim.ts";
-import { type DroppedFileDeps, processDroppedFile } from "./process-dropped-file.ts";
+import { type DroppedFileDeps, type ExplicitTarget, processDroppedFile } from "./process-dropped-file.ts";
 import { type DroppedFile, fileRefFor } from "../../shared/contracts/s3-event.ts";
 
 export interface SplitOnceDeps extends DroppedFileDeps {
@@ -26,6 +26,7 @@ export async function splitDroppedFileOnce(
   dropped: DroppedFile,
   invocationId: string,
   deps: SplitOnceDeps,
+  explicit?: ExplicitTarget,
 ): Promise<SplitOnceResult> {
   const file = fileRefFor(dropped);
   const existing = await deps.reports.getManifest(file);
@@ -42,7 +43,7 @@ export async function splitDroppedFileOnce(
     }
     return { status: "skipped", why: decision.why, ...(decision.owner ? { owner: decision.owner } : {}) };
   }
-  const manifest = await processDroppedFile(dropped, deps);
+  const manifest = await processDroppedFile(dropped, deps, explicit);
   await deps.announce(manifest);
   return { status: "split", manifest, as: decision.as };
 }

@@ -1,4 +1,5 @@
 import type { Duration } from "aws-cdk-lib";
+import type { IKey } from "aws-cdk-lib/aws-kms";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 
@@ -9,6 +10,8 @@ export interface QueueWithDlqProps {
   maxReceiveCount: number;
   /** Must outlive the source queue's retention: a message's age counts from its first enqueue. */
   deadLetterRetention: Duration;
+  /** A customer-managed KMS key for the source queue (SQS-managed encryption otherwise). */
+  encryptionKey?: IKey;
 }
 
 /** An encrypted, TLS-only queue whose failures land in an equally protected dead-letter queue. */
@@ -24,7 +27,9 @@ export class QueueWithDlq extends Construct {
       retentionPeriod: props.deadLetterRetention,
     });
     this.queue = new Queue(this, "Queue", {
-      encryption: QueueEncryption.SQS_MANAGED,
+      ...(props.encryptionKey
+        ? { encryption: QueueEncryption.KMS, encryptionMasterKey: props.encryptionKey }
+        : { encryption: QueueEncryption.SQS_MANAGED }),
       enforceSSL: true,
       visibilityTimeout: props.visibilityTimeout,
       retentionPeriod: props.retentionPeriod,

@@ -45,6 +45,16 @@ export const DEPLOYMENT_DEFAULTS = {
   /** One file per invocation: a report may copy millions of rows. */
   reportWriterBatchSize: 1,
   reportWriterMaxConcurrency: 2,
+  /** Intake function timeout: one window of up to 10,000 messages claimed, written and split. */
+  intakeTimeoutSeconds: 300,
+  /** Messages per intake invocation (Lambda's SQS maximum; the 6 MB invoke payload may cap it first). */
+  intakeBatchSize: 10_000,
+  /** How long the event source gathers messages before invoking (the latency floor of an intake message). */
+  intakeBatchingWindowSeconds: 5,
+  /** Concurrent intake invocations: each window is split on its own. */
+  intakeMaxConcurrency: 2,
+  /** ≥ 6 × the intake timeout plus the batching window. */
+  intakeQueueVisibilitySeconds: 6 * 300 + 5,
   dlqRetentionDays: 14,
   ingestionQueueRetentionDays: 4,
 } as const;

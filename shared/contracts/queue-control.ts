@@ -8,6 +8,8 @@ export interface DeadLetterReason {
   lastFailureAt: string;
   reportPrefix?: string;
   batchIndex?: number;
+  /** Where in the message the problem is (an intake message's validation error, e.g. `records.3`). */
+  path?: string;
 }
 
 /** Moves a message to the dead-letter queue with the reason as attributes. */

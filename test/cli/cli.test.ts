@@ -3,9 +3,12 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type MarketoSimulator, startMarketoSimulator } from "../../local/marketo-simulator/index.ts";
 import type { FileReport } from "../../shared/report/build-file-report.ts";
+import { sendIntakeMessages } from "../../local/intake-producer.ts";
+import { runIntakeLocally } from "../../local/run-intake-locally.ts";
 import { startHarness } from "../e2e/harness.ts";
 
 const BIN = fileURLToPath(new URL("../../bin/marketo-ingest.mjs", import.meta.url));
@@ -246,6 +249,87 @@ describe("marketo-ingest CLI", () => {
       expect(stdout).toContain("Usage:");
       expect(stdout).toMatch(/\[--log FILE\] +write the handlers' log items there, one JSON line each/);
       expect(stdout).toMatch(/\[--verbose\] +print those JSON lines on stderr too/);
+    }
+  });
+
+  it("send: each NDJSON line becomes an intake message, run locally to the end with the summary", async () => {
+    const file = join(dir, "people.ndjson");
+    await writeFile(
+      file,
+      '{"email":"a@example.com","firstName":"Ann"}\n{"email":"b@example.com"}\nnot json\n{"firstName":"NoEmail"}\n',
+    );
+    const { code, stdout, stderr } = await cli(["send", file, "--object", "persons", "--priority", "high"]);
+    expect(stdout).toMatch(
+      /^messages 4 · invalid 1 · windows 1 · rows read 3 · requests 1 · accepted 2 · rejected 1 · failed 0 · dead-lettered 0 · elapsed [\d.]+ s$/m,
+    );
+    expect(code).toBe(1);
+    expect(stderr).toContain("1 invalid messages in the intake DLQ");
+    expect(stderr).toMatch(/message \S+: complete with failures \(rejected: email is required/);
+    expect(stderr).not.toContain("a@example.com"); // ids and reasons, never record contents
+    // As for `run`, the handlers' JSON log lines stay out of a person's terminal unless --verbose.
+    const jsonLines = `${stdout}\n${stderr}`.split("\n").filter((line) => line.trimStart().startsWith('{"level"'));
+    expect(jsonLines).toEqual([]);
+  });
+
+  it("send --queue-url: puts the messages on a deployed intake queue (here the emulator's)", async () => {
+    const h = await startHarness();
+    try {
+      const file = join(dir, "queued.ndjson");
+      await writeFile(file, '{"leadId":1}\n{"leadId":2}\n');
+      const env = { ...h.aws.awsEnv, AWS_ENDPOINT_URL: h.aws.endpoint };
+      const sent = await cli(
+        ["send", file, "--object", "lists", "--list-id", "501", "--queue-url", h.aws.intakeQueueUrl],
+        env,
+      );
+      expect(sent.code).toBe(0);
+      expect(sent.stdout).toMatch(/^messages sent 2 · /);
+      const { Messages = [] } = await h.aws.sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: h.aws.intakeQueueUrl, MaxNumberOfMessages: 10 }),
+      );
+      expect(
+        Messages.map((m) => JSON.parse(m.Body ?? "")).sort((a, b) => a.records[0].leadId - b.records[0].leadId),
+      ).toEqual([
+        { v: 1, objectType: "lists", options: { listId: "501" }, records: [{ leadId: 1 }] },
+        { v: 1, objectType: "lists", options: { listId: "501" }, records: [{ leadId: 2 }] },
+      ]);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it("status --message: an intake message's records by state, looked up by producer id or SQS message id", async () => {
+    const h = await startHarness();
+    try {
+      const bodies = [
+        { v: 1, id: "order-1", objectType: "persons", records: [{ email: "a@example.com" }, { firstName: "NoEmail" }] },
+        { v: 1, objectType: "persons", records: [{ email: "b@example.com" }] },
+      ].map((m) => JSON.stringify(m));
+      const [, plainId] = await sendIntakeMessages(h.aws.sqs, h.aws.intakeQueueUrl, bodies);
+      await runIntakeLocally({ aws: h.aws, marketo: h.secret });
+      const env = { ...h.aws.awsEnv, AWS_ENDPOINT_URL: h.aws.endpoint };
+
+      const byId = await cli(["status", "order-1", "--message", "--bucket", h.aws.workBucket], env);
+      expect(byId.code).toBe(1);
+      expect(byId.stdout).toMatch(/^message \S+ \(id order-1\): complete with failures$/m);
+      expect(byId.stdout).toContain("records accepted 1 · rejected 1 · failed 0 · dead-lettered 0 · pending 0");
+      expect(byId.stdout).toMatch(/record 2 rejected: email is required/);
+      expect(byId.stdout).not.toContain("a@example.com");
+
+      const bySqsId = await cli(
+        ["status", plainId as string, "--message", "--bucket", h.aws.workBucket, "--json"],
+        env,
+      );
+      expect(bySqsId.code).toBe(0);
+      expect(JSON.parse(bySqsId.stdout)).toMatchObject({
+        messageId: plainId,
+        status: "complete",
+        records: { accepted: 1 },
+      });
+
+      const unknown = await cli(["status", "order-404", "--message", "--bucket", h.aws.workBucket], env);
+      expect(unknown.code).toBe(4);
+    } finally {
+      await h.close();
     }
   });
 

@@ -40,7 +40,7 @@ const BULK_KEY = "bulk/leads/bundle-check.csv";
 const BULK_CSV = "email,firstName\nlinus@example.com,Linus\nmargaret@example.com,Margaret\n";
 
 /**
- * The four Lambda bundles exactly as `cdk synth` builds them, each copied alone into an empty folder outside the
+ * The five Lambda bundles exactly as `cdk synth` builds them, each copied alone into an empty folder outside the
  * repository and run by plain `node`, carry a file through the pipeline against the S3/SQS emulator and the
  * Marketo simulator. A bundle that relies on packages from node_modules (or from the Lambda runtime) fails here.
  */
@@ -167,8 +167,8 @@ describe("Lambda bundles run on their own", () => {
   let personsFile: FileRef;
   let announcement: Message[];
 
-  it("the stack bundles the four handlers for its Node.js runtime", () => {
-    expect([...bundles.keys()].sort()).toEqual(["BulkImporter", "ReportWriter", "Sender", "Splitter"]);
+  it("the stack bundles the five handlers for its Node.js runtime", () => {
+    expect([...bundles.keys()].sort()).toEqual(["BulkImporter", "Intake", "ReportWriter", "Sender", "Splitter"]);
     for (const { runtime } of bundles.values()) expect(runtime).toBe("nodejs24.x");
   });
 

@@ -60,17 +60,19 @@ describe("MarketoIngestStack", () => {
     });
   });
 
-  it("gives the ingestion, bulk and report queues a DLQ with maxReceiveCount and a visibility ≥ 6 × their function's timeout", () => {
+  it("gives the ingestion, bulk, report and intake queues a DLQ with maxReceiveCount and a visibility ≥ 6 × their function's timeout", () => {
     const queues = resourcesOf(template, "AWS::SQS::Queue");
-    expect(queues).toHaveLength(8);
+    expect(queues).toHaveLength(10);
     const withRedrive = queues.filter(([, queue]) => queue.Properties.RedrivePolicy);
     expect(withRedrive.map(([id]) => id.replace(/Queue.*$/, "")).sort()).toEqual([
       "Bulk",
       "Ingestion",
+      "Intake",
       "Report",
       "SplitFailures",
     ]);
     const timeouts: Record<string, number> = {
+      Intake: DEPLOYMENT_DEFAULTS.intakeTimeoutSeconds + DEPLOYMENT_DEFAULTS.intakeBatchingWindowSeconds / 6,
       Bulk: DEPLOYMENT_DEFAULTS.bulkImporterTimeoutSeconds,
       Ingestion: DEPLOYMENT_DEFAULTS.senderTimeoutSeconds,
       Report: DEPLOYMENT_DEFAULTS.reportWriterTimeoutSeconds,
@@ -99,7 +101,7 @@ describe("MarketoIngestStack", () => {
     const functions = resourcesOf(template, "AWS::Lambda::Function").filter(([, fn]) =>
       String(fn.Properties.Runtime).startsWith("nodejs"),
     );
-    expect(functions).toHaveLength(4);
+    expect(functions).toHaveLength(5);
     for (const [, fn] of functions) {
       expect(fn.Properties.Runtime).toBe("nodejs24.x");
       expect(fn.Properties.Architectures).toEqual(["arm64"]);
@@ -152,7 +154,7 @@ describe("MarketoIngestStack", () => {
     const pipelinePolicies = resourcesOf(template, "AWS::IAM::Policy").filter(
       ([id]) => !id.includes("NotificationsHandler"),
     );
-    expect(pipelinePolicies).toHaveLength(4);
+    expect(pipelinePolicies).toHaveLength(5);
     const statements = pipelinePolicies.flatMap(
       ([, policy]) =>
         (policy.Properties.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] })
@@ -195,6 +197,24 @@ describe("MarketoIngestStack", () => {
         "sqs:ReceiveMessage",
         "sqs:DeleteMessage",
         "sqs:ChangeMessageVisibility",
+        "s3:GetObject",
+        "s3:GetObjectVersion",
+        "s3:PutObject",
+        "s3:ListBucket",
+      ]),
+    );
+    expect(new Set(actionsOf("IntakeRole"))).toEqual(
+      new Set([
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "xray:PutTelemetryRecords",
+        "xray:PutTraceSegments",
+        "sqs:ChangeMessageVisibility",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+        "sqs:GetQueueUrl",
+        "sqs:ReceiveMessage",
+        "sqs:SendMessage",
         "s3:GetObject",
         "s3:GetObjectVersion",
         "s3:PutObject",
@@ -295,8 +315,8 @@ describe("MarketoIngestStack", () => {
   it("alarms on every dead-letter queue, stalled queues, function errors and throttles, and the daily object quota", () => {
     const alarms = resourcesOf(template, "AWS::CloudWatch::Alarm");
     expect(alarms.map(([, alarm]) => alarm.Properties.MetricName).sort()).toEqual([
-      ...Array(3).fill("ApproximateAgeOfOldestMessage"),
-      ...Array(4).fill("ApproximateNumberOfMessagesVisible"),
+      ...Array(4).fill("ApproximateAgeOfOldestMessage"),
+      ...Array(5).fill("ApproximateNumberOfMessagesVisible"),
       ...Array(4).fill("Errors"),
       "NumberOfMessagesSent",
       "ObjectsSent",
@@ -311,6 +331,76 @@ describe("MarketoIngestStack", () => {
       violation.violatingResources.some((resource) => !("acknowledged" in resource) || !resource.acknowledged),
     );
     expect(open.map((violation) => violation.ruleName)).toEqual([]);
+  });
+});
+
+describe("intake queue", () => {
+  const intakeQueuePolicy = (template: Template) => {
+    const policies = resourcesOf(template, "AWS::SQS::QueuePolicy").filter(([, policy]) =>
+      JSON.stringify(policy.Properties.Queues).includes("IntakeQueuesQueue"),
+    );
+    expect(policies).toHaveLength(1);
+    return (policies[0]?.[1].Properties.PolicyDocument as { Statement: Array<Record<string, unknown>> }).Statement;
+  };
+
+  it("feeds the intake function in windows of up to 10,000 messages gathered over the batching window", () => {
+    const { template } = synth();
+    template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+      BatchSize: 10_000,
+      MaximumBatchingWindowInSeconds: DEPLOYMENT_DEFAULTS.intakeBatchingWindowSeconds,
+      FunctionResponseTypes: ["ReportBatchItemFailures"],
+      ScalingConfig: { MaximumConcurrency: DEPLOYMENT_DEFAULTS.intakeMaxConcurrency },
+    });
+    template.hasOutput("IntakeQueueUrl", {});
+    template.hasOutput("IntakeDeadLetterQueueUrl", {});
+  });
+
+  it("is closed unless producers are named: its policy only refuses plain HTTP", () => {
+    const statements = intakeQueuePolicy(synth().template);
+    expect(statements.map((statement) => statement.Effect)).toEqual(["Deny"]);
+  });
+
+  it("grants sqs:SendMessage to exactly the named producers, other accounts and AWS services included", () => {
+    const { template } = synth({
+      intakeProducers:
+        "444455556666,arn:aws:iam::777788889999:role/orders-lambda,arn:aws:sns:eu-west-1:444455556666:orders,arn:aws:events:eu-west-1:444455556666:rule/orders",
+    });
+    const allows = intakeQueuePolicy(template).filter((statement) => statement.Effect === "Allow");
+    // CDK merges grants that differ only by principal: count the principals, not the statements.
+    const granted = allows.flatMap((statement) =>
+      Object.values(statement.Principal as Record<string, unknown>).flatMap((value) => [value].flat()),
+    );
+    expect(granted).toHaveLength(4);
+    for (const statement of allows) {
+      expect([statement.Action].flat()).toContain("sqs:SendMessage");
+      expect(
+        [statement.Action]
+          .flat()
+          .every((action) => /^sqs:(SendMessage|GetQueueAttributes|GetQueueUrl)$/.test(String(action))),
+      ).toBe(true);
+    }
+    const principals = JSON.stringify(allows.map((statement) => [statement.Principal, statement.Condition]));
+    expect(principals).toContain(":iam::444455556666:root");
+    expect(principals).toContain("arn:aws:iam::777788889999:role/orders-lambda");
+    expect(principals).toMatch(/sns\.amazonaws\.com.*arn:aws:sns:eu-west-1:444455556666:orders/);
+    expect(principals).toMatch(/events\.amazonaws\.com.*arn:aws:events:eu-west-1:444455556666:rule\/orders/);
+  });
+
+  it("encrypts with the given KMS key, which the intake function may decrypt with", () => {
+    const keyArn = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    const { template } = synth({ intakeQueueKmsKeyArn: keyArn, intakeProducers: "arn:aws:iam::111122223333:role/p" });
+    template.hasResourceProperties("AWS::SQS::Queue", { KmsMasterKeyId: keyArn });
+    const statements = resourcesOf(template, "AWS::IAM::Policy").flatMap(
+      ([, policy]) => (policy.Properties.PolicyDocument as { Statement: Array<Record<string, unknown>> }).Statement,
+    );
+    const keyGrants = statements.filter((statement) => JSON.stringify(statement.Resource) === JSON.stringify(keyArn));
+    // The intake function decrypts what it receives. Producers need kms:GenerateDataKey from the key's own policy:
+    // an imported key's policy is not this stack's to change (see README).
+    expect(keyGrants.flatMap((statement) => [statement.Action].flat())).toContain("kms:Decrypt");
+  });
+
+  it("refuses a producer that names nothing it can grant", () => {
+    expect(() => synth({ intakeProducers: "everyone" })).toThrow(/intake producer "everyone"/);
   });
 });
 

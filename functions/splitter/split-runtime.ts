@@ -1,0 +1,59 @@
+import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import type { S3Client } from "@aws-sdk/client-s3";
+import { createBulkPartSink } from "../../shared/aws/bulk-part-sink.ts";
+import { createIngestionBatchSink } from "../../shared/aws/ingestion-batch-sink.ts";
+import { headS3Object, readOptionalS3Text, streamS3Object } from "../../shared/aws/s3-object-source.ts";
+import { S3ClaimStore } from "../../shared/aws/s3-claim-store.ts";
+import { S3ReportStore } from "../../shared/aws/s3-report-store.ts";
+import { METRIC, type PipelineMetrics } from "../../shared/contracts/metrics.ts";
+import type { ReportMessage } from "../../shared/contracts/report-message.ts";
+import { rejectedCountOf, type SplitManifest } from "../../shared/report/file-report.ts";
+import { toQueueSafeJson } from "../../shared/text/queue-text.ts";
+import { systemClock } from "../../shared/time/clock.ts";
+import type { FileClaim } from "./file-claim.ts";
+import { SIDECAR_SUFFIX } from "./process-dropped-file.ts";
+import { fileGuardsOf, type SplitterSettings } from "./settings.ts";
+import type { SplitOnceDeps } from "./split-once.ts";
+
+/**
+ * What splitting a file needs in AWS, for the S3-event handler and the intake handler alike: the same queues,
+ * work bucket, file guards, claims and report announcement, so an intake window is split exactly like a dropped
+ * file. Build it per file (per window for intake): the publisher buffers messages until flushed, and a split that
+ * failed must not hand its unsent buffer to the next one (Lambda's retry runs in the same warm process).
+ */
+export function createSplitOnceDeps(settings: SplitterSettings, s3: S3Client, sqs: SQSClient): SplitOnceDeps {
+  return {
+    describe: (dropped) => headS3Object(s3, dropped),
+    open: (dropped) => streamS3Object(s3, dropped),
+    readSidecar: (dropped) => readOptionalS3Text(s3, dropped.bucket, `${dropped.key}${SIDECAR_SUFFIX}`),
+    publisher: createIngestionBatchSink(s3, sqs, settings.WORK_BUCKET, settings.INGESTION_QUEUE_URL),
+    reports: new S3ReportStore(s3, settings.WORK_BUCKET),
+    clock: systemClock,
+    limits: { maxObjects: settings.MAX_REQUEST_OBJECTS, maxBytes: settings.MAX_REQUEST_BYTES },
+    defaults: settings.DEFAULT_FILE_OPTIONS,
+    bulk: {
+      sink: createBulkPartSink(s3, sqs, settings.WORK_BUCKET, settings.BULK_QUEUE_URL),
+      maxPartBytes: settings.BULK_MAX_PART_BYTES,
+    },
+    guards: fileGuardsOf(settings),
+    claims: new S3ClaimStore<FileClaim>(s3, settings.WORK_BUCKET),
+    leaseMs: settings.SPLIT_CLAIM_LEASE_MS,
+    announce: async (manifest) => {
+      const message: ReportMessage = { v: 1, kind: "file-report", file: manifest.file, checks: 0 };
+      await sqs.send(
+        new SendMessageCommand({
+          QueueUrl: settings.REPORT_QUEUE_URL,
+          MessageBody: toQueueSafeJson(message),
+          DelaySeconds: settings.REPORT_FIRST_CHECK_SECONDS,
+        }),
+      );
+    },
+  };
+}
+
+/** A split file's row counts as metrics, for both handlers (rejected counts every row, not the first 100 kept). */
+export function addSplitMetrics(metrics: PipelineMetrics, manifest: SplitManifest): void {
+  metrics.add(METRIC.rowsRead, "Count", manifest.rowsRead);
+  metrics.add(METRIC.rowsQueued, "Count", manifest.rowsQueued);
+  metrics.add(METRIC.rowsRejected, "Count", rejectedCountOf(manifest));
+}

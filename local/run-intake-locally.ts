@@ -1,0 +1,184 @@
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
+import { createIntakeHandler } from "../functions/splitter/intake-handler.ts";
+import { S3ReportStore } from "../shared/aws/s3-report-store.ts";
+import { DEPLOYMENT_DEFAULTS } from "../shared/config/deployment-defaults.ts";
+import type { MarketoSecret } from "../shared/config/marketo-secret.ts";
+import type { FileRef } from "../shared/contracts/batch-message.ts";
+import { type IntakeWindow, IntakeWindowSchema, INTAKE_PREFIX } from "../shared/contracts/intake-window.ts";
+import { fileRefFor } from "../shared/contracts/s3-event.ts";
+import type { FileReport } from "../shared/report/build-file-report.ts";
+import { type IntakeMessageOutcome, intakeMessageOutcomes } from "../shared/report/intake-outcomes.ts";
+import { type FileReportSummary, type SplitManifest, summarizeReport } from "../shared/report/file-report.ts";
+import { type Clock, systemClock } from "../shared/time/clock.ts";
+import type { LocalAws } from "./local-aws.ts";
+import {
+  countMessages,
+  type DownstreamOptions,
+  drainDownstream,
+  localSplitterEnv,
+  SECRET_ID,
+} from "./run-pipeline-locally.ts";
+import { type EventSourceStats, runSqsEventSource } from "./sqs-event-source.ts";
+
+export interface IntakeRunOptions extends Partial<Omit<DownstreamOptions, "startedAt" | "clock">> {
+  aws: LocalAws;
+  marketo: MarketoSecret;
+  /** Extra configuration of the intake function (limits, defaults). */
+  intakeEnv?: Record<string, string>;
+  /** The intake event source: the stack's batch size, window and concurrency unless given. */
+  intakeEventSource?: {
+    batchSize?: number;
+    batchingWindowMs?: number;
+    maxConcurrency?: number;
+    deadlineMs?: number;
+    /** While true, the intake keeps polling an empty queue (producers still sending). */
+    keepPolling?: () => boolean;
+  };
+  clock?: Clock;
+  /**
+   * Run the senders while the intake still gathers, as deployed (for latency measurements). By default they run
+   * once the intake queue has drained: on this shared machine that is several times faster for a large burst.
+   */
+  concurrentDownstream?: boolean;
+  onProgress?: (progress: IntakeRunProgress) => void;
+}
+
+export type IntakeRunProgress =
+  { phase: "intake"; stats: EventSourceStats } | { phase: "send"; batchesDone: number; stats: EventSourceStats };
+
+/** One window this run created, with its report objects. */
+export interface IntakeWindowResult {
+  key: string;
+  window: IntakeWindow;
+  file: FileRef;
+  manifest: SplitManifest | undefined;
+  summary: FileReportSummary;
+  report: FileReport | undefined;
+  messages: IntakeMessageOutcome[];
+}
+
+export interface IntakeRunResult {
+  windows: IntakeWindowResult[];
+  /** Totals over the windows, per record. */
+  summary: Omit<FileReportSummary, "status" | "requestIds">;
+  /** Messages in the intake DLQ after the run (invalid ones, with their reason as attributes). */
+  intakeDeadLetters: number;
+  /** Messages in the ingestion, bulk and report DLQs after the run. */
+  deadLetterMessages: number;
+  intakeEventSource: EventSourceStats;
+  eventSource: EventSourceStats;
+  elapsedMs: number;
+}
+
+/**
+ * Runs what the deployment runs for messages producers put on the intake queue: the intake function driven by a
+ * local event source with the stack's batch size and batching window, then the senders and report writer until
+ * every queue drains. The messages must already be on `aws.intakeQueueUrl`.
+ */
+export async function runIntakeLocally(options: IntakeRunOptions): Promise<IntakeRunResult> {
+  const clock = options.clock ?? systemClock;
+  const { aws } = options;
+  const startedAt = clock.now();
+  aws.secrets.putSecret(SECRET_ID, JSON.stringify(options.marketo));
+  const before = new Set(await listWindowKeys(aws));
+  const intake = createIntakeHandler({
+    ...localSplitterEnv(aws, options.intakeEnv),
+    INTAKE_QUEUE_URL: aws.intakeQueueUrl,
+    INTAKE_DLQ_URL: aws.intakeDlqUrl,
+  });
+  const source = options.intakeEventSource ?? {};
+  let intakeRunning = true;
+  const intakeRun = runSqsEventSource({
+    sqs: aws.sqs,
+    queueUrl: aws.intakeQueueUrl,
+    handler: intake,
+    functionName: "intake",
+    batchSize: source.batchSize ?? DEPLOYMENT_DEFAULTS.intakeBatchSize,
+    batchingWindowMs: source.batchingWindowMs ?? DEPLOYMENT_DEFAULTS.intakeBatchingWindowSeconds * 1000,
+    maxConcurrency: source.maxConcurrency ?? DEPLOYMENT_DEFAULTS.intakeMaxConcurrency,
+    functionTimeoutMs: DEPLOYMENT_DEFAULTS.intakeTimeoutSeconds * 1000,
+    deadlineMs: source.deadlineMs ?? 30 * 60_000,
+    ...(source.keepPolling ? { keepPolling: source.keepPolling } : {}),
+    clock,
+    onInvocation: (stats) => options.onProgress?.({ phase: "intake", stats }),
+  }).finally(() => {
+    intakeRunning = false;
+  });
+  const downstream = () =>
+    drainDownstream(
+      aws,
+      { ...options, startedAt, clock },
+      (stats, queue) => {
+        // The ingestion queue's counts only: the bulk importer's event source keeps its own.
+        if (queue === "ingestion") options.onProgress?.({ phase: "send", batchesDone: stats.messagesDeleted, stats });
+      },
+      () => intakeRunning,
+    );
+  const [intakeEventSource, { eventSource }] = options.concurrentDownstream
+    ? await Promise.all([intakeRun, downstream()])
+    : [await intakeRun, await downstream()];
+
+  const reports = new S3ReportStore(aws.s3, aws.workBucket);
+  const windows: IntakeWindowResult[] = [];
+  for (const key of (await listWindowKeys(aws)).filter((k) => !before.has(k))) {
+    const window = await readWindow(aws, key);
+    const object = await aws.s3.send(new HeadObjectCommand({ Bucket: aws.workBucket, Key: key }));
+    const file = fileRefFor({ bucket: aws.workBucket, key, eTag: (object.ETag ?? "").replace(/"/g, "") });
+    const manifest = await reports.getManifest(file);
+    const outcomes = await reports.listBatchOutcomes(file);
+    windows.push({
+      key,
+      window,
+      file,
+      manifest,
+      summary: summarizeReport(manifest, outcomes),
+      report: await reports.getFileReport(file),
+      messages: intakeMessageOutcomes(window, manifest, outcomes),
+    });
+  }
+  const total = {
+    rowsRead: 0,
+    accepted: 0,
+    rejected: 0,
+    failed: 0,
+    deadLettered: 0,
+    warned: 0,
+    pending: 0,
+    requests: 0,
+  };
+  for (const { summary } of windows) {
+    for (const name of Object.keys(total) as Array<keyof typeof total>) total[name] += summary[name];
+  }
+  return {
+    windows,
+    summary: total,
+    intakeDeadLetters: await countMessages(aws, aws.intakeDlqUrl),
+    deadLetterMessages:
+      (await countMessages(aws, aws.ingestionDlqUrl)) +
+      (await countMessages(aws, aws.bulkDlqUrl)) +
+      (await countMessages(aws, aws.reportDlqUrl)),
+    intakeEventSource,
+    eventSource,
+    elapsedMs: clock.now() - startedAt,
+  };
+}
+
+async function listWindowKeys(aws: LocalAws): Promise<string[]> {
+  const keys: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await aws.s3.send(
+      new ListObjectsV2Command({ Bucket: aws.workBucket, Prefix: INTAKE_PREFIX, ContinuationToken: token }),
+    );
+    for (const object of page.Contents ?? []) {
+      if (object.Key?.endsWith(".ndjson")) keys.push(object.Key);
+    }
+    token = page.NextContinuationToken;
+  } while (token);
+  return keys;
+}
+
+async function readWindow(aws: LocalAws, key: string): Promise<IntakeWindow> {
+  const object = await aws.s3.send(new GetObjectCommand({ Bucket: aws.workBucket, Key: `${key}.window.json` }));
+  return IntakeWindowSchema.parse(JSON.parse((await object.Body?.transformToString()) ?? ""));
+}
