@@ -17,6 +17,7 @@ import {
   isGzipped,
   readRows,
 } from "../../shared/parsing/input-format.ts";
+import type { ReaderLimits } from "../../shared/parsing/reader-limits.ts";
 import type { SplitManifest } from "../../shared/report/file-report.ts";
 import type { ReportStore } from "../../shared/contracts/report-store.ts";
 import type { Clock } from "../../shared/time/clock.ts";
@@ -49,6 +50,8 @@ export interface DroppedFileDeps {
   reports: ReportStore;
   clock: Clock;
   limits: PackLimits;
+  /** Columns, field and record length the readers accept (defaults: shared/parsing/reader-limits.ts). */
+  readerLimits?: Partial<ReaderLimits>;
   defaults: DefaultFileOptions;
   /** Where Bulk Import parts go, and their size limit. */
   bulk: { sink: BulkPartSink; maxPartBytes: number };
@@ -77,7 +80,7 @@ export async function processDroppedFile(dropped: DroppedFile, deps: DroppedFile
     );
     const format: InputFormat = target.options.format ?? formatFromKey(dropped.key) ?? "csv";
     const gzipped = isGzipped(dropped.key, head.contentEncoding);
-    const openRows = () => readRows(inflateIfGzip(deps.open(dropped), gzipped), format);
+    const openRows = () => readRows(inflateIfGzip(deps.open(dropped), gzipped), format, deps.readerLimits);
     const progress = deps.onProgress ? { onProgress: deps.onProgress } : {};
     const summary =
       target.kind === "bulk"

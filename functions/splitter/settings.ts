@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { BULK_MAX_FILE_BYTES, int, requestLimits } from "../../shared/config/settings.ts";
+import { DEFAULT_READER_LIMITS } from "../../shared/parsing/reader-limits.ts";
 import { DefaultFileOptionsSchema } from "../../shared/options/file-options.ts";
 import { jsonOf } from "../../shared/text/json-text.ts";
 
@@ -17,6 +18,11 @@ export const SplitterSettingsSchema = z.object({
   REPORT_FIRST_CHECK_SECONDS: int(0, 900, 30),
   /** Longer than the splitter's timeout: a claim this old has no live invocation behind it. */
   SPLIT_CLAIM_LEASE_MS: int(60_000, 86_400_000, 16 * 60_000),
+  /** Reader bounds (see shared/parsing/reader-limits.ts): a file past one is rejected with the limit named. */
+  MAX_COLUMNS: int(1, 100_000, DEFAULT_READER_LIMITS.maxColumns),
+  MAX_FIELD_CHARS: int(1_000, 100_000_000, DEFAULT_READER_LIMITS.maxFieldChars),
+  /** Below V8's longest string (~512 M characters), so a record is rejected rather than crash with a RangeError. */
+  MAX_LINE_CHARS: int(1_000, 100_000_000, DEFAULT_READER_LIMITS.maxLineChars),
   ...requestLimits,
 });
 export type SplitterSettings = z.infer<typeof SplitterSettingsSchema>;

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { readCsvRows } from "./csv-rows.ts";
 import { InputFileError } from "./input-file-error.ts";
 import { readJsonArrayRows, readNdjsonRows } from "./json-rows.ts";
+import type { ReaderLimits } from "./reader-limits.ts";
 import type { SourceRow } from "./source-row.ts";
 
 export const InputFormatSchema = z.enum(["csv", "tsv", "ssv", "json", "ndjson"]);
@@ -99,14 +100,18 @@ export async function* inflateIfGzip(chunks: AsyncIterable<Uint8Array>, declared
   }
 }
 
-/** Rows of a file in the given format. */
-export function readRows(chunks: AsyncIterable<Uint8Array>, format: InputFormat): AsyncIterable<SourceRow> {
+/** Rows of a file in the given format, within the reader limits (defaults in reader-limits.ts). */
+export function readRows(
+  chunks: AsyncIterable<Uint8Array>,
+  format: InputFormat,
+  limits?: Partial<ReaderLimits>,
+): AsyncIterable<SourceRow> {
   switch (format) {
     case "json":
-      return readJsonArrayRows(chunks);
+      return readJsonArrayRows(chunks, limits);
     case "ndjson":
-      return readNdjsonRows(chunks);
+      return readNdjsonRows(chunks, limits);
     default:
-      return readCsvRows(chunks, { delimiter: DELIMITERS[format] });
+      return readCsvRows(chunks, { delimiter: DELIMITERS[format], ...(limits ? { limits } : {}) });
   }
 }
