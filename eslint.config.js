@@ -35,7 +35,7 @@ const layering = [
 ];
 
 export default tseslint.config(
-  { ignores: ["cdk.out/**", "node_modules/**", "samples/**", "coverage/**"] },
+  { ignores: ["cdk.out/**", "node_modules/**", "samples/**", "coverage/**", "dist/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -2,17 +2,10 @@ import { readFile, writeFile } from "node:fs/promises";
 import { basename } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { startLocalAws } from "../local/local-aws.ts";
-import { runPipelineLocally } from "../local/run-pipeline-locally.ts";
 import { BULK_PREFIXES, bulkRouteForKey, isBulkKey } from "../shared/options/bulk-route.ts";
 import { OBJECT_NAMES, routeForObjectName } from "../shared/options/object-route.ts";
-import { readS3Text } from "../shared/aws/s3-object-source.ts";
-import { setLogSink } from "../shared/lambda/logger.ts";
 import { formatProblems, formatSummaryLine } from "./format-summary.ts";
 import { RunOutput } from "./run-output.ts";
-import { sendCommand } from "./send.ts";
-import { statusCommand } from "./status.ts";
-import { resolveMarketoTarget } from "./marketo-target.ts";
 
 const USAGE = `marketo-ingest — move person data into Adobe Marketo Engage
 
@@ -104,6 +97,7 @@ async function main(argv: string[]): Promise<number> {
       console.error(`--object: ${(error as Error).message}\n`);
       return 2;
     }
+    const { sendCommand } = await import("./send.ts");
     return sendCommand(file, values.object, metadataOf(values), values, process.env);
   }
   if (command === "status") {
@@ -112,6 +106,7 @@ async function main(argv: string[]): Promise<number> {
       console.error(USAGE);
       return 2;
     }
+    const { statusCommand } = await import("./status.ts");
     return statusCommand(file, values, process.env);
   }
   console.error(`unknown command "${command}"\n`);
@@ -204,6 +199,15 @@ function metadataOf(flags: RunFlags): Record<string, string> {
 }
 
 async function runFile(path: string, objectType: string, flags: RunFlags): Promise<number> {
+  // Loaded here, not at the top: `--help` and argument errors answer without loading the AWS SDK and emulators.
+  const [{ startLocalAws }, { runPipelineLocally }, { readS3Text }, { setLogSink }, { resolveMarketoTarget }] =
+    await Promise.all([
+      import("../local/local-aws.ts"),
+      import("../local/run-pipeline-locally.ts"),
+      import("../shared/aws/s3-object-source.ts"),
+      import("../shared/lambda/logger.ts"),
+      import("./marketo-target.ts"),
+    ]);
   const output = new RunOutput({
     stream: process.stderr,
     verbose: flags.verbose === true,

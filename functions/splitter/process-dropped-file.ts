@@ -19,6 +19,7 @@ import {
   isGzipped,
   readRows,
 } from "../../shared/parsing/input-format.ts";
+import type { ReaderLimits } from "../../shared/parsing/reader-limits.ts";
 import type { SplitManifest } from "../../shared/report/file-report.ts";
 import type { RejectedRowsStore, ReportStore } from "../../shared/contracts/report-store.ts";
 import type { Clock } from "../../shared/time/clock.ts";
@@ -54,6 +55,8 @@ export interface DroppedFileDeps {
   reports: ReportStore & RejectedRowsStore;
   clock: Clock;
   limits: PackLimits;
+  /** Columns, field and record length the readers accept (defaults: shared/parsing/reader-limits.ts). */
+  readerLimits?: Partial<ReaderLimits>;
   defaults: DefaultFileOptions;
   /** Where Bulk Import parts go, and their size limit. */
   bulk: { sink: BulkPartSink; maxPartBytes: number };
@@ -117,7 +120,11 @@ export async function processDroppedFile(
         );
       }
     };
-    const openRows = () => readRows(inflateIfGzip(deps.open(dropped), gzipped, deps.guards), format, { onHeader });
+    const openRows = () =>
+      readRows(inflateIfGzip(deps.open(dropped), gzipped, deps.guards), format, {
+        onHeader,
+        ...(deps.readerLimits ? { limits: deps.readerLimits } : {}),
+      });
     const progress = {
       ...(deps.onProgress ? { onProgress: deps.onProgress } : {}),
       storeRejectedRows: (index: number, ndjson: string) => deps.reports.putRejectedRowsPart(file, index, ndjson),

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { int, requestLimits } from "../../shared/config/settings.ts";
 import { BULK_MAX_REQUEST_BYTES } from "../../shared/contracts/marketo-limits.ts";
+import { DEFAULT_READER_LIMITS } from "../../shared/parsing/reader-limits.ts";
 import { DefaultFileOptionsSchema } from "../../shared/options/file-options.ts";
 import { jsonOf } from "../../shared/text/json-text.ts";
 
@@ -37,6 +38,11 @@ export const SplitterSettingsSchema = z.object({
   /** Gzip: most bytes inflated, and most inflated bytes per compressed byte (a zip bomb inflates ~1,000×). */
   MAX_INFLATED_BYTES: int(1, Number.MAX_SAFE_INTEGER, DEFAULT_FILE_GUARDS.maxInflatedBytes),
   MAX_INFLATION_RATIO: int(2, 100_000, DEFAULT_FILE_GUARDS.maxInflationRatio),
+  /** Reader bounds (see shared/parsing/reader-limits.ts): a file past one is rejected with the limit named. */
+  MAX_COLUMNS: int(1, 100_000, DEFAULT_READER_LIMITS.maxColumns),
+  MAX_FIELD_CHARS: int(1_000, 100_000_000, DEFAULT_READER_LIMITS.maxFieldChars),
+  /** Below V8's longest string (~512 M characters), so a record is rejected rather than crash with a RangeError. */
+  MAX_LINE_CHARS: int(1_000, 100_000_000, DEFAULT_READER_LIMITS.maxLineChars),
   ...requestLimits,
 });
 export type SplitterSettings = z.infer<typeof SplitterSettingsSchema>;

@@ -30,6 +30,11 @@ export function createSplitOnceDeps(settings: SplitterSettings, s3: S3Client, sq
     reports: new S3ReportStore(s3, settings.WORK_BUCKET),
     clock: systemClock,
     limits: { maxObjects: settings.MAX_REQUEST_OBJECTS, maxBytes: settings.MAX_REQUEST_BYTES },
+    readerLimits: {
+      maxColumns: settings.MAX_COLUMNS,
+      maxFieldChars: settings.MAX_FIELD_CHARS,
+      maxLineChars: settings.MAX_LINE_CHARS,
+    },
     defaults: settings.DEFAULT_FILE_OPTIONS,
     bulk: {
       sink: createBulkPartSink(s3, sqs, settings.WORK_BUCKET, settings.BULK_QUEUE_URL),

@@ -88,13 +88,12 @@ export class GroupedBatchPacker<M> {
       throw new ItemTooLargeError(itemBytes, itemBytes - (alone - this.limits.maxBytes));
     }
     let closed: PackedBatch<M> | undefined;
-    if (
-      this.metas.length >= this.limits.maxObjects ||
-      this.bytes + this.costOf(item, itemBytes) > this.limits.maxBytes
-    ) {
+    let cost = this.costOf(item, itemBytes);
+    if (this.metas.length >= this.limits.maxObjects || this.bytes + cost > this.limits.maxBytes) {
       closed = this.flush();
+      cost = this.costOf(item, itemBytes);
     }
-    this.bytes += this.costOf(item, itemBytes);
+    this.bytes += cost;
     const group = this.groups.get(item.groupKey);
     if (group) group.jsons.push(item.json);
     else this.groups.set(item.groupKey, { frame: item.groupFrame, jsons: [item.json] });
@@ -118,25 +117,52 @@ export class GroupedBatchPacker<M> {
   }
 }
 
-const NO_GROUP: RequestFrame = { prefix: "", suffix: "" };
-
-/** The flat case: `prefix + items.join(",") + suffix` (persons, custom objects, companies). */
+/**
+ * The flat case: `prefix + items.join(",") + suffix` (persons, custom objects, companies). The same rules as
+ * GroupedBatchPacker with one unnamed group, written without groups: it runs once per row of every file.
+ */
 export class BatchPacker<M> {
-  private readonly packer: GroupedBatchPacker<M>;
+  private readonly frameBytes: number;
   /** The largest single item that fits in a request. */
   readonly maxItemBytes: number;
+  private jsons: string[] = [];
+  private metas: M[] = [];
+  private bytes: number;
 
-  constructor(frame: RequestFrame, limits: PackLimits) {
-    this.packer = new GroupedBatchPacker<M>(frame, limits);
-    this.maxItemBytes = limits.maxBytes - utf8Length(frame.prefix) - utf8Length(frame.suffix);
+  constructor(
+    private readonly frame: RequestFrame,
+    private readonly limits: PackLimits,
+  ) {
+    this.frameBytes = utf8Length(frame.prefix) + utf8Length(frame.suffix);
+    if (this.frameBytes >= limits.maxBytes) throw new Error("request frame alone exceeds the byte limit");
+    this.bytes = this.frameBytes;
+    this.maxItemBytes = limits.maxBytes - this.frameBytes;
   }
 
   add(item: PackableItem<M>): PackedBatch<M> | undefined {
-    return this.packer.add({ ...item, groupKey: "", groupFrame: NO_GROUP });
+    const itemBytes = utf8Length(item.json);
+    if (itemBytes > this.maxItemBytes) throw new ItemTooLargeError(itemBytes, this.maxItemBytes);
+    let closed: PackedBatch<M> | undefined;
+    if (this.metas.length >= this.limits.maxObjects || this.bytes + 1 + itemBytes > this.limits.maxBytes) {
+      closed = this.flush();
+    }
+    this.bytes += (this.metas.length > 0 ? 1 : 0) + itemBytes;
+    this.jsons.push(item.json);
+    this.metas.push(item.meta);
+    return closed;
   }
 
   flush(): PackedBatch<M> | undefined {
-    return this.packer.flush();
+    if (this.metas.length === 0) return undefined;
+    const batch: PackedBatch<M> = {
+      body: this.frame.prefix + this.jsons.join(",") + this.frame.suffix,
+      bytes: this.bytes,
+      items: this.metas,
+    };
+    this.jsons = [];
+    this.metas = [];
+    this.bytes = this.frameBytes;
+    return batch;
   }
 }
 

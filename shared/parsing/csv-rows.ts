@@ -1,91 +1,337 @@
-import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
-import { CsvError, type Info, parse } from "csv-parse";
 import { decodeUtf8 } from "./decode-utf8.ts";
 import { InputFileError } from "./input-file-error.ts";
-import { setField, type SourceRow } from "./source-row.ts";
+import { fieldTooLong, lineTooLong, type ReaderLimits, tooManyColumns, withDefaultLimits } from "./reader-limits.ts";
+import type { SourceRow } from "./source-row.ts";
 
 export interface CsvOptions {
   /** Field delimiter: `,` for CSV, `\t` for TSV, `;` for SSV. */
   delimiter?: string;
-  /** Longest record accepted, in characters; guards memory against an unterminated quote. */
-  maxRecordChars?: number;
+  /** Memory bounds (columns, field and record length); defaults in reader-limits.ts. */
+  limits?: Partial<ReaderLimits>;
   /** Told the header's column names once it is read: a rule every row needs can reject the file there. */
   onHeader?: (columns: readonly string[]) => void;
 }
 
 const OTHER_DELIMITERS: Record<string, string> = { ";": "semicolon", "\t": "tab", "|": "pipe", ",": "comma" };
 
+const QUOTE = 0x22;
+const CR = 0x0d;
+const LF = 0x0a;
+const NUL = 0x00;
+
+/** The record delimiter is the first line break seen outside quotes, as csv-parse decides it; the others are text. */
+const UNKNOWN = 0;
+const CRLF = 1;
+const LF_ONLY = 2;
+const CR_ONLY = 3;
+
+/** One record, its fields as text, and the physical line it starts on. */
+interface ScannedRecord {
+  fields: string[];
+  line: number;
+}
+
+const PROBLEMS = {
+  unclosed: "a quoted field is never closed",
+  closing: "a closing quote is followed by something other than a delimiter or line end",
+  opening: "a quote appears inside an unquoted field (quote the field and double the inner quotes)",
+} as const;
+
+function lineBreaksWithin(fields: readonly string[]): number {
+  let breaks = 0;
+  for (const field of fields) {
+    if (field.includes("\n") || field.includes("\r")) breaks += field.match(/\r\n|\r|\n/g)?.length ?? 0;
+  }
+  return breaks;
+}
+
+/**
+ * An RFC 4180 scanner fed decoded text in chunks of any size, with csv-parse's semantics (quote `"` doubled
+ * inside quotes, no trimming, ragged rows kept, empty lines skipped, a leading BOM dropped, record delimiter
+ * discovered from the first line break). It resumes mid-field, mid-quote and mid-CRLF, so no chunk is rescanned.
+ * Written by hand because it is the splitter's hot loop: csv-parse works byte by byte through Buffers and
+ * re-encodes the decoded text, which made reading alone cost more than everything else the splitter does.
+ */
+export class CsvScanner {
+  private readonly delimiter: number;
+  private recordDelimiter = UNKNOWN;
+  private quoting = false;
+  /** The current field was quoted (an empty quoted field still counts as a field). */
+  private wasQuoting = false;
+  /** Text of the current field carried over from earlier chunks (or built from quoted pieces). */
+  private field = "";
+  private fields: string[] = [];
+  private recordChars = 0;
+  /** Characters held back until the next chunk decides what they mean (a quote or CR at a chunk's end). */
+  private carry = "";
+  private started = false;
+  /** The record may hold line breaks inside fields (they move the next record's line). */
+  private mayHoldBreaks = false;
+  private nextLine = 1;
+  private emptyLines = 0;
+  private readonly limits: ReaderLimits;
+  readonly records: ScannedRecord[] = [];
+
+  constructor(delimiter: string, limits: ReaderLimits) {
+    if (delimiter.length !== 1 || delimiter === '"' || delimiter === "\r" || delimiter === "\n") {
+      throw new Error(`unsupported delimiter ${JSON.stringify(delimiter)}`);
+    }
+    this.delimiter = delimiter.charCodeAt(0);
+    this.limits = limits;
+  }
+
+  /** Scans a chunk; finished records are appended to `records`. `final` marks the end of the input. */
+  scan(chunk: string, final: boolean): void {
+    let text = this.carry.length > 0 ? this.carry + chunk : chunk;
+    this.carry = "";
+    if (!this.started && text.length > 0) {
+      this.started = true;
+      // The decoder drops the UTF-8 BOM; csv-parse (bom: true) dropped a second one too.
+      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    }
+    const n = text.length;
+    const delimiter = this.delimiter;
+    let i = 0;
+    outer: while (i < n) {
+      if (this.quoting) {
+        const q = text.indexOf('"', i);
+        if (q === -1) {
+          this.appendField(text, i, n);
+          break;
+        }
+        this.appendField(text, i, q);
+        if (q + 1 === n && !final) {
+          this.carry = '"';
+          break;
+        }
+        const next = q + 1 < n ? text.charCodeAt(q + 1) : -1;
+        if (next === QUOTE) {
+          this.appendText('"');
+          i = q + 2;
+          continue;
+        }
+        // csv-parse also closes a quote before NUL (it tests the next byte for truthiness).
+        if (next === -1 || next === NUL || next === delimiter) {
+          this.quoting = false;
+          i = q + 1;
+          continue;
+        }
+        if (next === CR || next === LF) {
+          const length = this.recordDelimiterAt(text, q + 1, final);
+          if (length === -1) {
+            this.carry = text.slice(q);
+            break;
+          }
+          if (length > 0) {
+            this.quoting = false;
+            i = q + 1;
+            continue;
+          }
+        }
+        throw this.malformed(PROBLEMS.closing, "");
+      }
+      let j = i;
+      for (;;) {
+        while (j < n) {
+          const c = text.charCodeAt(j);
+          if (c === delimiter || c === QUOTE || c === CR || c === LF) break;
+          j++;
+        }
+        if (j === n) {
+          this.appendField(text, i, n);
+          break outer;
+        }
+        const c = text.charCodeAt(j);
+        if (c === delimiter) {
+          this.endField(text, i, j);
+          i = j + 1;
+          continue outer;
+        }
+        if (c === QUOTE) {
+          if (j === i && this.field.length === 0) {
+            this.quoting = true;
+            this.wasQuoting = true;
+            this.mayHoldBreaks = true;
+            i = j + 1;
+            continue outer;
+          }
+          throw this.malformed(PROBLEMS.opening, text.slice(i, j));
+        }
+        const length = this.recordDelimiterAt(text, j, final);
+        if (length === -1) {
+          this.appendField(text, i, j);
+          this.carry = text.slice(j);
+          break outer;
+        }
+        if (length === 0) {
+          // A line break that is not the record delimiter (LF in a CRLF file) is text of the field.
+          this.mayHoldBreaks = true;
+          j++;
+          continue;
+        }
+        this.endRecord(text, i, j);
+        i = j + length;
+        continue outer;
+      }
+    }
+    if (final) this.finish();
+  }
+
+  private finish(): void {
+    // Named at the line the open field starts on: that is where the stray quote is.
+    if (this.quoting) throw this.malformed(PROBLEMS.unclosed, undefined);
+    if (this.wasQuoting || this.fields.length > 0 || this.field.length > 0) this.endRecord("", 0, 0);
+  }
+
+  /** Length of the record delimiter at `at` (0: none, -1: the next chunk decides). Discovers it if unknown. */
+  private recordDelimiterAt(text: string, at: number, final: boolean): number {
+    const c = text.charCodeAt(at);
+    switch (this.recordDelimiter) {
+      case LF_ONLY:
+        return c === LF ? 1 : 0;
+      case CR_ONLY:
+        return c === CR ? 1 : 0;
+      case CRLF:
+        if (c !== CR) return 0;
+        if (at + 1 < text.length) return text.charCodeAt(at + 1) === LF ? 2 : 0;
+        return final ? 0 : -1;
+      default:
+        if (c === LF) {
+          this.recordDelimiter = LF_ONLY;
+          return 1;
+        }
+        if (c !== CR) return 0;
+        if (at + 1 >= text.length && !final) return -1;
+        this.recordDelimiter = at + 1 < text.length && text.charCodeAt(at + 1) === LF ? CRLF : CR_ONLY;
+        return this.recordDelimiter === CRLF ? 2 : 1;
+    }
+  }
+
+  private appendField(text: string, from: number, to: number): void {
+    if (to > from) this.appendText(text.slice(from, to));
+  }
+
+  private appendText(piece: string): void {
+    this.field += piece;
+    if (this.field.length > this.limits.maxFieldChars)
+      throw fieldTooLong(this.limits.maxFieldChars, this.errorLine(""));
+  }
+
+  private endField(text: string, from: number, to: number): void {
+    const value = this.field.length > 0 ? this.field + text.slice(from, to) : text.slice(from, to);
+    if (value.length > this.limits.maxFieldChars) throw fieldTooLong(this.limits.maxFieldChars, this.errorLine(""));
+    if (this.fields.length >= this.limits.maxColumns) throw tooManyColumns(this.limits.maxColumns, this.errorLine(""));
+    this.recordChars += value.length + 1;
+    if (this.recordChars > this.limits.maxLineChars) {
+      throw lineTooLong(this.limits.maxLineChars, this.recordLine(), "a row");
+    }
+    this.fields.push(value);
+    this.field = "";
+    this.wasQuoting = false;
+  }
+
+  private endRecord(text: string, from: number, to: number): void {
+    if (this.fields.length === 0 && this.field.length === 0 && to === from && !this.wasQuoting) {
+      this.emptyLines++;
+      return;
+    }
+    this.endField(text, from, to);
+    const line = this.recordLine();
+    this.records.push({ fields: this.fields, line });
+    this.nextLine = line + 1 + (this.mayHoldBreaks ? lineBreaksWithin(this.fields) : 0);
+    this.emptyLines = 0;
+    this.fields = [];
+    this.recordChars = 0;
+    this.mayHoldBreaks = false;
+  }
+
+  /** Physical line the current record starts on (blank lines before it skipped; CRLF is one break). */
+  private recordLine(): number {
+    return this.nextLine + this.emptyLines;
+  }
+
+  /** Line of the current position; `pending` is field text scanned but not yet taken (undefined: field start). */
+  private errorLine(pending: string | undefined): number {
+    const before = pending === undefined ? this.fields : [...this.fields, this.field, pending];
+    return this.recordLine() + lineBreaksWithin(before);
+  }
+
+  private malformed(what: string, pending: string | undefined): InputFileError {
+    // The problem is described by its kind, never by the offending value (personal data).
+    const line = this.errorLine(pending);
+    return new InputFileError("MALFORMED_CSV", `malformed CSV near line ${line}: ${what}`, { line });
+  }
+}
+
 /**
  * Streams the rows of a delimited UTF-8 file (RFC 4180 quoting, embedded newlines, CRLF, BOM). Empty cells are
  * left out of `values`. Rows whose field count differs from the header's are rejected alone; a structural error
- * (bad quoting, bad encoding, bad header) rejects the file.
+ * (bad quoting, bad encoding, bad header, a limit passed) rejects the file.
  */
 export async function* readCsvRows(
   chunks: AsyncIterable<Uint8Array>,
   options: CsvOptions = {},
 ): AsyncGenerator<SourceRow> {
   const delimiter = options.delimiter ?? ",";
-  const parser = parse({
-    delimiter,
-    bom: true,
-    info: true,
-    relax_column_count: true,
-    skip_empty_lines: true,
-    max_record_size: options.maxRecordChars ?? 2_000_000,
-  });
-  const feeding = pipeline(Readable.from(decodeUtf8(chunks)), parser);
-  // Errors surface through the parser's iterator; keep the pipeline's own rejection from going unhandled.
-  feeding.catch(() => {});
-
+  const scanner = new CsvScanner(delimiter, withDefaultLimits(options.limits));
+  const records = scanner.records;
   let header: string[] | undefined;
+  /** Per column: its name, or undefined for `__proto__`, which must be defined rather than assigned. */
+  let plainNames: Array<string | undefined> = [];
   let row = 0;
-  let nextLine = 1;
-  let emptyLinesSeen = 0;
-  try {
-    for await (const item of parser as AsyncIterable<{ record: string[]; info: Info }>) {
-      const { record, info } = item;
-      // csv-parse counts a CRLF inside quotes as two lines, so physical lines are counted here.
-      const line = nextLine + (info.empty_lines - emptyLinesSeen);
-      nextLine = line + 1 + lineBreaksWithin(record);
-      emptyLinesSeen = info.empty_lines;
+
+  const toRow = (record: ScannedRecord, names: string[]): SourceRow => {
+    row++;
+    const { fields, line } = record;
+    if (fields.length !== names.length) {
+      return {
+        kind: "rejection",
+        row,
+        line,
+        reason: `row has ${fields.length} fields but the header has ${names.length}`,
+      };
+    }
+    const values: Record<string, string> = {};
+    for (let i = 0; i < fields.length; i++) {
+      const value = fields[i] as string;
+      if (value === "") continue;
+      const name = plainNames[i];
+      if (name !== undefined) values[name] = value;
+      else Object.defineProperty(values, "__proto__", { value, enumerable: true, writable: true, configurable: true });
+    }
+    return { kind: "record", row, line, values };
+  };
+
+  const drain = function* (): Generator<SourceRow> {
+    for (let k = 0; k < records.length; k++) {
+      const record = records[k] as ScannedRecord;
       if (!header) {
-        header = checkHeader(record, delimiter);
+        header = checkHeader(record.fields, delimiter);
+        plainNames = header.map((name) => (name === "__proto__" ? undefined : name));
         options.onHeader?.(header);
         continue;
       }
-      row++;
-      if (record.length !== header.length) {
-        yield {
-          kind: "rejection",
-          row,
-          line,
-          reason: `row has ${record.length} fields but the header has ${header.length}`,
-        };
-        continue;
-      }
-      const values: Record<string, string> = {};
-      for (let i = 0; i < header.length; i++) {
-        const value = record[i] as string;
-        if (value !== "") setField(values, header[i] as string, value);
-      }
-      yield { kind: "record", row, line, values };
+      yield toRow(record, header);
     }
-  } catch (error) {
-    throw toInputFileError(error);
-  } finally {
-    parser.destroy();
-  }
+    records.length = 0;
+  };
+
+  /** Scans, then hands on the records finished before any error, as a stream would have: the error comes after. */
+  const scanThenDrain = function* (text: string, final: boolean): Generator<SourceRow> {
+    let failure: unknown;
+    try {
+      scanner.scan(text, final);
+    } catch (error) {
+      failure = error;
+    }
+    if (records.length > 0) yield* drain();
+    if (failure !== undefined) throw failure;
+  };
+
+  for await (const text of decodeUtf8(chunks)) yield* scanThenDrain(text, false);
+  yield* scanThenDrain("", true);
   if (!header) throw new InputFileError("EMPTY_FILE", "file is empty: expected a header row and data rows");
   if (row === 0) throw new InputFileError("HEADER_ONLY", "file has a header row but no data rows");
-}
-
-function lineBreaksWithin(record: string[]): number {
-  let breaks = 0;
-  for (const field of record) {
-    if (field.includes("\n") || field.includes("\r")) breaks += field.match(/\r\n|\r|\n/g)?.length ?? 0;
-  }
-  return breaks;
 }
 
 function checkHeader(record: string[], delimiter: string): string[] {
@@ -108,27 +354,4 @@ function checkHeader(record: string[], delimiter: string): string[] {
     seen.add(name);
   }
   return names;
-}
-
-const CSV_PROBLEMS: Record<string, string> = {
-  CSV_QUOTE_NOT_CLOSED: "a quoted field is never closed",
-  CSV_INVALID_CLOSING_QUOTE: "a closing quote is followed by something other than a delimiter or line end",
-  CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE:
-    "a closing quote is followed by something other than a delimiter or line end",
-  INVALID_OPENING_QUOTE: "a quote appears inside an unquoted field (quote the field and double the inner quotes)",
-  CSV_MAX_RECORD_SIZE: "a record is longer than the limit (often an unterminated quote)",
-  CSV_RECORD_INCONSISTENT_FIELDS_LENGTH: "a row has a different number of fields than the header",
-};
-
-function toInputFileError(error: unknown): unknown {
-  if (error instanceof InputFileError) return error;
-  if (error instanceof CsvError) {
-    const csvError = error as CsvError & { lines?: number };
-    // csv-parse messages quote the offending value (personal data): describe the problem by its code instead.
-    const what = CSV_PROBLEMS[csvError.code] ?? csvError.code;
-    return new InputFileError("MALFORMED_CSV", `malformed CSV near line ${csvError.lines}: ${what}`, {
-      ...(csvError.lines !== undefined ? { line: csvError.lines } : {}),
-    });
-  }
-  return error;
 }

@@ -12,7 +12,10 @@ export type InputFileErrorCode =
   | "BAD_HEADER"
   | "WRONG_DELIMITER"
   | "UNKNOWN_OBJECT_TYPE"
-  | "INVALID_OPTIONS";
+  | "INVALID_OPTIONS"
+  | "TOO_MANY_COLUMNS"
+  | "FIELD_TOO_LONG"
+  | "LINE_TOO_LONG";
 
 /** A problem with the file as a whole: it is rejected with this reason and nothing of it is sent. */
 export class InputFileError extends Error {

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { readCsvRows } from "./csv-rows.ts";
 import { InputFileError } from "./input-file-error.ts";
 import { readJsonArrayRows, readNdjsonRows } from "./json-rows.ts";
+import type { ReaderLimits } from "./reader-limits.ts";
 import type { SourceRow } from "./source-row.ts";
 
 export const InputFormatSchema = z.enum(["csv", "tsv", "ssv", "json", "ndjson"]);
@@ -138,21 +139,23 @@ export async function* inflateIfGzip(
   }
 }
 
-/** Rows of a file in the given format; `onHeader` hears a delimited file's column names (JSON has no header). */
+/** Rows of a file in the given format, within the reader limits (defaults in reader-limits.ts); `onHeader` hears a
+ * delimited file's column names (JSON has no header). */
 export function readRows(
   chunks: AsyncIterable<Uint8Array>,
   format: InputFormat,
-  options: { onHeader?: (columns: readonly string[]) => void } = {},
+  options: { onHeader?: (columns: readonly string[]) => void; limits?: Partial<ReaderLimits> } = {},
 ): AsyncIterable<SourceRow> {
   switch (format) {
     case "json":
-      return readJsonArrayRows(chunks);
+      return readJsonArrayRows(chunks, options.limits);
     case "ndjson":
-      return readNdjsonRows(chunks);
+      return readNdjsonRows(chunks, options.limits);
     default:
       return readCsvRows(chunks, {
         delimiter: DELIMITERS[format],
         ...(options.onHeader ? { onHeader: options.onHeader } : {}),
+        ...(options.limits ? { limits: options.limits } : {}),
       });
   }
 }

@@ -1,5 +1,6 @@
 import { decodeUtf8 } from "./decode-utf8.ts";
 import { InputFileError } from "./input-file-error.ts";
+import { lineTooLong, type ReaderLimits, withDefaultLimits } from "./reader-limits.ts";
 import { setField, type SourceRow } from "./source-row.ts";
 
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
@@ -16,7 +17,12 @@ function withoutNulls(object: Record<string, unknown>): Record<string, unknown> 
  * Streams the elements of a top-level JSON array without holding the file: a small scanner finds where each
  * element ends (depth and string state), then JSON.parse reads that element. Values keep their JSON types.
  */
-export async function* readJsonArrayRows(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<SourceRow> {
+export async function* readJsonArrayRows(
+  chunks: AsyncIterable<Uint8Array>,
+  limits?: Partial<ReaderLimits>,
+): AsyncGenerator<SourceRow> {
+  // An element longer than this is rejected before its text outgrows memory (or V8's string length: RangeError).
+  const { maxLineChars } = withDefaultLimits(limits);
   let state: "before" | "between" | "element" | "after" = "before";
   let element = "";
   let depth = 0;
@@ -78,6 +84,7 @@ export async function* readJsonArrayRows(chunks: AsyncIterable<Uint8Array>): Asy
       else if ((c === "}" || c === "]") && depth > 0) depth--;
       else if (depth === 0 && (c === "," || c === "]")) {
         element += text.slice(start, i);
+        if (element.length > maxLineChars) throw lineTooLong(maxLineChars, elementLine, "an array element");
         start = i + 1;
         const parsed = finish();
         if (parsed) yield parsed;
@@ -85,7 +92,10 @@ export async function* readJsonArrayRows(chunks: AsyncIterable<Uint8Array>): Asy
         state = c === "]" ? "after" : "between";
       }
     }
-    if (state === "element" || state === "between") element += text.slice(start);
+    if (state === "element" || state === "between") {
+      element += text.slice(start);
+      if (element.length > maxLineChars) throw lineTooLong(maxLineChars, elementLine, "an array element");
+    }
   }
   if (state === "before") throw new InputFileError("EMPTY_FILE", "file is empty: expected a JSON array of objects");
   if ((state as string) !== "after") {
@@ -94,13 +104,32 @@ export async function* readJsonArrayRows(chunks: AsyncIterable<Uint8Array>): Asy
   if (row === 0) throw new InputFileError("HEADER_ONLY", "the JSON array is empty: no rows");
 }
 
-/** One JSON object per line; a bad line is rejected alone (lines are independent). */
-export async function* readNdjsonRows(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<SourceRow> {
+/**
+ * One JSON object per line; a bad line is rejected alone (lines are independent). Each chunk is searched for line
+ * ends once and a long line grows by appending, so a line costs time linear in its length. A line longer than
+ * `maxLineChars` is rejected alone, its text dropped as it streams past.
+ */
+export async function* readNdjsonRows(
+  chunks: AsyncIterable<Uint8Array>,
+  limits?: Partial<ReaderLimits>,
+): AsyncGenerator<SourceRow> {
+  const { maxLineChars } = withDefaultLimits(limits);
+  /** The current line's text from earlier chunks (a rope: appending is cheap, it is flattened once). */
   let pending = "";
+  let pendingTooLong = false;
   let line = 0;
   let row = 0;
-  const parseLine = (text: string): SourceRow | undefined => {
+  const parseLine = (text: string, tooLong: boolean): SourceRow | undefined => {
     line++;
+    if (tooLong) {
+      row++;
+      return {
+        kind: "rejection",
+        row,
+        line,
+        reason: `line is longer than ${maxLineChars} characters (limit MAX_LINE_CHARS)`,
+      };
+    }
     const trimmed = text.trim();
     if (trimmed === "") return undefined;
     row++;
@@ -115,16 +144,24 @@ export async function* readNdjsonRows(chunks: AsyncIterable<Uint8Array>): AsyncG
       : { kind: "rejection", row, line, reason: "line is not a JSON object" };
   };
   for await (const text of decodeUtf8(chunks)) {
-    pending += text;
-    let newline = pending.indexOf("\n");
-    while (newline >= 0) {
-      const parsed = parseLine(pending.slice(0, newline));
+    let start = 0;
+    for (let newline = text.indexOf("\n"); newline >= 0; newline = text.indexOf("\n", start)) {
+      const whole = pending.length > 0 ? pending + text.slice(start, newline) : text.slice(start, newline);
+      const parsed = parseLine(whole, pendingTooLong || whole.length > maxLineChars);
       if (parsed) yield parsed;
-      pending = pending.slice(newline + 1);
-      newline = pending.indexOf("\n");
+      pending = "";
+      pendingTooLong = false;
+      start = newline + 1;
+    }
+    if (start < text.length && !pendingTooLong) {
+      pending += text.slice(start);
+      if (pending.length > maxLineChars) {
+        pending = "";
+        pendingTooLong = true;
+      }
     }
   }
-  const last = parseLine(pending);
+  const last = parseLine(pending, pendingTooLong);
   if (last) yield last;
   if (row === 0) throw new InputFileError("EMPTY_FILE", "file is empty: expected one JSON object per line");
 }
