@@ -128,21 +128,22 @@ export class MarketoIngestStack extends Stack {
     const secret = resolveSecret(this, props.marketoSecret);
     const secretId = "secretName" in props.marketoSecret ? props.marketoSecret.secretName : secret.secretArn;
 
+    // The splitter and the intake function run the same split: the same queues, bucket and default options.
+    const splitEnvironment: Record<string, string> = {
+      INGESTION_QUEUE_URL: ingestion.queue.queueUrl,
+      BULK_QUEUE_URL: bulk.queue.queueUrl,
+      REPORT_QUEUE_URL: report.queue.queueUrl,
+      WORK_BUCKET: workBucket.bucketName,
+      ...(props.defaultFileOptions && Object.keys(props.defaultFileOptions).length
+        ? { DEFAULT_FILE_OPTIONS: JSON.stringify(props.defaultFileOptions) }
+        : {}),
+    };
     const splitterFunction = new PipelineFunction(this, "Splitter", {
       entry: functionEntry("splitter"),
       description: "Streams a dropped file, validates rows and queues request-sized batches",
       memorySize: 1024,
       timeout: Duration.seconds(d.splitterTimeoutSeconds),
-      environment: {
-        INGESTION_QUEUE_URL: ingestion.queue.queueUrl,
-        BULK_QUEUE_URL: bulk.queue.queueUrl,
-        REPORT_QUEUE_URL: report.queue.queueUrl,
-        WORK_BUCKET: workBucket.bucketName,
-        POWERTOOLS_SERVICE_NAME: "marketo-ingest-splitter",
-        ...(props.defaultFileOptions && Object.keys(props.defaultFileOptions).length
-          ? { DEFAULT_FILE_OPTIONS: JSON.stringify(props.defaultFileOptions) }
-          : {}),
-      },
+      environment: { ...splitEnvironment, POWERTOOLS_SERVICE_NAME: "marketo-ingest-splitter" },
     });
     const splitter = splitterFunction.fn;
     splitter.configureAsyncInvoke({
@@ -181,16 +182,10 @@ export class MarketoIngestStack extends Stack {
       memorySize: 1024,
       timeout: Duration.seconds(d.intakeTimeoutSeconds),
       environment: {
-        INGESTION_QUEUE_URL: ingestion.queue.queueUrl,
-        BULK_QUEUE_URL: bulk.queue.queueUrl,
-        REPORT_QUEUE_URL: report.queue.queueUrl,
+        ...splitEnvironment,
         INTAKE_QUEUE_URL: intakeQueues.queue.queueUrl,
         INTAKE_DLQ_URL: intakeQueues.deadLetterQueue.queueUrl,
-        WORK_BUCKET: workBucket.bucketName,
         POWERTOOLS_SERVICE_NAME: "marketo-ingest-intake",
-        ...(props.defaultFileOptions && Object.keys(props.defaultFileOptions).length
-          ? { DEFAULT_FILE_OPTIONS: JSON.stringify(props.defaultFileOptions) }
-          : {}),
       },
     });
     const intake = intakeFunction.fn;
