@@ -1,14 +1,20 @@
-import { type App, Validations } from "aws-cdk-lib";
-import { AwsSolutionsChecks } from "cdk-nag";
+import { type App, type Stack, Validations } from "aws-cdk-lib";
+import { Key } from "aws-cdk-lib/aws-kms";
+import { Bucket } from "aws-cdk-lib/aws-s3";
+import { Topic } from "aws-cdk-lib/aws-sns";
+import { AwsSolutionsChecks, NIST80053R5Checks } from "cdk-nag";
 import { z } from "zod";
 import { jsonOf } from "../shared/text/json-text.ts";
 import { checkDefaultOptions, DefaultFileOptionsSchema } from "../shared/options/file-options.ts";
 import { routeForObjectName } from "../shared/options/object-route.ts";
-import { MarketoIngestStack, type MarketoIngestStackProps } from "./marketo-ingest-stack.ts";
+import type { MarketoIngestionProps } from "./marketo-ingestion.ts";
+import { MarketoIngestStack } from "./marketo-ingest-stack.ts";
 
 /**
  * `npx cdk synth|deploy [-c marketoSecretName=…|-c marketoSecretArn=…] [-c senderMaxConcurrency=…] [-c bulkJobSlots=…]
- * [-c stackName=…] [-c defaultFileOptions='{"persons":{"priority":"high"}}'] [-c reportRetentionDays=…]`
+ * [-c stackName=…] [-c defaultFileOptions='{"persons":{"priority":"high"}}'] [-c reportRetentionDays=…]
+ * [-c droppedFileRetentionDays=…] [-c encryptionKeyArn=…] [-c alarmTopicArn=…] [-c dropBucketName=…]`
+ * Without a secret name or ARN the stack creates the secret empty and prints the command that fills it.
  */
 const ContextSchema = z.object({
   stackName: z.string().min(1).default("MarketoIngest"),
@@ -21,6 +27,13 @@ const ContextSchema = z.object({
   /** JSON, per object type: `{"persons":{"priority":"high"},"companies":{"action":"updateOnly"}}`. */
   defaultFileOptions: jsonOf(DefaultFileOptionsSchema).optional(),
   reportRetentionDays: z.coerce.number().int().min(1).optional(),
+  droppedFileRetentionDays: z.coerce.number().int().min(1).optional(),
+  /** Customer-managed KMS key (same account and region) for buckets, queues, logs, the secret and the topic. */
+  encryptionKeyArn: z.string().startsWith("arn:").optional(),
+  /** An existing SNS topic for the alarms (one is created without it). */
+  alarmTopicArn: z.string().startsWith("arn:").optional(),
+  /** An existing, versioned drop bucket (one is created without it). */
+  dropBucketName: z.string().min(3).optional(),
 });
 
 /** Builds the stack from the app's context (cdk.json, `-c key=value`) and registers cdk-nag's AwsSolutions pack. */
@@ -45,19 +58,31 @@ export function createMarketoIngestApp(app: App): MarketoIngestStack {
     }
   }
 
-  const props: MarketoIngestStackProps = {
-    marketoSecret: context.marketoSecretArn
-      ? { secretArn: context.marketoSecretArn }
-      : { secretName: context.marketoSecretName ?? "marketo-ingest/marketo" },
+  // Existing resources are imported into the stack, then handed to the construct as an embedding app would.
+  const ingestion = (stack: Stack): MarketoIngestionProps => ({
+    ...(context.marketoSecretArn
+      ? { marketoSecret: { secretArn: context.marketoSecretArn } }
+      : context.marketoSecretName
+        ? { marketoSecret: { secretName: context.marketoSecretName } }
+        : {}),
     ...(context.marketoSecretKmsKeyArn ? { marketoSecretKmsKeyArn: context.marketoSecretKmsKeyArn } : {}),
     ...(context.senderMaxConcurrency ? { senderMaxConcurrency: context.senderMaxConcurrency } : {}),
     ...(context.bulkJobSlots ? { bulkJobSlots: context.bulkJobSlots } : {}),
     ...(context.reportRetentionDays ? { reportRetentionDays: context.reportRetentionDays } : {}),
+    ...(context.droppedFileRetentionDays ? { droppedFileRetentionDays: context.droppedFileRetentionDays } : {}),
     ...(context.defaultFileOptions ? { defaultFileOptions: context.defaultFileOptions } : {}),
+    ...(context.encryptionKeyArn
+      ? { encryptionKey: Key.fromKeyArn(stack, "EncryptionKey", context.encryptionKeyArn) }
+      : {}),
+    ...(context.alarmTopicArn ? { alarmTopic: Topic.fromTopicArn(stack, "AlarmTopic", context.alarmTopicArn) } : {}),
+    ...(context.dropBucketName
+      ? { dropBucket: Bucket.fromBucketName(stack, "DropBucket", context.dropBucketName) }
+      : {}),
+  });
+  const stack = new MarketoIngestStack(app, context.stackName, {
     env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
-  };
-
-  const stack = new MarketoIngestStack(app, context.stackName, props);
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    ingestion,
+  });
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new NIST80053R5Checks(app));
   return stack;
 }

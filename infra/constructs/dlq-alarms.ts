@@ -1,5 +1,5 @@
 import { Duration } from "aws-cdk-lib";
-import { Alarm, ComparisonOperator, TreatMissingData } from "aws-cdk-lib/aws-cloudwatch";
+import { Alarm, ComparisonOperator, type IAlarmAction, TreatMissingData } from "aws-cdk-lib/aws-cloudwatch";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 
@@ -12,7 +12,12 @@ export class PipelineAlarms extends Construct {
   constructor(
     scope: Construct,
     id: string,
-    props: { deadLetterQueues: Record<string, IQueue>; ingestionQueue: IQueue },
+    props: {
+      deadLetterQueues: Record<string, IQueue>;
+      ingestionQueue: IQueue;
+      /** Where every alarm goes when it fires (and when it clears). */
+      alarmAction: IAlarmAction;
+    },
   ) {
     super(scope, id);
     for (const [name, queue] of Object.entries(props.deadLetterQueues)) {
@@ -37,5 +42,9 @@ export class PipelineAlarms extends Construct {
         treatMissingData: TreatMissingData.NOT_BREACHING,
       }),
     );
+    for (const alarm of this.alarms) {
+      alarm.addAlarmAction(props.alarmAction);
+      alarm.addOkAction(props.alarmAction);
+    }
   }
 }
