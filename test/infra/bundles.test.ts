@@ -24,6 +24,7 @@ import {
   type SynthesizedBundle,
   synthesizedBundles,
 } from "./lambda-bundles.ts";
+import { requestsNotAllowed, type S3RequestRecorder, startS3RequestRecorder } from "./s3-access-check.ts";
 
 const cdkJson = JSON.parse(readFileSync(new URL("../../cdk.json", import.meta.url), "utf8")) as {
   context: Record<string, unknown>;
@@ -50,14 +51,21 @@ describe("Lambda bundles run on their own", () => {
   const isolated = new Map<string, IsolatedBundle>();
   let h: Harness;
   let reports: S3ReportStore;
+  let app: App;
+  let stack: ReturnType<typeof createMarketoIngestApp>;
+  // Each bundle reaches S3 through its own recorder: what it asked for is checked against its role at the end.
+  const s3Recorders = new Map<string, S3RequestRecorder>();
 
   beforeAll(async () => {
     outdir = mkdtempSync(join(tmpdir(), "marketo-ingest-synth-"));
-    const app = new App({ outdir, context: { ...cdkJson.context, marketoSecretName: "team/marketo" } });
-    const stack = createMarketoIngestApp(app);
+    app = new App({ outdir, context: { ...cdkJson.context, marketoSecretName: "team/marketo" } });
+    stack = createMarketoIngestApp(app);
     bundles = new Map(synthesizedBundles(app, stack).map((bundle) => [bundle.name, bundle]));
     for (const bundle of bundles.values()) isolated.set(bundle.name, isolate(bundle));
     h = await startHarness();
+    for (const name of bundles.keys()) {
+      s3Recorders.set(name, await startS3RequestRecorder(h.aws.awsEnv.AWS_ENDPOINT_URL_S3 as string));
+    }
     reports = new S3ReportStore(h.aws.s3, h.aws.workBucket);
     // The simulator's credentials, under the secret name the stack gives the functions that call Marketo.
     for (const name of ["Sender", "BulkImporter"]) {
@@ -69,6 +77,7 @@ describe("Lambda bundles run on their own", () => {
 
   afterAll(async () => {
     for (const bundle of isolated.values()) bundle.remove();
+    for (const recorder of s3Recorders.values()) await recorder.close();
     if (outdir) rmSync(outdir, { recursive: true, force: true });
     await h?.close();
   });
@@ -115,6 +124,7 @@ describe("Lambda bundles run on their own", () => {
       TZ: "UTC",
       // Region, dummy credentials and the emulators' endpoints (AWS_ENDPOINT_URL_*), as the local runner sets them.
       ...aws.awsEnv,
+      AWS_ENDPOINT_URL_S3: s3Recorders.get(name)?.url ?? aws.endpoint,
       // The SDK warns on this machine's Node 20; the Lambda runtime is the stack's (Node 24).
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
       ...fromStack,
@@ -276,5 +286,27 @@ describe("Lambda bundles run on their own", () => {
 
     expect(response, log).toEqual({ batchItemFailures: [] });
     expect(h.sim.bulkJobs).toEqual([expect.objectContaining({ objectType: "leads", rowCount: 2 })]);
+  });
+  it("every S3 request each bundle made above is allowed by its own role in the synthesized template", () => {
+    const template = app.synth().getStackByName(stack.stackName).template as {
+      Resources: Record<string, { Type: string; Properties: Record<string, unknown> }>;
+    };
+    // The template's buckets are the harness's buckets here; the partition is aws.
+    const renderReference = (reference: Record<string, unknown>): string => {
+      const [logicalId] = (reference["Fn::GetAtt"] as string[] | undefined) ?? [];
+      if (logicalId?.startsWith("Work")) return `arn:aws:s3:::${h.aws.workBucket}`;
+      if (logicalId?.startsWith("Drop")) return `arn:aws:s3:::${h.aws.dropBucket}`;
+      if (reference.Ref === "AWS::Partition") return "aws";
+      return JSON.stringify(reference);
+    };
+    const denied: Record<string, string[]> = {};
+    for (const [name, recorder] of s3Recorders) {
+      expect(recorder.requests.length, name).toBeGreaterThan(0);
+      const statements = Object.entries(template.Resources)
+        .filter(([id, resource]) => resource.Type === "AWS::IAM::Policy" && id.startsWith(`${name}Role`))
+        .flatMap(([, policy]) => (policy.Properties.PolicyDocument as { Statement: never[] }).Statement);
+      denied[name] = requestsNotAllowed(recorder.requests, statements, renderReference);
+    }
+    expect(denied).toEqual({ Splitter: [], Sender: [], BulkImporter: [], ReportWriter: [] });
   });
 });
