@@ -302,6 +302,11 @@ describe("MarketoIngestion in a bare App with every prop", () => {
     for (const [, fn] of functions.filter(([, f]) => f.Properties.VpcConfig)) {
       expect(fn.Properties.VpcConfig).toEqual({ SubnetIds: ["subnet-a", "subnet-b"], SecurityGroupIds: ["sg-0123"] });
     }
+    // Lambda adds the ENI permissions only to roles it creates; these roles are the construct's own.
+    const mayCreateEni = resourcesOf(synth.template, "AWS::IAM::Policy")
+      .filter(([, policy]) => JSON.stringify(policy.Properties.PolicyDocument).includes("ec2:CreateNetworkInterface"))
+      .map(([id]) => id.replace(/Role.*/, ""));
+    expect(mayCreateEni.sort()).toEqual(["IngestionBulkImporter", "IngestionSender"]);
   });
 
   it("bounds every role with the permissions boundary and tags the resources", () => {
