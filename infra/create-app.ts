@@ -33,6 +33,7 @@ const ContextSchema = z.object({
   defaultFileOptions: jsonOf(DefaultFileOptionsSchema).optional(),
   reportRetentionDays: z.coerce.number().int().min(1).optional(),
   droppedFileRetentionDays: z.coerce.number().int().min(1).optional(),
+  rowDataRetentionDays: z.coerce.number().int().min(1).optional(),
   /** Customer-managed KMS key (same account and region) for buckets, queues, logs, the secret and the topic. */
   encryptionKeyArn: z.string().startsWith("arn:").optional(),
   /** An existing SNS topic for the alarms (one is created without it). */
@@ -95,6 +96,7 @@ export function createMarketoIngestApp(app: App): MarketoIngestStack {
     ...(context.bulkJobSlots ? { bulkJobSlots: context.bulkJobSlots } : {}),
     ...(context.reportRetentionDays ? { reportRetentionDays: context.reportRetentionDays } : {}),
     ...(context.droppedFileRetentionDays ? { droppedFileRetentionDays: context.droppedFileRetentionDays } : {}),
+    ...(context.rowDataRetentionDays ? { rowDataRetentionDays: context.rowDataRetentionDays } : {}),
     ...(context.defaultFileOptions ? { defaultFileOptions: context.defaultFileOptions } : {}),
     ...(context.encryptionKeyArn
       ? { encryptionKey: Key.fromKeyArn(stack, "EncryptionKey", context.encryptionKeyArn) }

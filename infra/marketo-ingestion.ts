@@ -24,6 +24,7 @@ import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { DEPLOYMENT_DEFAULTS } from "../shared/config/deployment-defaults.ts";
 import { FLEET_PAUSE_KEY } from "../shared/contracts/fleet-pause.ts";
+import { ROW_DATA_TAG } from "../shared/contracts/report-store.ts";
 import { INTAKE_PREFIX } from "../shared/contracts/intake-window.ts";
 import { senderConcurrencyCeiling } from "../shared/config/deployment-defaults.ts";
 import { checkDefaultOptions, type DefaultFileOptions } from "../shared/options/file-options.ts";
@@ -127,6 +128,13 @@ export interface MarketoIngestionProps {
    */
   reportRetentionDays?: number;
   /**
+   * Days the report objects that copy input rows (personal data) stay: rejected rows and `rows-with-issues.csv`,
+   * tagged `marketo-ingest-data=rows` when written. At least 8 (the report writer reads rejected rows while a file
+   * runs) and at most `reportRetentionDays`.
+   * @default 30
+   */
+  rowDataRetentionDays?: number;
+  /**
    * Concurrent sender invocations: caps parallel Marketo requests at this × the batch size (10). At most
    * `senderConcurrencyCeiling()` (50): the fleet's share of Marketo's 5,000 requests/s per client id (README
    * "Marketo's limits").
@@ -211,6 +219,7 @@ const PlainPropsSchema = z.object({
   reportRetentionDays: retentionDays(
     "claims, manifests and outcomes are read while a file runs (up to 7 days)",
   ).optional(),
+  rowDataRetentionDays: retentionDays("rejected rows are read while a file runs (up to 7 days)").optional(),
   senderMaxConcurrency: z
     .number()
     .int()
@@ -250,6 +259,11 @@ export function validateMarketoIngestionProps(props: MarketoIngestionProps): voi
   if (props.dropBucket && props.droppedFileRetentionDays !== undefined) {
     problems.push(
       "droppedFileRetentionDays: applies only to a drop bucket created here; set your dropBucket's lifecycle yourself",
+    );
+  }
+  if ((props.rowDataRetentionDays ?? 30) > (props.reportRetentionDays ?? 90)) {
+    problems.push(
+      `rowDataRetentionDays: must not exceed reportRetentionDays (${props.reportRetentionDays ?? 90}): the rows would outlive their report`,
     );
   }
   if (props.marketoSecretKmsKeyArn && !props.marketoSecret) {
@@ -348,6 +362,13 @@ export class MarketoIngestion extends Construct {
       ...(key ? { encryptionKey: key } : {}),
       lifecycleRules: [
         { id: "expire-reports", prefix: "reports/", expiration: Duration.days(props.reportRetentionDays ?? 90) },
+        // Copies of input rows (personal data) go sooner than the rest of a report.
+        {
+          id: "expire-row-data",
+          prefix: "reports/",
+          tagFilters: { [ROW_DATA_TAG.key]: ROW_DATA_TAG.value },
+          expiration: Duration.days(props.rowDataRetentionDays ?? 30),
+        },
         // Intake window files and producer-id claims: the report retention is also the dedupe horizon.
         { id: "expire-intake", prefix: INTAKE_PREFIX, expiration: Duration.days(props.reportRetentionDays ?? 90) },
       ],
@@ -780,6 +801,14 @@ function grantReportObjects(role: IRole, workBucket: IBucket, access: ReportObje
       new PolicyStatement({
         actions: ["s3:PutObject"],
         resources: access.write.map((name) => workBucket.arnForObjects(reportObjectPattern(name))),
+      }),
+    );
+  }
+  if (access.tagged?.length) {
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ["s3:PutObjectTagging"],
+        resources: access.tagged.map((name) => workBucket.arnForObjects(reportObjectPattern(name))),
       }),
     );
   }

@@ -7,6 +7,8 @@ export interface ReportObjectAccess {
   read: readonly string[];
   /** Names under the file's report folder it may write (PutObject; multipart uploads need it too). */
   write: readonly string[];
+  /** Of those, the ones written with the row-data tag (PutObject with `x-amz-tagging` needs PutObjectTagging). */
+  tagged?: readonly string[];
 }
 
 /**
@@ -20,6 +22,7 @@ export const REPORT_OBJECT_ACCESS = {
   splitter: {
     read: [SPLIT_CLAIM_FILE, "manifest.json", REPORT_FILE],
     write: [SPLIT_CLAIM_FILE, "manifest.json", "bodies/*", "bulk-parts/*", "rejected-rows/*"],
+    tagged: ["rejected-rows/*"],
   },
   // Claims a batch, reads its body when it did not fit a message, writes its outcome; for a message it must
   // dead-letter, reads the manifest (was this batch announced?) before recording the rows dead-lettered.
@@ -36,11 +39,13 @@ export const REPORT_OBJECT_ACCESS = {
   reportWriter: {
     read: ["manifest.json", "batches/*", "rejected-rows/*"],
     write: [REPORT_FILE, ISSUE_ROWS_FILE],
+    tagged: [ISSUE_ROWS_FILE],
   },
   // Splits each window of producer messages exactly as the splitter splits a file.
   intake: {
     read: [SPLIT_CLAIM_FILE, "manifest.json", REPORT_FILE],
     write: [SPLIT_CLAIM_FILE, "manifest.json", "bodies/*", "bulk-parts/*", "rejected-rows/*"],
+    tagged: ["rejected-rows/*"],
   },
 } as const satisfies Record<string, ReportObjectAccess>;
 

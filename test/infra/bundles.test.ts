@@ -17,6 +17,7 @@ import { sqsRecordFor } from "../../local/sqs-event-source.ts";
 import type { FileRef } from "../../shared/contracts/batch-message.ts";
 import { fileRefFor } from "../../shared/contracts/s3-event.ts";
 import { ISSUE_ROWS_FILE } from "../../shared/report/build-file-report.ts";
+import { ROW_DATA_TAGGING } from "../../shared/contracts/report-store.ts";
 import type { ReportMessage } from "../../shared/contracts/report-message.ts";
 import { systemClock } from "../../shared/time/clock.ts";
 import { type Harness, startHarness } from "../e2e/harness.ts";
@@ -333,6 +334,13 @@ describe("Lambda bundles run on their own", () => {
       if (reference.Ref === "AWS::Partition") return "aws";
       return JSON.stringify(reference);
     };
+    // Copies of input rows are written tagged, so the row-data lifecycle rule expires them (and the grant covers it).
+    const taggedWrites = (name: string) =>
+      (s3Recorders.get(name)?.requests ?? [])
+        .filter((request) => request.method !== "GET" && request.tagging === ROW_DATA_TAGGING)
+        .map((request) => /(rejected-rows\/[^/]+|[^/]+)$/.exec(request.key)?.[1]);
+    expect(taggedWrites("Splitter")).toEqual([expect.stringMatching(/^rejected-rows\/\d+\.ndjson$/)]);
+    expect(taggedWrites("ReportWriter")).toEqual([ISSUE_ROWS_FILE]);
     const denied: Record<string, string[]> = {};
     for (const [name, recorder] of s3Recorders) {
       expect(recorder.requests.length, name).toBeGreaterThan(0);

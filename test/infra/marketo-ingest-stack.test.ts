@@ -200,6 +200,7 @@ describe("MarketoIngestStack", () => {
         "s3:GetObject",
         "s3:GetObjectVersion",
         "s3:PutObject",
+        "s3:PutObjectTagging",
         "s3:ListBucket",
       ]),
     );
@@ -218,6 +219,7 @@ describe("MarketoIngestStack", () => {
         "s3:GetObject",
         "s3:GetObjectVersion",
         "s3:PutObject",
+        "s3:PutObjectTagging",
         "s3:ListBucket",
       ]),
     );
@@ -255,6 +257,7 @@ describe("MarketoIngestStack", () => {
         "s3:GetObject",
         "s3:GetObjectVersion",
         "s3:PutObject",
+        "s3:PutObjectTagging",
         "s3:AbortMultipartUpload",
         "s3:ListBucket",
       ]),

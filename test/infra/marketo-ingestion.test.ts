@@ -101,7 +101,7 @@ describe("MarketoIngestion in a bare App with defaults", () => {
     }
   });
 
-  it("expires dropped files (and their replaced versions) after 30 days and reports after 90; keeps logs a year", () => {
+  it("expires dropped files (and their replaced versions) and copies of rows after 30 days, reports after 90; keeps logs a year", () => {
     const [[, drop]] = resourcesOf(synth.template, "AWS::S3::Bucket").filter(([id]) => id.includes("Drop")) as [
       [string, Resource],
     ];
@@ -115,6 +115,19 @@ describe("MarketoIngestion in a bare App with defaults", () => {
     synth.template.hasResourceProperties("AWS::S3::Bucket", {
       LifecycleConfiguration: {
         Rules: Match.arrayWith([Match.objectLike({ Id: "expire-reports", Prefix: "reports/", ExpirationInDays: 90 })]),
+      },
+    });
+    // Rejected rows and rows-with-issues.csv are written with this tag (see the isolated-bundle test).
+    synth.template.hasResourceProperties("AWS::S3::Bucket", {
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([
+          Match.objectLike({
+            Id: "expire-row-data",
+            Prefix: "reports/",
+            TagFilters: [{ Key: "marketo-ingest-data", Value: "rows" }],
+            ExpirationInDays: 30,
+          }),
+        ]),
       },
     });
     for (const [, logGroup] of resourcesOf(synth.template, "AWS::Logs::LogGroup")) {
@@ -177,6 +190,7 @@ describe("MarketoIngestion in a bare App with defaults", () => {
         "s3:PutObject on work/reports/*/bodies/*",
         "s3:PutObject on work/reports/*/bulk-parts/*",
         "s3:PutObject on work/reports/*/rejected-rows/*",
+        "s3:PutObjectTagging on work/reports/*/rejected-rows/*",
         "s3:ListBucket on work",
       ].sort(),
     );
@@ -194,6 +208,7 @@ describe("MarketoIngestion in a bare App with defaults", () => {
         "s3:PutObject on work/reports/*/bodies/*",
         "s3:PutObject on work/reports/*/bulk-parts/*",
         "s3:PutObject on work/reports/*/rejected-rows/*",
+        "s3:PutObjectTagging on work/reports/*/rejected-rows/*",
         "s3:ListBucket on work",
       ].sort(),
     );
@@ -234,6 +249,7 @@ describe("MarketoIngestion in a bare App with defaults", () => {
         "s3:GetObjectVersion on work/intake/*",
         "s3:PutObject on work/reports/*/report.json",
         "s3:PutObject on work/reports/*/rows-with-issues.csv",
+        "s3:PutObjectTagging on work/reports/*/rows-with-issues.csv",
         "s3:AbortMultipartUpload on work/reports/*/rows-with-issues.csv",
         "s3:ListBucket on work",
       ].sort(),
@@ -266,6 +282,7 @@ describe("MarketoIngestion in a bare App with every prop", () => {
       logRetention: RetentionDays.THREE_MONTHS,
       droppedFileRetentionDays: 10,
       reportRetentionDays: 30,
+      rowDataRetentionDays: 14,
       senderMaxConcurrency: 20,
       bulkJobSlots: 4,
       defaultFileOptions: { persons: { priority: "high" } },
@@ -389,6 +406,11 @@ describe("MarketoIngestion in a bare App with every prop", () => {
         Rules: Match.arrayWith([Match.objectLike({ Id: "expire-reports", ExpirationInDays: 30 })]),
       },
     });
+    synth.template.hasResourceProperties("AWS::S3::Bucket", {
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([Match.objectLike({ Id: "expire-row-data", ExpirationInDays: 14 })]),
+      },
+    });
   });
 });
 
@@ -454,6 +476,9 @@ describe("MarketoIngestion props validation", () => {
     const dropBucket = Bucket.fromBucketName(stack, "Drop", "data-team-drop");
     expect(() => new MarketoIngestion(stack, "Ingestion", { dropBucket, droppedFileRetentionDays: 30 })).toThrow(
       /droppedFileRetentionDays: applies only to a drop bucket created here/,
+    );
+    expect(construct({ reportRetentionDays: 20, rowDataRetentionDays: 25 })).toThrow(
+      /rowDataRetentionDays: must not exceed reportRetentionDays \(20\)/,
     );
     expect(construct({ marketoSecretKmsKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/k" })).toThrow(
       /marketoSecretKmsKeyArn: only with an existing marketoSecret/,

@@ -8,6 +8,8 @@ export interface S3Request {
   /** Decoded object key; empty for a bucket-level request. */
   key: string;
   query: URLSearchParams;
+  /** The `x-amz-tagging` header, when the request tags the object it writes. */
+  tagging?: string;
 }
 
 /** A loopback HTTP proxy in front of the S3 emulator that records every request a bundle makes. */
@@ -28,6 +30,7 @@ export async function startS3RequestRecorder(upstream: string): Promise<S3Reques
       bucket: decodeURIComponent(bucket),
       key: keyParts.map(decodeURIComponent).join("/"),
       query: url.searchParams,
+      ...(typeof incoming.headers["x-amz-tagging"] === "string" ? { tagging: incoming.headers["x-amz-tagging"] } : {}),
     });
     const forwarded = httpRequest(
       {
@@ -57,14 +60,14 @@ export async function startS3RequestRecorder(upstream: string): Promise<S3Reques
   };
 }
 
-/** The IAM action S3 authorizes a request against (the REST API's documented mapping, for the calls we make). */
-export function s3ActionOf(request: S3Request): string {
+/** The IAM actions S3 authorizes a request against (the REST API's documented mapping, for the calls we make). */
+export function s3ActionsOf(request: S3Request): string[] {
   const { method, key, query } = request;
-  if (!key) return "s3:ListBucket";
-  if (method === "GET" || method === "HEAD") return query.has("versionId") ? "s3:GetObjectVersion" : "s3:GetObject";
-  if (method === "DELETE") return query.has("uploadId") ? "s3:AbortMultipartUpload" : "s3:DeleteObject";
-  // PUT (object, part) and POST (create or complete a multipart upload).
-  return "s3:PutObject";
+  if (!key) return ["s3:ListBucket"];
+  if (method === "GET" || method === "HEAD") return [query.has("versionId") ? "s3:GetObjectVersion" : "s3:GetObject"];
+  if (method === "DELETE") return [query.has("uploadId") ? "s3:AbortMultipartUpload" : "s3:DeleteObject"];
+  // PUT (object, part) and POST (create or complete a multipart upload); tagging on write needs its own action.
+  return request.tagging ? ["s3:PutObject", "s3:PutObjectTagging"] : ["s3:PutObject"];
 }
 
 interface Statement {
@@ -104,14 +107,15 @@ export function requestsNotAllowed(
       actions: [statement.Action].flat().map(glob),
       resources: [statement.Resource].flat().map((resource) => glob(render(resource))),
     }));
-  return requests
-    .map((request) => {
-      const action = s3ActionOf(request);
-      const arn = `arn:aws:s3:::${request.bucket}${request.key ? `/${request.key}` : ""}`;
-      const allowed = allows.some(
-        (allow) => allow.actions.some((a) => a.test(action)) && allow.resources.some((r) => r.test(arn)),
-      );
-      return allowed ? undefined : `${action} on ${arn}`;
-    })
-    .filter((denied): denied is string => denied !== undefined);
+  return requests.flatMap((request) => {
+    const arn = `arn:aws:s3:::${request.bucket}${request.key ? `/${request.key}` : ""}`;
+    return s3ActionsOf(request)
+      .filter(
+        (action) =>
+          !allows.some(
+            (allow) => allow.actions.some((a) => a.test(action)) && allow.resources.some((r) => r.test(arn)),
+          ),
+      )
+      .map((action) => `${action} on ${arn}`);
+  });
 }
