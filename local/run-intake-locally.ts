@@ -7,7 +7,7 @@ import type { FileRef } from "../shared/contracts/batch-message.ts";
 import { type IntakeWindow, IntakeWindowSchema, INTAKE_PREFIX } from "../shared/contracts/intake-window.ts";
 import { fileRefFor } from "../shared/contracts/s3-event.ts";
 import type { FileReport } from "../shared/report/build-file-report.ts";
-import { type IntakeMessageOutcome, intakeMessageOutcomes } from "../shared/report/intake-outcomes.ts";
+import { type IntakeMessageOutcome, windowMessageOutcomes } from "../shared/report/intake-outcomes.ts";
 import { type FileReportSummary, type SplitManifest, summarizeReport } from "../shared/report/file-report.ts";
 import { type Clock, systemClock } from "../shared/time/clock.ts";
 import type { LocalAws } from "./local-aws.ts";
@@ -133,7 +133,9 @@ export async function runIntakeLocally(options: IntakeRunOptions): Promise<Intak
       manifest,
       summary: summarizeReport(manifest, outcomes),
       report: await reports.getFileReport(file),
-      messages: intakeMessageOutcomes(window, manifest, outcomes),
+      messages: await windowMessageOutcomes(window, manifest, outcomes, (parts) =>
+        reports.readRejectedRows(file, parts),
+      ),
     });
   }
   const total = {
