@@ -41,6 +41,8 @@ export interface IntakeRunOptions extends Partial<Omit<DownstreamOptions, "start
    */
   concurrentDownstream?: boolean;
   onProgress?: (progress: IntakeRunProgress) => void;
+  /** After each intake invocation: its SQS message ids and when it started and returned (for latency breakdowns). */
+  onIntakeInvocation?: (invocation: { messageIds: string[]; invokedAt: number; returnedAt: number }) => void;
 }
 
 export type IntakeRunProgress =
@@ -86,12 +88,21 @@ export async function runIntakeLocally(options: IntakeRunOptions): Promise<Intak
     INTAKE_QUEUE_URL: aws.intakeQueueUrl,
     INTAKE_DLQ_URL: aws.intakeDlqUrl,
   });
+  const timedIntake: typeof intake = async (event, context) => {
+    const invokedAt = clock.now();
+    try {
+      return await intake(event, context);
+    } finally {
+      const messageIds = event.Records.map((record) => record.messageId);
+      options.onIntakeInvocation?.({ messageIds, invokedAt, returnedAt: clock.now() });
+    }
+  };
   const source = options.intakeEventSource ?? {};
   let intakeRunning = true;
   const intakeRun = runSqsEventSource({
     sqs: aws.sqs,
     queueUrl: aws.intakeQueueUrl,
-    handler: intake,
+    handler: timedIntake,
     functionName: "intake",
     batchSize: source.batchSize ?? DEPLOYMENT_DEFAULTS.intakeBatchSize,
     batchingWindowMs: source.batchingWindowMs ?? DEPLOYMENT_DEFAULTS.intakeBatchingWindowSeconds * 1000,
