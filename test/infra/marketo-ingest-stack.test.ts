@@ -317,10 +317,10 @@ describe("MarketoIngestStack", () => {
     expect(alarms.map(([, alarm]) => alarm.Properties.MetricName).sort()).toEqual([
       ...Array(4).fill("ApproximateAgeOfOldestMessage"),
       ...Array(5).fill("ApproximateNumberOfMessagesVisible"),
-      ...Array(4).fill("Errors"),
+      ...Array(5).fill("Errors"),
       "NumberOfMessagesSent",
       "ObjectsSent",
-      ...Array(4).fill("Throttles"),
+      ...Array(5).fill("Throttles"),
     ]);
     for (const [, alarm] of alarms) expect(alarm.Properties.AlarmDescription).toContain("Runbook");
   });
