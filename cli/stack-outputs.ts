@@ -39,7 +39,19 @@ export async function readStackOutput(
     const stack = answer.Stacks?.[0];
     if (!stack) throw new StackOutputError("no_stack", stackName, `no stack ${stackName} in ${region}`);
     const outputs = stack.Outputs ?? [];
-    const value = outputs.find((output) => output.OutputKey === outputKey)?.OutputValue;
+    // The repository's own stack keeps the plain key; a MarketoIngestion embedded in another app gets its
+    // construct path in front and CDK's 8-character hash behind (`PipelineIntakeQueueUrl1A2B3C4D`).
+    const embedded = new RegExp(`^[A-Za-z0-9]*${outputKey}[0-9A-F]{8}$`);
+    const exact = outputs.filter((output) => output.OutputKey === outputKey);
+    const matches = exact.length > 0 ? exact : outputs.filter((output) => embedded.test(output.OutputKey ?? ""));
+    if (matches.length > 1) {
+      throw new StackOutputError(
+        "no_output",
+        stackName,
+        `stack ${stackName} (${region}) has several ${outputKey} outputs (${matches.map((o) => o.OutputKey).join(", ")}): pass the queue URL itself`,
+      );
+    }
+    const value = matches[0]?.OutputValue;
     if (!value) {
       const keys = outputs.map((output) => output.OutputKey).filter(Boolean);
       throw new StackOutputError(

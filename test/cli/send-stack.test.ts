@@ -40,6 +40,12 @@ beforeAll(async () => {
   cfn = await startCloudFormationStandIn();
   cfn.putStack("marketo-ingest", { WorkBucketName: h.aws.workBucket, IntakeQueueUrl: h.aws.intakeQueueUrl });
   cfn.putStack("other-stack", { BucketName: "b" });
+  // A MarketoIngestion embedded in another app: its outputs carry the construct path and CDK's hash.
+  cfn.putStack("platform", {
+    PipelineIntakeQueueUrl1A2B3C4D: h.aws.intakeQueueUrl,
+    PipelineWorkBucketName9F8E7D6C: "w",
+  });
+  cfn.putStack("two-pipelines", { AIntakeQueueUrl1A2B3C4D: "https://a", BIntakeQueueUrl5E6F7A8B: "https://b" });
   file = join(dir, "people.ndjson");
   await writeFile(file, '{"email":"a@example.com"}\n{"email":"b@example.com"}\n');
 });
@@ -72,7 +78,19 @@ describe("marketo-ingest send --stack NAME", () => {
     ]);
   });
 
+  it("finds the output of a MarketoIngestion embedded in another stack (construct path and hash around the key)", async () => {
+    const sent = await cli(["send", file, "--object", "persons", "--stack", "platform"], deployed());
+    expect(sent.stderr).toContain(`2 messages sent to ${h.aws.intakeQueueUrl}`);
+    expect(sent.code).toBe(0);
+  });
+
   it.each([
+    [
+      "a stack with two pipelines",
+      "two-pipelines",
+      {},
+      /has several IntakeQueueUrl outputs \(AIntakeQueueUrl1A2B3C4D, BIntakeQueueUrl5E6F7A8B\): pass the queue URL itself/,
+    ],
     ["no such stack", "gone", {}, /no stack gone in us-east-1/],
     [
       "a stack without the output",
