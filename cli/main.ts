@@ -37,6 +37,8 @@ Usage:
       [option flags of run]                    sent as every message's options
       [--queue-url URL]                        send to a deployed intake queue instead (stack output
                                                IntakeQueueUrl; or MARKETO_INGEST_INTAKE_QUEUE_URL)
+      [--stack NAME]                           the same, the queue read from that stack's outputs
+                                               (AWS credentials and region from the environment)
 
   marketo-ingest status KEY --bucket WORK_BUCKET   the report of a file dropped on a deployed stack
       [--message]                              KEY is an intake message's producer id or SQS message id
@@ -97,6 +99,10 @@ async function main(argv: string[]): Promise<number> {
       console.error(`--object: ${(error as Error).message}\n`);
       return 2;
     }
+    if (values.stack !== undefined && values["queue-url"] !== undefined) {
+      console.error("send takes --queue-url or --stack, not both\n");
+      return 2;
+    }
     const { sendCommand } = await import("./send.ts");
     return sendCommand(file, values.object, metadataOf(values), values, process.env);
   }
@@ -140,6 +146,7 @@ function parseCliArgs(argv: string[]) {
       verbose: { type: "boolean" },
       bucket: { type: "string" },
       "queue-url": { type: "string" },
+      stack: { type: "string" },
       message: { type: "boolean" },
       version: { type: "string" },
       json: { type: "boolean" },
