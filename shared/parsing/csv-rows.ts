@@ -65,7 +65,10 @@ export class CsvScanner {
   /** Characters held back until the next chunk decides what they mean (a quote or CR at a chunk's end). */
   private carry = "";
   private started = false;
-  /** The record may hold line breaks inside fields (they move the next record's line). */
+  /**
+   * The record may hold line breaks inside fields (they move the next record's line): set only when a field does,
+   * so the common record is not searched for breaks again once it ends.
+   */
   private mayHoldBreaks = false;
   private nextLine = 1;
   private emptyLines = 0;
@@ -91,13 +94,24 @@ export class CsvScanner {
     }
     const n = text.length;
     const delimiter = this.delimiter;
+    // Next LF and CR at or after the scan position (-1: none left in this text; -2: not looked for yet). Kept so a
+    // quoted field asks "does it hold a line break?" without rescanning the text: linear however many fields.
+    let nextLf = -2;
+    let nextCr = -2;
     let i = 0;
     outer: while (i < n) {
       if (this.quoting) {
         const q = text.indexOf('"', i);
         if (q === -1) {
+          // The field goes on in the next chunk: assume it holds a break (lineBreaksWithin counts them exactly).
+          this.mayHoldBreaks = true;
           this.appendField(text, i, n);
           break;
+        }
+        if (!this.mayHoldBreaks) {
+          if (nextLf !== -1 && nextLf < i) nextLf = text.indexOf("\n", i);
+          if (nextCr !== -1 && nextCr < i) nextCr = text.indexOf("\r", i);
+          if ((nextLf !== -1 && nextLf < q) || (nextCr !== -1 && nextCr < q)) this.mayHoldBreaks = true;
         }
         this.appendField(text, i, q);
         if (q + 1 === n && !final) {
@@ -151,7 +165,6 @@ export class CsvScanner {
           if (j === i && this.field.length === 0) {
             this.quoting = true;
             this.wasQuoting = true;
-            this.mayHoldBreaks = true;
             i = j + 1;
             continue outer;
           }
