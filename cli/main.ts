@@ -2,10 +2,6 @@ import { readFile, writeFile } from "node:fs/promises";
 import { basename } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { BULK_PREFIXES, bulkRouteForKey, isBulkKey } from "../shared/options/bulk-route.ts";
-import { OBJECT_NAMES, routeForObjectName } from "../shared/options/object-route.ts";
-import { formatProblems, formatSummaryLine } from "./format-summary.ts";
-import { RunOutput } from "./run-output.ts";
 
 const USAGE = `marketo-ingest — move person data into Adobe Marketo Engage
 
@@ -72,7 +68,13 @@ async function main(argv: string[]): Promise<number> {
     const sample = fileURLToPath(new URL("../samples/persons.csv", import.meta.url));
     return runFile(sample, "persons", values);
   }
+  // The object routes (and zod with them) load only for the commands that check --object: `--help` answers
+  // from the entry chunk alone.
   if (command === "run") {
+    const [{ BULK_PREFIXES, bulkRouteForKey, isBulkKey }, { OBJECT_NAMES, routeForObjectName }] = await Promise.all([
+      import("../shared/options/bulk-route.ts"),
+      import("../shared/options/object-route.ts"),
+    ]);
     if (!file || !values.object) {
       console.error(`run needs a FILE and --object (${OBJECT_NAMES}, ${BULK_PREFIXES})\n`);
       console.error(USAGE);
@@ -88,6 +90,7 @@ async function main(argv: string[]): Promise<number> {
     return runFile(file, values.object, values);
   }
   if (command === "send") {
+    const { OBJECT_NAMES, routeForObjectName } = await import("../shared/options/object-route.ts");
     if (!file || !values.object) {
       console.error(`send needs an NDJSON FILE and --object (${OBJECT_NAMES})\n`);
       console.error(USAGE);
@@ -207,14 +210,23 @@ function metadataOf(flags: RunFlags): Record<string, string> {
 
 async function runFile(path: string, objectType: string, flags: RunFlags): Promise<number> {
   // Loaded here, not at the top: `--help` and argument errors answer without loading the AWS SDK and emulators.
-  const [{ startLocalAws }, { runPipelineLocally }, { readS3Text }, { setLogSink }, { resolveMarketoTarget }] =
-    await Promise.all([
-      import("../local/local-aws.ts"),
-      import("../local/run-pipeline-locally.ts"),
-      import("../shared/aws/s3-object-source.ts"),
-      import("../shared/lambda/logger.ts"),
-      import("./marketo-target.ts"),
-    ]);
+  const [
+    { startLocalAws },
+    { runPipelineLocally },
+    { readS3Text },
+    { setLogSink },
+    { resolveMarketoTarget },
+    { formatProblems, formatSummaryLine },
+    { RunOutput },
+  ] = await Promise.all([
+    import("../local/local-aws.ts"),
+    import("../local/run-pipeline-locally.ts"),
+    import("../shared/aws/s3-object-source.ts"),
+    import("../shared/lambda/logger.ts"),
+    import("./marketo-target.ts"),
+    import("./format-summary.ts"),
+    import("./run-output.ts"),
+  ]);
   const output = new RunOutput({
     stream: process.stderr,
     verbose: flags.verbose === true,

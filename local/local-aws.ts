@@ -31,6 +31,11 @@ export interface LocalAws {
   readonly intakeDlqUrl: string;
   /** Requests made to the emulator so far, by service and operation (`s3:GET`, `sqs:SendMessageBatch`, …). */
   requestCounts(): Record<string, number>;
+  /**
+   * Response body bytes the emulator has sent, by the same names (`s3:GET` is every byte of every object read,
+   * ranged reads included): what "S3 bytes read" is counted from, on the server side.
+   */
+  responseBytes(): Record<string, number>;
   /** Environment that points the SDK (and so the handlers) at the emulators. */
   readonly awsEnv: Record<string, string>;
   close(): Promise<void>;
@@ -48,7 +53,8 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
   // fauxqs's own start helper binds every interface; build its app and bind loopback only.
   const app = buildApp({ logger: false });
   const requestCounts = new Map<string, number>();
-  countRequests(app, requestCounts);
+  const responseBytes = new Map<string, number>();
+  countRequests(app, requestCounts, responseBytes);
   addConditionalWrites(app);
   await app.listen({ port: 0, host: "127.0.0.1" });
   app.server.unref();
@@ -111,6 +117,7 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
     intakeDlqUrl: intake.dlqUrl,
     awsEnv,
     requestCounts: () => Object.fromEntries(requestCounts),
+    responseBytes: () => Object.fromEntries(responseBytes),
     close: async () => {
       s3.destroy();
       sqs.destroy();
@@ -156,8 +163,16 @@ const NO_SUCH_KEY =
 
 const INTERNAL_HEADER = "x-local-aws-internal";
 
-/** Counts the requests clients make, by service and operation (`s3:PUT`, `sqs:SendMessageBatch`), for the bench. */
-function countRequests(app: ReturnType<typeof buildApp>, counts: Map<string, number>): void {
+/**
+ * Counts the requests clients make, by service and operation (`s3:PUT`, `sqs:SendMessageBatch`), and the response
+ * body bytes sent for them, for the bench.
+ */
+function countRequests(
+  app: ReturnType<typeof buildApp>,
+  counts: Map<string, number>,
+  responseBytes: Map<string, number>,
+): void {
+  const names = new WeakMap<object, string>();
   app.addHook("onRequest", async (request) => {
     if (request.headers[INTERNAL_HEADER]) return;
     const target = request.headers["x-amz-target"];
@@ -169,6 +184,19 @@ function countRequests(app: ReturnType<typeof buildApp>, counts: Map<string, num
           ? "s3:LIST"
           : `s3:${request.method}`;
     counts.set(name, (counts.get(name) ?? 0) + 1);
+    names.set(request, name);
+  });
+  app.addHook("onSend", async (request, _reply, payload) => {
+    const name = names.get(request);
+    if (name === undefined) return payload;
+    // The emulator answers with Buffers and strings (an object's body is one Buffer, or its ranged slice).
+    const bytes = Buffer.isBuffer(payload)
+      ? payload.length
+      : typeof payload === "string"
+        ? Buffer.byteLength(payload)
+        : 0;
+    responseBytes.set(name, (responseBytes.get(name) ?? 0) + bytes);
+    return payload;
   });
 }
 

@@ -49,12 +49,12 @@ export interface SplitSummary extends RejectionSummary {
  */
 export const DEFAULT_HOLD_BYTES = 32 * 1024 * 1024;
 
-/** A message waiting for the end of the file; `body` is kept while the message carries it inline. */
-interface HeldMessage {
-  head: BatchMessageHead;
-  body?: string;
-  text: string;
-}
+/**
+ * A message waiting for the end of the file: its body while it carries it inline (the queue text is made again at
+ * publish: holding both doubled the memory held), or the text of its pointer once the body is staged.
+ */
+type HeldMessage =
+  { head: BatchMessageHead; body: string; pointer?: undefined } | { head: BatchMessageHead; pointer: string };
 
 /**
  * Turns a file into ready-to-send request messages in one read. Nothing is queued until the whole file has been
@@ -74,11 +74,10 @@ export async function splitFile(request: SplitFileRequest, sink: BatchSink): Pro
   let heldBytes = 0;
   let spilled = false;
 
-  const stage = async (message: HeldMessage): Promise<void> => {
-    if (message.body === undefined) return;
+  const stage = async (message: HeldMessage): Promise<HeldMessage & { pointer: string }> => {
+    if (message.pointer !== undefined) return message;
     await sink.storeBody(batchBodyKey(file, message.head.batch.index), message.body);
-    message.text = serializeStoredBodyMessage(message.head);
-    delete message.body;
+    return { head: message.head, pointer: serializeStoredBodyMessage(message.head) };
   };
 
   const emit = async (batch: PackedBatch<number> | undefined): Promise<void> => {
@@ -92,18 +91,27 @@ export async function splitFile(request: SplitFileRequest, sink: BatchSink): Pro
       ...(route.apiName !== undefined ? { apiName: route.apiName } : {}),
       batch: { index, rowCount: batch.items.length, rows: toRowRanges(batch.items), bytes: batch.bytes },
     };
-    const message: HeldMessage = { head, body: batch.body, text: serializeBatchMessage(head, batch.body) };
+    if (spilled) {
+      // Every body is staged from here on: its inline queue form (a megabyte escaped, then measured) is never used.
+      const staged = await stage({ head, body: batch.body });
+      held.push(staged);
+      heldBytes += staged.pointer.length;
+      return;
+    }
+    const text = serializeBatchMessage(head, batch.body);
     // The body is counted raw; its queue form can be larger (escapes), and then it travels in the work bucket.
-    if (spilled || Buffer.byteLength(message.text) > maxMessageBytes) await stage(message);
+    const inline: HeldMessage = { head, body: batch.body };
+    const message = Buffer.byteLength(text) > maxMessageBytes ? await stage(inline) : inline;
     held.push(message);
-    heldBytes += message.text.length;
+    heldBytes += message.pointer?.length ?? text.length;
     if (!spilled && heldBytes > holdBytes) {
       // Too much to hold: stage every held body now, and every later one as it comes.
       spilled = true;
       heldBytes = 0;
-      for (const waiting of held) {
-        await stage(waiting);
-        heldBytes += waiting.text.length;
+      for (let i = 0; i < held.length; i++) {
+        const staged = await stage(held[i] as HeldMessage);
+        held[i] = staged;
+        heldBytes += staged.pointer.length;
       }
     }
   };
@@ -143,7 +151,10 @@ export async function splitFile(request: SplitFileRequest, sink: BatchSink): Pro
   }
   await emit(packer.flush());
   // The whole file was read without a file-level error: now, and only now, its batches are queued.
-  for (const entry of held) await sink.publish({ id: `b${entry.head.batch.index}`, body: entry.text });
+  for (const entry of held) {
+    const text = entry.pointer ?? serializeBatchMessage(entry.head, entry.body);
+    await sink.publish({ id: `b${entry.head.batch.index}`, body: text });
+  }
   await sink.flush();
   request.onProgress?.(summary.rowsRead);
   return { ...summary, ...(await rejected.finish()) };

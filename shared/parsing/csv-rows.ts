@@ -65,7 +65,10 @@ export class CsvScanner {
   /** Characters held back until the next chunk decides what they mean (a quote or CR at a chunk's end). */
   private carry = "";
   private started = false;
-  /** The record may hold line breaks inside fields (they move the next record's line). */
+  /**
+   * The record may hold line breaks inside fields (they move the next record's line): set only when a field does,
+   * so the common record is not searched for breaks again once it ends.
+   */
   private mayHoldBreaks = false;
   private nextLine = 1;
   private emptyLines = 0;
@@ -91,13 +94,24 @@ export class CsvScanner {
     }
     const n = text.length;
     const delimiter = this.delimiter;
+    // Next LF and CR at or after the scan position (-1: none left in this text; -2: not looked for yet). Kept so a
+    // quoted field asks "does it hold a line break?" without rescanning the text: linear however many fields.
+    let nextLf = -2;
+    let nextCr = -2;
     let i = 0;
     outer: while (i < n) {
       if (this.quoting) {
         const q = text.indexOf('"', i);
         if (q === -1) {
+          // The field goes on in the next chunk: assume it holds a break (lineBreaksWithin counts them exactly).
+          this.mayHoldBreaks = true;
           this.appendField(text, i, n);
           break;
+        }
+        if (!this.mayHoldBreaks) {
+          if (nextLf !== -1 && nextLf < i) nextLf = text.indexOf("\n", i);
+          if (nextCr !== -1 && nextCr < i) nextCr = text.indexOf("\r", i);
+          if ((nextLf !== -1 && nextLf < q) || (nextCr !== -1 && nextCr < q)) this.mayHoldBreaks = true;
         }
         this.appendField(text, i, q);
         if (q + 1 === n && !final) {
@@ -151,7 +165,6 @@ export class CsvScanner {
           if (j === i && this.field.length === 0) {
             this.quoting = true;
             this.wasQuoting = true;
-            this.mayHoldBreaks = true;
             i = j + 1;
             continue outer;
           }
@@ -266,22 +279,124 @@ export class CsvScanner {
 /**
  * Streams the rows of a delimited UTF-8 file (RFC 4180 quoting, embedded newlines, CRLF, BOM). Empty cells are
  * left out of `values`. Rows whose field count differs from the header's are rejected alone; a structural error
- * (bad quoting, bad encoding, bad header, a limit passed) rejects the file.
+ * (bad quoting, bad encoding, bad header, a limit passed) rejects the file, after the rows finished before it.
  */
-export async function* readCsvRows(
+export function readCsvRows(
   chunks: AsyncIterable<Uint8Array>,
   options: CsvOptions = {},
-): AsyncGenerator<SourceRow> {
-  const delimiter = options.delimiter ?? ",";
-  const scanner = new CsvScanner(delimiter, withDefaultLimits(options.limits));
-  const records = scanner.records;
-  let header: string[] | undefined;
-  /** Per column: its name, or undefined for `__proto__`, which must be defined rather than assigned. */
-  let plainNames: Array<string | undefined> = [];
-  let row = 0;
+): AsyncIterableIterator<SourceRow> {
+  return new CsvRowStream(decodeUtf8(chunks), options);
+}
 
-  const toRow = (record: ScannedRecord, names: string[]): SourceRow => {
-    row++;
+/**
+ * The rows of one file, a decoded chunk's worth at a time. An iterator rather than an async generator: a generator
+ * pays a suspension and two promises per row, which was most of the reader's own time; here a row already read
+ * costs one resolved promise, and the source is read only when those run out.
+ */
+class CsvRowStream implements AsyncIterableIterator<SourceRow> {
+  private readonly delimiter: string;
+  private readonly scanner: CsvScanner;
+  private header: string[] | undefined;
+  /** Per column: its name, or undefined for `__proto__`, which must be defined rather than assigned. */
+  private plainNames: Array<string | undefined> = [];
+  private row = 0;
+  /** Rows of the last chunk; `at` is the next to hand out. */
+  private rows: SourceRow[] = [];
+  private at = 0;
+  /** The error that ends the file, thrown once the rows finished before it have been handed out. */
+  private failure: unknown;
+  private ended = false;
+
+  constructor(
+    private readonly texts: AsyncIterator<string>,
+    private readonly options: CsvOptions,
+  ) {
+    this.delimiter = options.delimiter ?? ",";
+    this.scanner = new CsvScanner(this.delimiter, withDefaultLimits(options.limits));
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<SourceRow>> {
+    if (this.at < this.rows.length) return Promise.resolve({ value: this.rows[this.at++] as SourceRow, done: false });
+    return this.readMore();
+  }
+
+  async return(): Promise<IteratorResult<SourceRow>> {
+    this.rows = [];
+    this.failure = undefined;
+    if (!this.ended) {
+      this.ended = true;
+      // A consumer that stops early releases the source (an unread S3 body holds a socket).
+      await this.texts.return?.();
+    }
+    return { value: undefined, done: true };
+  }
+
+  private async readMore(): Promise<IteratorResult<SourceRow>> {
+    for (;;) {
+      if (this.at < this.rows.length) return { value: this.rows[this.at++] as SourceRow, done: false };
+      if (this.failure !== undefined) {
+        const failure = this.failure;
+        this.failure = undefined;
+        await this.return();
+        throw failure;
+      }
+      if (this.ended) return { value: undefined, done: true };
+      let next: IteratorResult<string>;
+      try {
+        next = await this.texts.next();
+      } catch (error) {
+        this.ended = true;
+        throw error;
+      }
+      if (next.done) {
+        this.ended = true;
+        this.scanThenCollect("", true);
+        if (this.failure === undefined && !this.header) {
+          this.failure = new InputFileError("EMPTY_FILE", "file is empty: expected a header row and data rows");
+        } else if (this.failure === undefined && this.row === 0) {
+          this.failure = new InputFileError("HEADER_ONLY", "file has a header row but no data rows");
+        }
+      } else {
+        this.scanThenCollect(next.value, false);
+      }
+    }
+  }
+
+  /** Scans, then keeps the records finished before any error, as a stream would have: the error comes after. */
+  private scanThenCollect(text: string, final: boolean): void {
+    this.rows = [];
+    this.at = 0;
+    try {
+      this.scanner.scan(text, final);
+    } catch (error) {
+      this.failure = error;
+    }
+    const records = this.scanner.records;
+    try {
+      for (let k = 0; k < records.length; k++) {
+        const record = records[k] as ScannedRecord;
+        if (this.header) {
+          this.rows.push(this.toRow(record, this.header));
+          continue;
+        }
+        this.header = checkHeader(record.fields, this.delimiter);
+        this.plainNames = this.header.map((name) => (name === "__proto__" ? undefined : name));
+        this.options.onHeader?.(this.header);
+      }
+    } catch (error) {
+      // A bad header (or a rule rejecting it) comes before any row: nothing else from this chunk counts.
+      this.failure = error;
+    } finally {
+      records.length = 0;
+    }
+  }
+
+  private toRow(record: ScannedRecord, names: string[]): SourceRow {
+    const row = ++this.row;
     const { fields, line } = record;
     if (fields.length !== names.length) {
       return {
@@ -292,6 +407,7 @@ export async function* readCsvRows(
       };
     }
     const values: Record<string, string> = {};
+    const plainNames = this.plainNames;
     for (let i = 0; i < fields.length; i++) {
       const value = fields[i] as string;
       if (value === "") continue;
@@ -300,38 +416,7 @@ export async function* readCsvRows(
       else Object.defineProperty(values, "__proto__", { value, enumerable: true, writable: true, configurable: true });
     }
     return { kind: "record", row, line, values };
-  };
-
-  const drain = function* (): Generator<SourceRow> {
-    for (let k = 0; k < records.length; k++) {
-      const record = records[k] as ScannedRecord;
-      if (!header) {
-        header = checkHeader(record.fields, delimiter);
-        plainNames = header.map((name) => (name === "__proto__" ? undefined : name));
-        options.onHeader?.(header);
-        continue;
-      }
-      yield toRow(record, header);
-    }
-    records.length = 0;
-  };
-
-  /** Scans, then hands on the records finished before any error, as a stream would have: the error comes after. */
-  const scanThenDrain = function* (text: string, final: boolean): Generator<SourceRow> {
-    let failure: unknown;
-    try {
-      scanner.scan(text, final);
-    } catch (error) {
-      failure = error;
-    }
-    if (records.length > 0) yield* drain();
-    if (failure !== undefined) throw failure;
-  };
-
-  for await (const text of decodeUtf8(chunks)) yield* scanThenDrain(text, false);
-  yield* scanThenDrain("", true);
-  if (!header) throw new InputFileError("EMPTY_FILE", "file is empty: expected a header row and data rows");
-  if (row === 0) throw new InputFileError("HEADER_ONLY", "file has a header row but no data rows");
+  }
 }
 
 function checkHeader(record: string[], delimiter: string): string[] {
