@@ -1,7 +1,6 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { basename } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { startLocalAws } from "../local/local-aws.ts";
 import { runPipelineLocally } from "../local/run-pipeline-locally.ts";
 import { BULK_PREFIXES, bulkRouteForKey, isBulkKey } from "../shared/options/bulk-route.ts";
@@ -12,6 +11,8 @@ import { formatProblems, formatSummaryLine } from "./format-summary.ts";
 import { RunOutput } from "./run-output.ts";
 import { statusCommand } from "./status.ts";
 import { resolveMarketoTarget } from "./marketo-target.ts";
+import { parseCliArgs } from "./args.ts";
+import { simulatorCommand } from "./simulator-command.ts";
 
 const USAGE = `marketo-ingest — move person data into Adobe Marketo Engage
 
@@ -37,6 +38,10 @@ Usage:
       [--log FILE]                             write the handlers' log items there, one JSON line each
       [--verbose]                              print those JSON lines on stderr too (default: warnings as
                                                short sentences, and a progress line)
+
+  marketo-ingest simulator [--port N]          the bundled Marketo simulator on 127.0.0.1 for your own tests:
+                                               prints the MARKETO_* variables to point a client at it; runs
+                                               until Ctrl-C (SIGINT) or SIGTERM
 
   marketo-ingest status KEY --bucket WORK_BUCKET   the report of a file dropped on a deployed stack
       [--version ID] [--json]                  (AWS credentials from the environment; exit 0 complete,
@@ -92,41 +97,10 @@ async function main(argv: string[]): Promise<number> {
     }
     return statusCommand(file, values, process.env);
   }
+  if (command === "simulator") return simulatorCommand(values);
   console.error(`unknown command "${command}"\n`);
   console.error(USAGE);
   return 2;
-}
-
-function parseCliArgs(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      object: { type: "string" },
-      report: { type: "string" },
-      priority: { type: "string" },
-      partition: { type: "string" },
-      "dedupe-fields": { type: "string" },
-      "dedupe-by": { type: "string" },
-      action: { type: "string" },
-      status: { type: "string" },
-      "field-types": { type: "string" },
-      format: { type: "string" },
-      options: { type: "string" },
-      mode: { type: "string" },
-      "lookup-field": { type: "string" },
-      "list-id": { type: "string" },
-      "program-member-status": { type: "string" },
-      "program-id": { type: "string" },
-      "rows-with-issues": { type: "string" },
-      log: { type: "string" },
-      verbose: { type: "boolean" },
-      bucket: { type: "string" },
-      version: { type: "string" },
-      json: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
 }
 
 type RunFlags = Partial<

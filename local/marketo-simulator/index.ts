@@ -68,7 +68,7 @@ export interface SimulatorOptions {
   bulkImportMs?: number;
   /** Bulk Import: columns whose non-blank values must be integers (default leadScore, numberOfEmployees). */
   bulkIntegerFields?: string[];
-  /** The server closes itself after this long, so a forgotten simulator never outlives its test. */
+  /** The server closes itself after this long, so a forgotten simulator never outlives its test (Infinity: never). */
   maxLifetimeMs?: number;
 }
 
@@ -304,10 +304,18 @@ export async function startMarketoSimulator(options: SimulatorOptions = {}): Pro
     reply(200, tokens.issue());
   }
 
-  await new Promise<void>((resolve) => server.listen(options.port ?? 0, "127.0.0.1", resolve));
+  // A port in use rejects here (EADDRINUSE) instead of crashing the process from an unhandled 'error' event.
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, "127.0.0.1", () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
   server.unref();
-  const lifetime = setTimeout(() => void close(), options.maxLifetimeMs ?? 15 * 60_000);
-  lifetime.unref();
+  const lifetimeMs = options.maxLifetimeMs ?? 15 * 60_000;
+  const lifetime = Number.isFinite(lifetimeMs) ? setTimeout(() => void close(), lifetimeMs) : undefined;
+  lifetime?.unref();
   const close = () =>
     new Promise<void>((resolve) => {
       clearTimeout(lifetime);

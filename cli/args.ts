@@ -1,0 +1,33 @@
+import { parseArgs } from "node:util";
+
+/** Every flag of every command; one parser, so a command shown in the docs can be checked without running it. */
+export const CLI_OPTIONS = {
+  object: { type: "string" },
+  report: { type: "string" },
+  priority: { type: "string" },
+  partition: { type: "string" },
+  "dedupe-fields": { type: "string" },
+  "dedupe-by": { type: "string" },
+  action: { type: "string" },
+  status: { type: "string" },
+  "field-types": { type: "string" },
+  format: { type: "string" },
+  options: { type: "string" },
+  mode: { type: "string" },
+  "lookup-field": { type: "string" },
+  "list-id": { type: "string" },
+  "program-member-status": { type: "string" },
+  "program-id": { type: "string" },
+  "rows-with-issues": { type: "string" },
+  log: { type: "string" },
+  verbose: { type: "boolean" },
+  bucket: { type: "string" },
+  version: { type: "string" },
+  json: { type: "boolean" },
+  port: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+export function parseCliArgs(argv: string[]) {
+  return parseArgs({ args: argv, allowPositionals: true, options: CLI_OPTIONS });
+}
