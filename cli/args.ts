@@ -11,6 +11,7 @@ export const CLI_OPTIONS = {
   action: { type: "string" },
   status: { type: "string" },
   "field-types": { type: "string" },
+  "field-map": { type: "string" },
   format: { type: "string" },
   options: { type: "string" },
   mode: { type: "string" },

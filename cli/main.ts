@@ -30,6 +30,7 @@ Usage:
       [--dedupe-by dedupeFields|marketoGUID|idField] [--action createOnly|updateOnly|createOrUpdate]
       [--status STATUS]                        program member status when the file has no status column
       [--field-types name:number,flag:boolean,day:date]
+      [--field-map '{"Email Address":"email","Notes":null}']   rename (or drop: null) columns, every TYPE
       [--mode bulk|ingestion]                  bulk: persons, customobjects, programmembers as Bulk Import jobs
       [--list-id ID]                           lists, lists/remove: the list of rows without a listId column
       [--lookup-field FIELD] [--list-id ID] [--partition NAME]                    bulk leads
@@ -114,6 +115,7 @@ type RunFlags = Partial<
     | "action"
     | "status"
     | "field-types"
+    | "field-map"
     | "format"
     | "options"
     | "mode"
@@ -135,6 +137,7 @@ const METADATA_FLAGS = {
   action: "action",
   status: "status",
   "field-types": "field-types",
+  "field-map": "field-map",
   format: "format",
   mode: "mode",
   "lookup-field": "lookup-field",

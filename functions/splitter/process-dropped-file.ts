@@ -25,6 +25,7 @@ import { routeForObjectKey } from "../../shared/options/object-route.ts";
 import { planRequests } from "./request-plan.ts";
 import { type DroppedFile, fileRefFor } from "../../shared/contracts/s3-event.ts";
 import { splitFile } from "./split-file.ts";
+import { applyFieldMap } from "../../shared/options/field-map.ts";
 import type { BatchSink } from "../../shared/contracts/batch-publisher.ts";
 
 /** A file's options may sit beside it as `{key}.options.json`; such sidecars are read, never split. */
@@ -77,7 +78,7 @@ export async function processDroppedFile(dropped: DroppedFile, deps: DroppedFile
     );
     const format: InputFormat = target.options.format ?? formatFromKey(dropped.key) ?? "csv";
     const gzipped = isGzipped(dropped.key, head.contentEncoding);
-    const openRows = () => readRows(inflateIfGzip(deps.open(dropped), gzipped), format);
+    const openRows = () => applyFieldMap(readRows(inflateIfGzip(deps.open(dropped), gzipped), format), target.fieldMap);
     const progress = deps.onProgress ? { onProgress: deps.onProgress } : {};
     const summary =
       target.kind === "bulk"
@@ -149,10 +150,15 @@ function parseSidecar(text: string | undefined): unknown {
 
 /** The options that shaped the requests, for the report (option values are configuration, not personal data). */
 function describeOptions(target: FileTarget): Record<string, unknown> {
-  if (target.kind === "bulk") return { ...target.route, ...jobParams(target.options) };
+  const fieldMap = target.fieldMap ? { fieldMap: target.fieldMap } : {};
+  if (target.kind === "bulk") return { ...target.route, ...jobParams(target.options), ...fieldMap };
   const options: FileOptions = target.options;
   const { objectType: _objectType, ...request } = options.request;
-  return { ...request, ...(Object.keys(options.fieldTypes).length ? { fieldTypes: options.fieldTypes } : {}) };
+  return {
+    ...request,
+    ...(Object.keys(options.fieldTypes).length ? { fieldTypes: options.fieldTypes } : {}),
+    ...fieldMap,
+  };
 }
 
 function jobParams(options: BulkFileOptions): Omit<BulkFileOptions, "format"> {
