@@ -32,3 +32,31 @@ export const CLI_OPTIONS = {
 export function parseCliArgs(argv: string[]) {
   return parseArgs({ args: argv, allowPositionals: true, options: CLI_OPTIONS });
 }
+
+/** Option flags travel as S3 object metadata, as a data team's upload would carry them. */
+const METADATA_FLAGS = {
+  priority: "priority",
+  partition: "partition-name",
+  "dedupe-fields": "dedupe-fields",
+  "dedupe-by": "dedupe-by",
+  action: "action",
+  status: "status",
+  "field-types": "field-types",
+  "field-map": "field-map",
+  format: "format",
+  mode: "mode",
+  "lookup-field": "lookup-field",
+  "list-id": "list-id",
+  "program-member-status": "program-member-status",
+  "program-id": "program-id",
+} as const;
+
+/** The option flags given, as the S3 metadata of the upload (what `run` and `drop` send, what `check` checks). */
+export function metadataFromFlags(flags: Partial<Record<string, unknown>>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(METADATA_FLAGS).flatMap(([flag, key]) => {
+      const value = flags[flag];
+      return typeof value === "string" ? [[key, value]] : [];
+    }),
+  );
+}

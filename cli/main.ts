@@ -11,8 +11,9 @@ import { formatProblems, formatSummaryLine } from "./format-summary.ts";
 import { RunOutput } from "./run-output.ts";
 import { statusCommand } from "./status.ts";
 import { resolveMarketoTarget } from "./marketo-target.ts";
-import { parseCliArgs } from "./args.ts";
+import { metadataFromFlags, parseCliArgs } from "./args.ts";
 import { simulatorCommand } from "./simulator-command.ts";
+import { checkCommand } from "./check-command.ts";
 
 const USAGE = `marketo-ingest — move person data into Adobe Marketo Engage
 
@@ -39,6 +40,12 @@ Usage:
       [--log FILE]                             write the handlers' log items there, one JSON line each
       [--verbose]                              print those JSON lines on stderr too (default: warnings as
                                                short sentences, and a progress line)
+
+  marketo-ingest check FILE --object TYPE      pre-flight: the request plan (requests, bytes, rows rejected with
+      [option flags as for run] [--options FILE]   reasons) without sending anything; with MARKETO_CLIENT_ID,
+      [--json]                                 MARKETO_CLIENT_SECRET, MARKETO_MUNCHKIN_ID set, the columns are
+                                               compared with Marketo's field list (unknown fields, wrong types);
+                                               exit 0 clean, 1 problems found
 
   marketo-ingest simulator [--port N]          the bundled Marketo simulator on 127.0.0.1 for your own tests:
                                                prints the MARKETO_* variables to point a client at it; runs
@@ -75,9 +82,9 @@ async function main(argv: string[]): Promise<number> {
     const sample = fileURLToPath(new URL("../samples/persons.csv", import.meta.url));
     return runFile(sample, "persons", values);
   }
-  if (command === "run") {
+  if (command === "run" || command === "check") {
     if (!file || !values.object) {
-      console.error(`run needs a FILE and --object (${OBJECT_NAMES}, ${BULK_PREFIXES})\n`);
+      console.error(`${command} needs a FILE and --object (${OBJECT_NAMES}, ${BULK_PREFIXES})\n`);
       console.error(USAGE);
       return 2;
     }
@@ -88,6 +95,7 @@ async function main(argv: string[]): Promise<number> {
       console.error(`--object: ${(error as Error).message}\n`);
       return 2;
     }
+    if (command === "check") return checkCommand(file, values.object, values, process.env);
     return runFile(file, values.object, values);
   }
   if (command === "status") {
@@ -128,24 +136,6 @@ type RunFlags = Partial<
   >
 > & { verbose?: boolean | undefined };
 
-/** Option flags travel as S3 object metadata, as a data team's upload would carry them. */
-const METADATA_FLAGS = {
-  priority: "priority",
-  partition: "partition-name",
-  "dedupe-fields": "dedupe-fields",
-  "dedupe-by": "dedupe-by",
-  action: "action",
-  status: "status",
-  "field-types": "field-types",
-  "field-map": "field-map",
-  format: "format",
-  mode: "mode",
-  "lookup-field": "lookup-field",
-  "list-id": "list-id",
-  "program-member-status": "program-member-status",
-  "program-id": "program-id",
-} as const;
-
 async function runFile(path: string, objectType: string, flags: RunFlags): Promise<number> {
   const output = new RunOutput({
     stream: process.stderr,
@@ -164,12 +154,7 @@ async function runFile(path: string, objectType: string, flags: RunFlags): Promi
       source: { path },
       key,
       marketo: marketo.secret,
-      metadata: Object.fromEntries(
-        Object.entries(METADATA_FLAGS).flatMap(([flag, key]) => {
-          const value = flags[flag as keyof typeof METADATA_FLAGS];
-          return value === undefined ? [] : [[key, value]];
-        }),
-      ),
+      metadata: metadataFromFlags(flags),
       ...(flags.options ? { sidecar: await readFile(flags.options, "utf8") } : {}),
       onProgress: (progress) => output.progress(progress),
     });

@@ -32,6 +32,7 @@ import {
 } from "./sim-state.ts";
 import { readCapped } from "./read-capped.ts";
 import { TokenIssuer } from "./token-issuer.ts";
+import { answerDescribe, isDescribePath, type SimSchemas } from "./describe.ts";
 
 export type { AppliedFault, ChaosOptions, Fault, FaultKind } from "./faults.ts";
 export type {
@@ -41,6 +42,7 @@ export type {
   StoredObject,
   StoredProgramMember,
 } from "./sim-state.ts";
+export type { SimField, SimSchemas } from "./describe.ts";
 export type { BulkJobStatus, BulkLogEntry, BulkObjectType, BulkStats, SimBulkJob } from "./bulk-import.ts";
 
 export interface SimulatorOptions {
@@ -68,6 +70,8 @@ export interface SimulatorOptions {
   bulkImportMs?: number;
   /** Bulk Import: columns whose non-blank values must be integers (default leadScore, numberOfEmployees). */
   bulkIntegerFields?: string[];
+  /** What the REST describe endpoints answer (leads, companies, program members, custom objects); defaults beside. */
+  schemas?: SimSchemas;
   /** The server closes itself after this long, so a forgotten simulator never outlives its test (Infinity: never). */
   maxLifetimeMs?: number;
 }
@@ -177,6 +181,7 @@ export async function startMarketoSimulator(options: SimulatorOptions = {}): Pro
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
     if (url.pathname === "/identity/oauth/token") return identity(req, url, res);
     if (url.pathname.startsWith("/bulk/v1/")) return bulk.handle(req, res, url);
+    if (isDescribePath(url.pathname)) return answerDescribe(req, res, url, tokens, options.schemas ?? {});
     const raw = await readCapped(req, maxBodyBytes);
     const body = { text: raw.body.toString("utf8"), bytes: raw.bytes };
     const requestId = randomUUID();
