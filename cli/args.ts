@@ -26,6 +26,17 @@ export const CLI_OPTIONS = {
   version: { type: "string" },
   json: { type: "boolean" },
   port: { type: "string" },
+  stack: { type: "string" },
+  "drop-bucket": { type: "string" },
+  key: { type: "string" },
+  since: { type: "string" },
+  watch: { type: "boolean" },
+  interval: { type: "string" },
+  queue: { type: "string" },
+  bodies: { type: "boolean" },
+  max: { type: "string" },
+  secret: { type: "string" },
+  "sample-seconds": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 

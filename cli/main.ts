@@ -9,11 +9,20 @@ import { readS3Text } from "../shared/aws/s3-object-source.ts";
 import { setLogSink } from "../shared/lambda/logger.ts";
 import { formatProblems, formatSummaryLine } from "./format-summary.ts";
 import { RunOutput } from "./run-output.ts";
-import { statusCommand } from "./status.ts";
 import { resolveMarketoTarget } from "./marketo-target.ts";
 import { metadataFromFlags, parseCliArgs } from "./args.ts";
 import { simulatorCommand } from "./simulator-command.ts";
 import { checkCommand } from "./check-command.ts";
+import { CliError } from "./stack.ts";
+import {
+  dlqCommand,
+  doctorCommand,
+  dropCommand,
+  lsCommand,
+  redriveCommand,
+  rejectsCommand,
+  statusOnStack,
+} from "./stack-commands.ts";
 
 const USAGE = `marketo-ingest — move person data into Adobe Marketo Engage
 
@@ -51,9 +60,21 @@ Usage:
                                                prints the MARKETO_* variables to point a client at it; runs
                                                until Ctrl-C (SIGINT) or SIGTERM
 
-  marketo-ingest status KEY --bucket WORK_BUCKET   the report of a file dropped on a deployed stack
-      [--version ID] [--json]                  (AWS credentials from the environment; exit 0 complete,
-                                               1 complete with failures, 3 running, 4 no such file)
+Against a deployed stack (AWS credentials and region from the environment; resources from the stack's
+CloudFormation outputs with --stack NAME or MARKETO_INGEST_STACK, or from --drop-bucket / --bucket):
+  marketo-ingest drop FILE --object TYPE       upload FILE to TYPE/{file name} (multipart, with progress), option
+      [option flags as for run] [--options FILE] [--key KEY]   flags as metadata; prints the key and how to watch it
+  marketo-ingest ls [--since 24h]              files dropped recently (30m, 24h, 7d), with status and counts
+  marketo-ingest status KEY [--watch] [--interval 10]   the file's report; --watch follows it to the end
+      [--bucket WORK_BUCKET] [--version ID] [--json]      (exit 0 complete, 1 complete with failures,
+                                               3 running, 4 no such file)
+  marketo-ingest rejects KEY > rows.csv        the file's rows with issues, as CSV on stdout
+  marketo-ingest dlq [--queue NAME]            each DLQ's count and its messages' reason attributes (NAME:
+      [--max 10] [--bodies]                    ingestion, bulk, report, splitter); bodies only with --bodies
+  marketo-ingest redrive [--queue NAME]        move DLQ messages back to their queue, with progress; the
+                                               splitter DLQ's files are dropped again (a new version)
+  marketo-ingest doctor [--secret ID]          secret, token, Marketo, alarms, queues: one line each, ✓ or ✗
+      [--sample-seconds 5]                     with what to do (exit 0 when all pass)
 
 Locally means: an in-process S3/SQS emulator and the real Lambda handlers. Marketo is the bundled simulator
 unless MARKETO_CLIENT_ID, MARKETO_CLIENT_SECRET and MARKETO_MUNCHKIN_ID are set (then that instance;
@@ -98,14 +119,25 @@ async function main(argv: string[]): Promise<number> {
     if (command === "check") return checkCommand(file, values.object, values, process.env);
     return runFile(file, values.object, values);
   }
-  if (command === "status") {
+  if (command === "status" || command === "rejects") {
     if (!file) {
-      console.error("status needs the KEY of a dropped file (e.g. persons/2026-11-23.csv)\n");
+      console.error(`${command} needs the KEY of a dropped file (e.g. persons/2026-11-23.csv)\n`);
       console.error(USAGE);
       return 2;
     }
-    return statusCommand(file, values, process.env);
+    return command === "status" ? statusOnStack(file, values, process.env) : rejectsCommand(file, values, process.env);
   }
+  if (command === "drop") {
+    if (!file) {
+      console.error("drop needs a FILE and --object TYPE\n");
+      return 2;
+    }
+    return dropCommand(file, values, process.env);
+  }
+  if (command === "ls") return lsCommand(values, process.env);
+  if (command === "dlq") return dlqCommand(values, process.env);
+  if (command === "redrive") return redriveCommand(values, process.env);
+  if (command === "doctor") return doctorCommand(values, process.env);
   if (command === "simulator") return simulatorCommand(values);
   console.error(`unknown command "${command}"\n`);
   console.error(USAGE);
@@ -186,6 +218,6 @@ main(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     console.error(`marketo-ingest: ${error instanceof Error ? error.message : String(error)}`);
-    process.exitCode = 1;
+    process.exitCode = error instanceof CliError ? error.exitCode : 1;
   },
 );
