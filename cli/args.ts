@@ -40,6 +40,22 @@ export const CLI_OPTIONS = {
   help: { type: "boolean", short: "h" },
 } as const;
 
+/** The commands `marketo-ingest` knows, and the positional argument each needs. */
+export const COMMANDS: Record<string, { positional?: "FILE" | "KEY"; object?: true }> = {
+  demo: {},
+  run: { positional: "FILE", object: true },
+  check: { positional: "FILE", object: true },
+  simulator: {},
+  drop: { positional: "FILE", object: true },
+  ls: {},
+  status: { positional: "KEY" },
+  rejects: { positional: "KEY" },
+  dlq: {},
+  redrive: {},
+  doctor: {},
+  help: {},
+};
+
 export function parseCliArgs(argv: string[]) {
   return parseArgs({ args: argv, allowPositionals: true, options: CLI_OPTIONS });
 }
