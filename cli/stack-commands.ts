@@ -497,7 +497,7 @@ export async function doctorCommand(flags: StackCommandFlags, env: NodeJS.Proces
     results.push(ok);
     console.log(`${ok ? "✓" : "✗"} ${text}`);
   };
-  const secretId = str(flags.secret) ?? env.MARKETO_INGEST_SECRET ?? "marketo-ingest/marketo";
+  const secretId = str(flags.secret) ?? stack.secretId ?? env.MARKETO_INGEST_SECRET ?? "marketo-ingest/marketo";
   const secrets = createSecretsClient(env);
   const sqs = createSqsClient(env);
   const dispatcher = createMarketoDispatcher({ timeoutMs: 15_000 });

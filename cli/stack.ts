@@ -4,10 +4,26 @@ import { CloudFormationClient, DescribeStacksCommand } from "@aws-sdk/client-clo
 export const QUEUE_NAMES = ["ingestion", "bulk", "report", "splitter"] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
+/** The CloudFormation outputs the CLI reads (infra/marketo-ingest-stack.ts declares them; a test checks it). */
+export const STACK_OUTPUTS = [
+  "DropBucketName",
+  "WorkBucketName",
+  "IngestionQueueUrl",
+  "IngestionDeadLetterQueueUrl",
+  "BulkQueueUrl",
+  "BulkDeadLetterQueueUrl",
+  "ReportQueueUrl",
+  "ReportDeadLetterQueueUrl",
+  "SplitterDeadLetterQueueUrl",
+  "MarketoSecretId",
+] as const;
+
 export interface StackResources {
   stackName?: string;
   dropBucket?: string;
   workBucket?: string;
+  /** The Marketo secret's name or ARN (stack output MarketoSecretId). */
+  secretId?: string;
   /** Per queue: its URL (when the stack outputs it) and its DLQ's URL. */
   queues: Partial<Record<QueueName, { url?: string; dlqUrl: string }>>;
 }
@@ -35,7 +51,9 @@ export class CliError extends Error {
  */
 export async function resolveStack(flags: StackFlags, env: NodeJS.ProcessEnv): Promise<StackResources> {
   const stackName = flags.stack ?? env.MARKETO_INGEST_STACK;
-  const outputs = stackName ? await stackOutputs(stackName, env) : {};
+  const outputs: Partial<Record<(typeof STACK_OUTPUTS)[number], string>> = stackName
+    ? await stackOutputs(stackName, env)
+    : {};
   const queue = (url: string | undefined, dlqUrl: string | undefined) =>
     dlqUrl ? { ...(url ? { url } : {}), dlqUrl } : undefined;
   const queues: StackResources["queues"] = {};
@@ -52,6 +70,7 @@ export async function resolveStack(flags: StackFlags, env: NodeJS.ProcessEnv): P
     ...(stackName ? { stackName } : {}),
     ...(dropBucket ? { dropBucket } : {}),
     ...(workBucket ? { workBucket } : {}),
+    ...(outputs.MarketoSecretId ? { secretId: outputs.MarketoSecretId } : {}),
     queues,
   };
 }

@@ -274,6 +274,9 @@ export class MarketoIngestStack extends Stack {
     new CfnOutput(this, "BulkDeadLetterQueueUrl", { value: bulk.deadLetterQueue.queueUrl });
     new CfnOutput(this, "ReportDeadLetterQueueUrl", { value: report.deadLetterQueue.queueUrl });
     new CfnOutput(this, "SplitterDeadLetterQueueUrl", { value: splitterDlq.queueUrl });
+    // Read by `marketo-ingest redrive` (the report DLQ's way back) and `doctor` (which secret to try).
+    new CfnOutput(this, "ReportQueueUrl", { value: report.queue.queueUrl });
+    new CfnOutput(this, "MarketoSecretId", { value: secretId, description: "Marketo credentials (Secrets Manager)" });
   }
 }
 

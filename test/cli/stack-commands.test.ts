@@ -85,6 +85,8 @@ beforeAll(async () => {
         BulkDeadLetterQueueUrl: h.aws.bulkDlqUrl,
         ReportDeadLetterQueueUrl: h.aws.reportDlqUrl,
         SplitterDeadLetterQueueUrl: splitterDlqUrl,
+        ReportQueueUrl: h.aws.reportQueueUrl,
+        MarketoSecretId: "team/marketo",
       },
     },
     alarms,
@@ -279,13 +281,11 @@ describe("commands against a deployed stack (the emulator, with the stack's outp
     expect(noSecret.code).toBe(1);
     expect(noSecret.stdout).toMatch(/^✗ secret missing\/secret: .*create it/m);
 
-    h.aws.secrets.putSecret("marketo-ingest/marketo", JSON.stringify(h.secret));
+    h.aws.secrets.putSecret("team/marketo", JSON.stringify(h.secret)); // the stack's output names it
     await h.aws.sqs.send(new SendMessageCommand({ QueueUrl: h.aws.bulkDlqUrl, MessageBody: "{}" }));
     const failing = await cli(["doctor", "--stack", STACK], env);
     expect(failing.code).toBe(1);
-    expect(failing.stdout).toContain(
-      "✓ secret marketo-ingest/marketo is readable and well formed (munchkin 123-ABC-456)",
-    );
+    expect(failing.stdout).toContain("✓ secret team/marketo is readable and well formed (munchkin 123-ABC-456)");
     expect(failing.stdout).toContain("✓ a Marketo access token can be had");
     expect(failing.stdout).toMatch(/^✓ Marketo answers \(REST at http:\/\/127\.0\.0\.1:\d+: \d+ lead fields\)$/m);
     expect(failing.stdout).toContain(`✗ 1 of 2 alarms have no action (${STACK}-BulkDlqAlarm)`);
@@ -299,6 +299,7 @@ describe("commands against a deployed stack (the emulator, with the stack's outp
       await h.aws.sqs.send(new PurgeQueueCommand({ QueueUrl: url }));
     }
     alarms[1]!.AlarmActions.push("arn:aws:sns:us-east-1:1:ops");
+    for (const url of [h.aws.reportQueueUrl]) await h.aws.sqs.send(new PurgeQueueCommand({ QueueUrl: url }));
     const healthy = await cli(["doctor", "--stack", STACK, "--sample-seconds", "1"], env);
     expect(healthy.stdout).toContain("✓ 2 alarms, each with an action");
     expect(healthy.stdout).toContain("✓ bulk DLQ is empty");
