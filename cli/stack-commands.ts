@@ -380,7 +380,14 @@ export async function redriveCommand(flags: StackCommandFlags, env: NodeJS.Proce
   }
 }
 
-async function moveWithTask(sqs: SQSClient, name: string, sourceArn: string, destinationArn: string): Promise<void> {
+/** SQS's own redrive: one move task, followed until it ends, a progress line per look. */
+export async function moveWithTask(
+  sqs: Pick<SQSClient, "send">,
+  name: string,
+  sourceArn: string,
+  destinationArn: string,
+  pollMs = 2_000,
+): Promise<void> {
   await sqs.send(new StartMessageMoveTaskCommand({ SourceArn: sourceArn, DestinationArn: destinationArn }));
   for (;;) {
     const tasks = await sqs.send(new ListMessageMoveTasksCommand({ SourceArn: sourceArn, MaxResults: 1 }));
@@ -394,7 +401,7 @@ async function moveWithTask(sqs: SQSClient, name: string, sourceArn: string, des
         `${name} DLQ: the move task ${task.Status.toLowerCase()}: ${task.FailureReason ?? "no reason given"}`,
       );
     }
-    await sleep(2_000);
+    await sleep(pollMs);
   }
 }
 
