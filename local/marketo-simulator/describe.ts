@@ -34,7 +34,10 @@ export const DEFAULT_SCHEMAS: Required<SimSchemas> = {
     text("title"),
     typed("phone", "phone"),
     text("city"),
+    text("postalCode"),
     text("country"),
+    // A custom field of this simulated instance, so the bundled sample checks clean.
+    text("notes", 2000),
     typed("leadScore", "integer"),
     typed("unsubscribed", "boolean"),
     typed("dateOfBirth", "date"),
