@@ -516,7 +516,7 @@ export async function doctorCommand(flags: StackCommandFlags, env: NodeJS.Proces
     } catch (error) {
       line(
         false,
-        `secret ${secretId}: ${(error as Error).name}: ${(error as Error).message} — create it (see docs/platform-teams.md) or pass --secret ID; the caller needs secretsmanager:GetSecretValue`,
+        `secret ${secretId}: ${(error as Error).name}: ${(error as Error).message} — create it (the platform teams' docs show its JSON) or pass --secret ID; the caller needs secretsmanager:GetSecretValue`,
       );
     }
     if (secret) {
@@ -606,7 +606,7 @@ async function checkAlarms(stack: StackResources, line: (ok: boolean, text: stri
     );
     const firing = alarms.filter((alarm) => alarm.StateValue === "ALARM");
     if (firing.length > 0)
-      line(false, `in ALARM: ${firing.map((a) => a.AlarmName).join(", ")} — see docs/operators.md`);
+      line(false, `in ALARM: ${firing.map((a) => a.AlarmName).join(", ")} — see the operators' runbook for that alarm`);
   } catch (error) {
     line(false, `alarms not readable: ${explainAwsError(error, "cloudwatch:DescribeAlarms").message}`);
   } finally {
