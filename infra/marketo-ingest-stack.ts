@@ -396,6 +396,10 @@ export class MarketoIngestStack extends Stack {
     new CfnOutput(this, "BulkDeadLetterQueueUrl", { value: bulk.deadLetterQueue.queueUrl });
     new CfnOutput(this, "ReportDeadLetterQueueUrl", { value: report.deadLetterQueue.queueUrl });
     new CfnOutput(this, "SplitterDeadLetterQueueUrl", { value: splitterDlq.queueUrl });
+    new CfnOutput(this, "SplitFailuresQueueUrl", {
+      value: splitFailures.queueUrl,
+      description: "The splitter's failed invocations, read back to report the file as failed",
+    });
     new CfnOutput(this, "IntakeQueueUrl", {
       value: intakeQueues.queue.queueUrl,
       description: "Producers send intake messages here (docs/schemas/intake-message.v1.json)",
@@ -404,6 +408,9 @@ export class MarketoIngestStack extends Stack {
       value: intakeQueues.deadLetterQueue.queueUrl,
       description: "Invalid intake messages, with code, path and message as attributes",
     });
+    // Read by `marketo-ingest redrive` (the report DLQ's way back) and `doctor` (which secret to try).
+    new CfnOutput(this, "ReportQueueUrl", { value: report.queue.queueUrl });
+    new CfnOutput(this, "MarketoSecretId", { value: secretId, description: "Marketo credentials (Secrets Manager)" });
   }
 }
 

@@ -28,6 +28,7 @@ import { routeForObjectKey, routeForObjectName } from "../../shared/options/obje
 import { planRequests } from "./request-plan.ts";
 import { type DroppedFile, fileRefFor } from "../../shared/contracts/s3-event.ts";
 import { splitFile } from "./split-file.ts";
+import { applyFieldMap, mapColumns } from "../../shared/options/field-map.ts";
 import type { BatchSink } from "../../shared/contracts/batch-publisher.ts";
 
 /** A file's options may sit beside it as `{key}.options.json`; such sidecars are read, never split. */
@@ -107,7 +108,9 @@ export async function processDroppedFile(
         });
     const format: InputFormat = target.options.format ?? formatFromKey(dropped.key) ?? "csv";
     const gzipped = isGzipped(dropped.key, head.contentEncoding);
-    const onHeader = (columns: readonly string[]) => {
+    const onHeader = (fileColumns: readonly string[]) => {
+      // The rules read the mapped names, so the header is checked under them too.
+      const columns = mapColumns(fileColumns, target.fieldMap);
       const missing =
         target.kind === "bulk"
           ? missingBulkColumn(target.route, target.options, columns)
@@ -121,10 +124,13 @@ export async function processDroppedFile(
       }
     };
     const openRows = () =>
-      readRows(inflateIfGzip(deps.open(dropped), gzipped, deps.guards), format, {
-        onHeader,
-        ...(deps.readerLimits ? { limits: deps.readerLimits } : {}),
-      });
+      applyFieldMap(
+        readRows(inflateIfGzip(deps.open(dropped), gzipped, deps.guards), format, {
+          onHeader,
+          ...(deps.readerLimits ? { limits: deps.readerLimits } : {}),
+        }),
+        target.fieldMap,
+      );
     const progress = {
       ...(deps.onProgress ? { onProgress: deps.onProgress } : {}),
       storeRejectedRows: (index: number, ndjson: string) => deps.reports.putRejectedRowsPart(file, index, ndjson),
@@ -202,10 +208,15 @@ function parseSidecar(text: string | undefined): unknown {
 
 /** The options that shaped the requests, for the report (option values are configuration, not personal data). */
 function describeOptions(target: FileTarget): Record<string, unknown> {
-  if (target.kind === "bulk") return { ...target.route, ...jobParams(target.options) };
+  const fieldMap = target.fieldMap ? { fieldMap: target.fieldMap } : {};
+  if (target.kind === "bulk") return { ...target.route, ...jobParams(target.options), ...fieldMap };
   const options: FileOptions = target.options;
   const { objectType: _objectType, ...request } = options.request;
-  return { ...request, ...(Object.keys(options.fieldTypes).length ? { fieldTypes: options.fieldTypes } : {}) };
+  return {
+    ...request,
+    ...(Object.keys(options.fieldTypes).length ? { fieldTypes: options.fieldTypes } : {}),
+    ...fieldMap,
+  };
 }
 
 function jobParams(options: BulkFileOptions): Omit<BulkFileOptions, "format"> {

@@ -5,6 +5,7 @@ import { DedupeFieldListSchema } from "./ingestion-options.ts";
 import { BULK_TYPES, type BulkRoute, type BulkType, bulkRouteFor, bulkType } from "./bulk-route.ts";
 import { OBJECT_TYPES, type ObjectRoute, type ObjectType } from "./object-route.ts";
 import { type FieldTypeMap, FieldTypeMapSchema } from "./field-types.ts";
+import { type FieldMap, FieldMapSchema } from "./field-map.ts";
 
 // Ids arrive as text from S3 metadata and as numbers from JSON; either way a positive integer.
 const PositiveIdSchema = z.union([z.number(), z.string().trim()]).transform((value, ctx) => {
@@ -32,6 +33,8 @@ export const FileOptionsInputSchema = z
     action: z.string(),
     status: z.string(),
     fieldTypes: FieldTypeMapSchema,
+    /** Renames (`"Email Address": "email"`) or drops (`null`) columns before anything else reads them. */
+    fieldMap: FieldMapSchema,
     /** `bulk` sends the file as Bulk Import jobs instead of Data Ingestion requests. */
     mode: z.string().transform((text, ctx) => {
       const mode = text.trim().toLowerCase();
@@ -60,18 +63,18 @@ const OPTIONS_TYPES: readonly OptionsType[] = [...OBJECT_TYPES, ...BULK_TYPES];
 
 /** Which options each object type takes; anything else given for a file rejects it. */
 const APPLICABLE: Record<OptionsType, readonly OptionName[]> = {
-  persons: ["format", "priority", "partitionName", "dedupeFields", "fieldTypes", "mode"],
-  customobjects: ["format", "priority", "dedupeBy", "fieldTypes", "mode"],
-  companies: ["format", "action", "dedupeBy", "fieldTypes"],
-  programmembers: ["format", "status", "fieldTypes", "mode"],
-  "programmembers/delete": ["format"],
+  persons: ["format", "fieldMap", "priority", "partitionName", "dedupeFields", "fieldTypes", "mode"],
+  customobjects: ["format", "fieldMap", "priority", "dedupeBy", "fieldTypes", "mode"],
+  companies: ["format", "fieldMap", "action", "dedupeBy", "fieldTypes"],
+  programmembers: ["format", "fieldMap", "status", "fieldTypes", "mode"],
+  "programmembers/delete": ["format", "fieldMap"],
   // listId names the list of rows that have no listId column (a request holds one list).
-  lists: ["format", "listId"],
-  "lists/remove": ["format", "listId"],
-  "bulk/leads": ["format", "mode", "lookupField", "listId", "partitionName"],
-  "bulk/customobjects": ["format", "mode"],
+  lists: ["format", "fieldMap", "listId"],
+  "lists/remove": ["format", "fieldMap", "listId"],
+  "bulk/leads": ["format", "fieldMap", "mode", "lookupField", "listId", "partitionName"],
+  "bulk/customobjects": ["format", "fieldMap", "mode"],
   // programId names the program of a mode=bulk file under programmembers/ (the bulk prefix carries it).
-  "bulk/programmembers": ["format", "mode", "programMemberStatus", "programId"],
+  "bulk/programmembers": ["format", "fieldMap", "mode", "programMemberStatus", "programId"],
 };
 
 export type ResolvedOptions =
@@ -251,20 +254,32 @@ export interface BulkFileOptions {
 }
 
 /** Where a dropped file goes, with its options resolved. */
-export type FileTarget =
+export type FileTarget = (
   | { kind: "ingestion"; route: ObjectRoute; options: FileOptions }
-  | { kind: "bulk"; route: BulkRoute; options: BulkFileOptions };
+  | { kind: "bulk"; route: BulkRoute; options: BulkFileOptions }
+) & {
+  /** Applied to every row before the type's rules (see applyFieldMap); not a request option. */
+  fieldMap?: FieldMap;
+};
 
 /**
  * A file under a Data Ingestion prefix goes to Data Ingestion unless its options say `mode=bulk` (metadata over
  * sidecar over the type's stack default); then it is resolved as the matching bulk type.
  */
 export function resolveTarget(route: ObjectRoute | BulkRoute, layers: OptionLayers): FileTarget {
-  if ("target" in route) return { kind: "bulk", route, options: resolveBulkOptions(route, layers) };
+  const withFieldMap = (target: FileTarget, type: OptionsType): FileTarget => {
+    const fieldMap = mergeLayers(type, layers).fieldMap;
+    return fieldMap && Object.keys(fieldMap).length > 0 ? { ...target, fieldMap } : target;
+  };
+  if ("target" in route) {
+    return withFieldMap({ kind: "bulk", route, options: resolveBulkOptions(route, layers) }, bulkType(route));
+  }
   const mode = layerValue(route.objectType, layers, "mode");
-  if (mode !== "bulk") return { kind: "ingestion", route, options: resolveFileOptions(route, layers) };
+  if (mode !== "bulk") {
+    return withFieldMap({ kind: "ingestion", route, options: resolveFileOptions(route, layers) }, route.objectType);
+  }
   const bulk = bulkRouteFor(route, layerValue(route.objectType, layers, "programId"));
-  return { kind: "bulk", route: bulk, options: resolveBulkOptions(bulk, layers) };
+  return withFieldMap({ kind: "bulk", route: bulk, options: resolveBulkOptions(bulk, layers) }, bulkType(bulk));
 }
 
 /**

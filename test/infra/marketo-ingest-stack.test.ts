@@ -5,6 +5,7 @@ import { AwsSolutionsChecks } from "cdk-nag";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createMarketoIngestApp } from "../../infra/create-app.ts";
 import { DEPLOYMENT_DEFAULTS, senderConcurrencyCeiling } from "../../shared/config/deployment-defaults.ts";
+import { STACK_OUTPUTS } from "../../cli/stack.ts";
 
 const cdkJson = JSON.parse(readFileSync(new URL("../../cdk.json", import.meta.url), "utf8")) as {
   context: Record<string, unknown>;
@@ -26,6 +27,14 @@ describe("MarketoIngestStack", () => {
   let stack: ReturnType<typeof createMarketoIngestApp>;
   beforeAll(() => {
     ({ template, app, stack } = synth({ marketoSecretName: "team/marketo" }));
+  });
+
+  it("outputs every resource the operator CLI finds by --stack NAME", () => {
+    const outputs = Object.keys(template.findOutputs("*"));
+    expect(STACK_OUTPUTS.filter((name) => !outputs.includes(name))).toEqual([]);
+    expect(template.findOutputs("MarketoSecretId")).toEqual({
+      MarketoSecretId: expect.objectContaining({ Value: "team/marketo" }),
+    });
   });
 
   it("keeps every bucket private, encrypted, versioned and TLS-only", () => {
