@@ -5,7 +5,7 @@ import { MarketoSecretSchema, type MarketoSecret } from "../shared/config/market
 import { describeFields, describePathsFor, type MarketoField } from "../shared/marketo/describe-client.ts";
 import { resolveEndpoints } from "../shared/marketo/endpoints.ts";
 import { MarketoRequestError } from "../shared/marketo/errors.ts";
-import { FieldCheck, type FieldFinding } from "../shared/marketo/field-check.ts";
+import { FieldCheck, type FieldFinding, routeColumnsFor } from "../shared/marketo/field-check.ts";
 import { createMarketoDispatcher } from "../shared/marketo/http.ts";
 import { requestAccessToken } from "../shared/marketo/identity-client.ts";
 import { TokenProvider } from "../shared/marketo/token-provider.ts";
@@ -17,12 +17,6 @@ export interface CheckFlags extends Partial<Record<string, unknown>> {
   options?: string;
   json?: boolean;
 }
-
-/** Columns a route reads itself (ids, the member status), which are not Marketo fields of the object. */
-const ROUTE_COLUMNS: Record<string, string[]> = {
-  programmembers: ["programId", "leadId", "status"],
-  "programmembers/delete": ["programId", "leadId"],
-};
 
 const count = (n: number) => n.toLocaleString("en-US");
 
@@ -145,8 +139,7 @@ async function compareFields(
     const fields: MarketoField[] = [];
     for (const path of paths)
       fields.push(...(await describeFields({ endpoints, tokens, dispatcher, clock: systemClock }, path)));
-    const typeName = "target" in target.route ? "" : target.route.objectType;
-    const check = new FieldCheck(fields, ROUTE_COLUMNS[typeName] ?? []);
+    const check = new FieldCheck(fields, routeColumnsFor(target.route));
     const columns = new Set<string>();
     for await (const record of mappedRecords(request, target)) {
       for (const column of Object.keys(record.values)) columns.add(column);

@@ -25,6 +25,8 @@ Usage:
       [--status STATUS]                        program member status when the file has no status column
       [--field-types name:number,flag:boolean,day:date]
       [--field-map '{"Email Address":"email","Notes":null}']   rename (or drop: null) columns, every TYPE
+      [--field-check reject|off]               reject: the splitter rejects a file with a column Marketo does
+                                               not have (its describe field list), naming the field meant
       [--mode bulk|ingestion]                  bulk: persons, customobjects, programmembers as Bulk Import jobs
       [--list-id ID]                           lists, lists/remove: the list of rows without a listId column
       [--lookup-field FIELD] [--list-id ID] [--partition NAME]                    bulk leads

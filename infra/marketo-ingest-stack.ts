@@ -134,6 +134,8 @@ export class MarketoIngestStack extends Stack {
       BULK_QUEUE_URL: bulk.queue.queueUrl,
       REPORT_QUEUE_URL: report.queue.queueUrl,
       WORK_BUCKET: workBucket.bucketName,
+      // Read only for files whose options say fieldCheck=reject (their columns against Marketo's field list).
+      MARKETO_SECRET_ID: secretId,
       ...(props.defaultFileOptions && Object.keys(props.defaultFileOptions).length
         ? { DEFAULT_FILE_OPTIONS: JSON.stringify(props.defaultFileOptions) }
         : {}),
@@ -154,7 +156,7 @@ export class MarketoIngestStack extends Stack {
     // Synchronous (event source mapping): a failure here is retried by SQS, then kept in the splitter DLQ.
     splitter.addEventSource(new SqsEventSource(splitFailures, { batchSize: 1 }));
     new Alarm(this, "SplitFailed", {
-      alarmDescription: `A split failed for good (retries exhausted, timeout or crash): its report says so and why, and \`marketo-ingest status KEY\` exits 5. Runbook: README.md, section 'Runbook'.`,
+      alarmDescription: `A split failed for good (retries exhausted, timeout or crash): its report says so and why, and \`marketo-ingest status KEY\` exits 5. Runbook: docs/operators.md, section 'Runbook'.`,
       metric: splitFailures.metricNumberOfMessagesSent({ period: Duration.minutes(5) }),
       threshold: 0,
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
@@ -243,8 +245,10 @@ export class MarketoIngestStack extends Stack {
     const secretKey = props.marketoSecretKmsKeyArn
       ? Key.fromKeyArn(this, "MarketoSecretKey", props.marketoSecretKmsKeyArn)
       : undefined;
-    secret.grantRead(sender);
-    secretKey?.grantDecrypt(sender);
+    for (const reader of [sender, splitter, intake]) {
+      secret.grantRead(reader);
+      secretKey?.grantDecrypt(reader);
+    }
     grantReportAccess(sender, workBucket);
     // The fleet-wide pause after a 429 or the daily quota: one object every sender reads and conditionally writes.
     sender.addToRolePolicy(

@@ -1,7 +1,15 @@
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { headerOf, sendJson } from "./bulk-import.ts";
+import { defaultError, type FaultQueue, restErrorMessage } from "./faults.ts";
 import type { TokenIssuer } from "./token-issuer.ts";
+
+/** One describe call as the simulator answered it: the path, and Marketo's error code when it failed. */
+export interface DescribeRequestLog {
+  path: string;
+  status: number;
+  errorCode?: string;
+}
 
 /** One field as Marketo's describe endpoints list it (swagger-mapi: LeadAttribute2Fields, ObjectField). */
 export interface SimField {
@@ -82,7 +90,9 @@ export const isDescribePath = (pathname: string): boolean => DESCRIBE_PATH.test(
 
 /**
  * The REST describe endpoints (GET, `Authorization: Bearer`): HTTP 200 with `success` and `result`, or
- * `success: false` with Marketo's code (601/602 for a bad token, 1013 for an unknown custom object).
+ * `success: false` with Marketo's code (601/602 for a bad token, 1013 for an unknown custom object). Scripted
+ * `status` and `restError` faults apply only when their `path` names a describe path (so no fault meant for a
+ * send lands here). Every call is logged.
  */
 export function answerDescribe(
   req: IncomingMessage,
@@ -90,11 +100,24 @@ export function answerDescribe(
   url: URL,
   tokens: TokenIssuer,
   schemas: SimSchemas,
+  faults: FaultQueue,
+  log: DescribeRequestLog[],
 ): void {
   req.resume();
   const requestId = `${randomBytes(2).toString("hex")}#${Date.now().toString(16)}`;
-  const fail = (code: string, message: string) =>
-    sendJson(res, 200, { requestId, success: false, errors: [{ code, message }] });
+  const fail = (code: string, message: string, status = 200) => {
+    log.push({ path: url.pathname, status, errorCode: code });
+    sendJson(res, status, { requestId, success: false, errors: [{ code, message }] });
+  };
+  const fault = faults.take(url.pathname, ["status", "restError"], true);
+  if (fault?.kind === "status") {
+    return fail(
+      fault.errorCode ?? String(fault.status),
+      fault.message ?? defaultError(fault.status).message,
+      fault.status,
+    );
+  }
+  if (fault?.kind === "restError") return fail(fault.code, fault.message ?? restErrorMessage(fault.code));
   const match = DESCRIBE_PATH.exec(url.pathname);
   if (!match || req.method !== "GET") return sendJson(res, 404, { requestId, success: false });
   const bearer = /^Bearer\s+(\S+)\s*$/i.exec(headerOf(req, "authorization") ?? "")?.[1];
@@ -116,5 +139,6 @@ export function answerDescribe(
     if (!fields) return fail("1013", "Object not found");
     result = { name: apiName, idField: "marketoGUID", fields };
   }
+  log.push({ path: url.pathname, status: 200 });
   sendJson(res, 200, { requestId, success: true, result: [result] });
 }

@@ -33,7 +33,7 @@ import {
 } from "./sim-state.ts";
 import { readCapped } from "./read-capped.ts";
 import { TokenIssuer } from "./token-issuer.ts";
-import { answerDescribe, isDescribePath, type SimSchemas } from "./describe.ts";
+import { answerDescribe, type DescribeRequestLog, isDescribePath, type SimSchemas } from "./describe.ts";
 
 export type { AppliedFault, ChaosOptions, Fault, FaultKind } from "./faults.ts";
 export type {
@@ -43,7 +43,7 @@ export type {
   StoredObject,
   StoredProgramMember,
 } from "./sim-state.ts";
-export type { SimField, SimSchemas } from "./describe.ts";
+export type { DescribeRequestLog, SimField, SimSchemas } from "./describe.ts";
 export type { BulkJobStatus, BulkLogEntry, BulkObjectType, BulkStats, SimBulkJob } from "./bulk-import.ts";
 
 export interface SimulatorOptions {
@@ -131,6 +131,8 @@ export interface MarketoSimulator {
   readonly identityCalls: number;
   /** Every identity call since the last reset, in arrival order. */
   readonly identityRequests: readonly IdentityRequestLog[];
+  /** Calls to the REST describe endpoints (the pre-flight's and the splitter's field check). */
+  readonly describeRequests: readonly DescribeRequestLog[];
   readonly asyncRejections: readonly AsyncRejection[];
   persons(): StoredObject[];
   customObjects(apiName: string): StoredObject[];
@@ -192,6 +194,7 @@ export async function startMarketoSimulator(options: SimulatorOptions = {}): Pro
   );
   let identityCalls = 0;
   const identityRequests: IdentityRequestLog[] = [];
+  const describeRequests: DescribeRequestLog[] = [];
   let identityRejections = 0;
 
   const server = createServer((req, res) => {
@@ -204,7 +207,9 @@ export async function startMarketoSimulator(options: SimulatorOptions = {}): Pro
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
     if (url.pathname === "/identity/oauth/token") return identity(req, url, res);
     if (url.pathname.startsWith("/bulk/v1/")) return bulk.handle(req, res, url);
-    if (isDescribePath(url.pathname)) return answerDescribe(req, res, url, tokens, options.schemas ?? {});
+    if (isDescribePath(url.pathname)) {
+      return answerDescribe(req, res, url, tokens, options.schemas ?? {}, faults, describeRequests);
+    }
     const raw = await readCapped(req, maxBodyBytes);
     const body = { text: raw.body.toString("utf8"), bytes: raw.bytes };
     const requestId = randomUUID();
@@ -401,6 +406,7 @@ export async function startMarketoSimulator(options: SimulatorOptions = {}): Pro
       return identityCalls;
     },
     identityRequests,
+    describeRequests,
     asyncRejections: state.asyncRejections,
     persons: () => [...state.persons.values()],
     customObjects: (apiName) => [...(state.customObjects.get(apiName)?.values() ?? [])],
@@ -426,6 +432,7 @@ export async function startMarketoSimulator(options: SimulatorOptions = {}): Pro
       bulk.reset();
       requests.length = 0;
       identityRequests.length = 0;
+      describeRequests.length = 0;
       identityCalls = 0;
       identityRejections = 0;
     },

@@ -1,4 +1,15 @@
+import type { BulkRoute } from "../options/bulk-route.ts";
+import type { ObjectRoute } from "../options/object-route.ts";
 import type { MarketoField } from "./describe-client.ts";
+
+/** Columns a route reads itself (ids, the member status), which are not Marketo fields of the object. */
+const ROUTE_COLUMNS: Record<string, readonly string[]> = {
+  programmembers: ["programId", "leadId", "status"],
+  "programmembers/delete": ["programId", "leadId"],
+};
+
+export const routeColumnsFor = (route: ObjectRoute | BulkRoute): readonly string[] =>
+  "target" in route ? [] : (ROUTE_COLUMNS[route.objectType] ?? []);
 
 /** A column Marketo does not have, or whose values do not fit the field's type (counts and row numbers only). */
 export type FieldFinding =
@@ -71,13 +82,20 @@ export class FieldCheck {
     }
   }
 
-  findings(): FieldFinding[] {
+  /** The columns Marketo does not have, each with the field it most likely meant; no row is looked at. */
+  unknownColumns(columns: Iterable<string>): Array<Extract<FieldFinding, { kind: "unknown" }>> {
     const names = [...this.fields.values()].map((field) => field.name);
-    return [
-      ...[...this.unknown].map((column): FieldFinding => {
+    return [...columns]
+      .filter((column) => !this.routeColumns.has(column.toLowerCase()) && !this.fields.has(column.toLowerCase()))
+      .map((column) => {
         const suggestion = closest(column, names);
-        return { kind: "unknown", column, ...(suggestion ? { suggestion } : {}) };
-      }),
+        return { kind: "unknown" as const, column, ...(suggestion ? { suggestion } : {}) };
+      });
+  }
+
+  findings(): FieldFinding[] {
+    return [
+      ...this.unknownColumns(this.unknown),
       ...[...this.mismatches].map(([column, seen]): FieldFinding => ({
         kind: "type",
         column,

@@ -35,6 +35,16 @@ export const FileOptionsInputSchema = z
     fieldTypes: FieldTypeMapSchema,
     /** Renames (`"Email Address": "email"`) or drops (`null`) columns before anything else reads them. */
     fieldMap: FieldMapSchema,
+    /**
+     * `reject`: the splitter compares the file's columns (after fieldMap) with Marketo's describe field list and
+     * rejects the file, naming the column and the field meant, before anything is sent. `off` (the default) does not.
+     */
+    fieldCheck: z.string().transform((text, ctx) => {
+      const check = text.trim().toLowerCase();
+      if (check === "reject" || check === "off") return check;
+      ctx.addIssue({ code: "custom", message: "fieldCheck must be reject or off" });
+      return z.NEVER;
+    }),
     /** `bulk` sends the file as Bulk Import jobs instead of Data Ingestion requests. */
     mode: z.string().transform((text, ctx) => {
       const mode = text.trim().toLowerCase();
@@ -63,18 +73,18 @@ const OPTIONS_TYPES: readonly OptionsType[] = [...OBJECT_TYPES, ...BULK_TYPES];
 
 /** Which options each object type takes; anything else given for a file rejects it. */
 const APPLICABLE: Record<OptionsType, readonly OptionName[]> = {
-  persons: ["format", "fieldMap", "priority", "partitionName", "dedupeFields", "fieldTypes", "mode"],
-  customobjects: ["format", "fieldMap", "priority", "dedupeBy", "fieldTypes", "mode"],
-  companies: ["format", "fieldMap", "action", "dedupeBy", "fieldTypes"],
-  programmembers: ["format", "fieldMap", "status", "fieldTypes", "mode"],
-  "programmembers/delete": ["format", "fieldMap"],
+  persons: ["format", "fieldMap", "fieldCheck", "priority", "partitionName", "dedupeFields", "fieldTypes", "mode"],
+  customobjects: ["format", "fieldMap", "fieldCheck", "priority", "dedupeBy", "fieldTypes", "mode"],
+  companies: ["format", "fieldMap", "fieldCheck", "action", "dedupeBy", "fieldTypes"],
+  programmembers: ["format", "fieldMap", "fieldCheck", "status", "fieldTypes", "mode"],
+  "programmembers/delete": ["format", "fieldMap", "fieldCheck"],
   // listId names the list of rows that have no listId column (a request holds one list).
   lists: ["format", "fieldMap", "listId"],
   "lists/remove": ["format", "fieldMap", "listId"],
-  "bulk/leads": ["format", "fieldMap", "mode", "lookupField", "listId", "partitionName"],
-  "bulk/customobjects": ["format", "fieldMap", "mode"],
+  "bulk/leads": ["format", "fieldMap", "fieldCheck", "mode", "lookupField", "listId", "partitionName"],
+  "bulk/customobjects": ["format", "fieldMap", "fieldCheck", "mode"],
   // programId names the program of a mode=bulk file under programmembers/ (the bulk prefix carries it).
-  "bulk/programmembers": ["format", "fieldMap", "mode", "programMemberStatus", "programId"],
+  "bulk/programmembers": ["format", "fieldMap", "fieldCheck", "mode", "programMemberStatus", "programId"],
 };
 
 export type ResolvedOptions =
@@ -260,6 +270,8 @@ export type FileTarget = (
 ) & {
   /** Applied to every row before the type's rules (see applyFieldMap); not a request option. */
   fieldMap?: FieldMap;
+  /** Compare the columns with Marketo's field list on arrival and reject the file on an unknown one. */
+  fieldCheck?: "reject";
 };
 
 /**
@@ -268,8 +280,12 @@ export type FileTarget = (
  */
 export function resolveTarget(route: ObjectRoute | BulkRoute, layers: OptionLayers): FileTarget {
   const withFieldMap = (target: FileTarget, type: OptionsType): FileTarget => {
-    const fieldMap = mergeLayers(type, layers).fieldMap;
-    return fieldMap && Object.keys(fieldMap).length > 0 ? { ...target, fieldMap } : target;
+    const { fieldMap, fieldCheck } = mergeLayers(type, layers);
+    return {
+      ...target,
+      ...(fieldMap && Object.keys(fieldMap).length > 0 ? { fieldMap } : {}),
+      ...(fieldCheck === "reject" ? { fieldCheck } : {}),
+    };
   };
   if ("target" in route) {
     return withFieldMap({ kind: "bulk", route, options: resolveBulkOptions(route, layers) }, bulkType(route));

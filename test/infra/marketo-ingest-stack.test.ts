@@ -152,10 +152,25 @@ describe("MarketoIngestStack", () => {
     const secretStatements = statements.filter((statement) =>
       JSON.stringify(statement.Action).includes("secretsmanager"),
     );
-    // The sender and the bulk importer, each reading only that secret.
-    expect(secretStatements).toHaveLength(2);
+    // The sender, the bulk importer, and the splitter and intake function (fieldCheck=reject), each only that secret.
+    expect(secretStatements).toHaveLength(4);
     for (const statement of secretStatements) {
       expect(JSON.stringify(statement.Resource)).toContain(":secret:team/marketo-??????");
+    }
+  });
+
+  it("lets the splitter and the intake function read the secret, for files that ask for the field check", () => {
+    for (const name of ["Splitter", "Intake"]) {
+      const [fnId, fn] = resourcesOf(template, "AWS::Lambda::Function").find(([id]) => id.startsWith(name)) ?? [];
+      expect(fnId).toBeDefined();
+      expect(JSON.stringify(fn?.Properties.Environment)).toContain('"MARKETO_SECRET_ID":"team/marketo"');
+      const role = JSON.stringify((fn?.Properties.Role as { "Fn::GetAtt": string[] })["Fn::GetAtt"][0]);
+      const policies = resourcesOf(template, "AWS::IAM::Policy").filter(([, policy]) =>
+        JSON.stringify(policy.Properties.Roles).includes(role.replace(/"/g, "")),
+      );
+      expect(JSON.stringify(policies.map(([, p]) => p.Properties.PolicyDocument))).toContain(
+        "secretsmanager:GetSecretValue",
+      );
     }
   });
 
@@ -210,6 +225,9 @@ describe("MarketoIngestStack", () => {
         "s3:GetObjectVersion",
         "s3:PutObject",
         "s3:ListBucket",
+        // Marketo's field list for fieldCheck=reject files.
+        "secretsmanager:DescribeSecret",
+        "secretsmanager:GetSecretValue",
       ]),
     );
     expect(new Set(actionsOf("IntakeRole"))).toEqual(
@@ -228,6 +246,9 @@ describe("MarketoIngestStack", () => {
         "s3:GetObjectVersion",
         "s3:PutObject",
         "s3:ListBucket",
+        // Marketo's field list for fieldCheck=reject files.
+        "secretsmanager:DescribeSecret",
+        "secretsmanager:GetSecretValue",
       ]),
     );
     expect(new Set(actionsOf("SenderRole"))).toEqual(
