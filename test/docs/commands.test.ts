@@ -38,12 +38,19 @@ interface DocCommand {
   args: string[];
 }
 
-/** Lines of fenced code blocks (after an optional `$ ` prompt and VAR=value prefixes) that run the CLI. */
+/**
+ * Lines of fenced code blocks (after an optional `$ ` prompt and VAR=value prefixes) that run the CLI, and inline
+ * code spans in the prose that do (a usage's `[optional]` parts left out).
+ */
 function docCommands(): DocCommand[] {
   return markdownFiles().flatMap((file) => {
     const text = readFileSync(file, "utf8");
-    const blocks = [...text.matchAll(/```[a-z]*\n([\s\S]*?)```/g)].map((m) => m[1] ?? "");
-    return blocks.flatMap((block) =>
+    const fenced = /```[a-z]*\n([\s\S]*?)```/g;
+    const blocks = [...text.matchAll(fenced)].map((m) => m[1] ?? "");
+    const inline = [...text.replace(fenced, "").matchAll(/`((?:npx )?marketo-ingest [^`]+)`/g)].map((m) =>
+      (m[1] ?? "").replace(/\s*\[[^\]]*\]/g, ""),
+    );
+    return [...blocks, ...inline].flatMap((block) =>
       block
         .replace(/\\\n\s*/g, " ")
         .split("\n")
@@ -90,6 +97,10 @@ const commands = docCommands();
 describe("commands shown in the docs", () => {
   it("are found (the docs show the CLI at all)", () => {
     expect(commands.length).toBeGreaterThan(5);
+  });
+
+  it("include the ones written inline in the prose", () => {
+    expect(commands.map(({ line }) => line)).toContain("marketo-ingest status ID --message");
   });
 
   it("every one parses with the CLI's own argument parser and names a command it has", () => {
