@@ -24,14 +24,14 @@ export const STACK_OUTPUTS = [
   "IntakeDeadLetterQueueUrl",
   "SplitFailuresQueueUrl",
   "SplitterDeadLetterQueueUrl",
-  "MarketoSecretId",
+  "MarketoSecretArn",
 ] as const;
 
 export interface StackResources {
   stackName?: string;
   dropBucket?: string;
   workBucket?: string;
-  /** The Marketo secret's name or ARN (stack output MarketoSecretId). */
+  /** The Marketo secret's ARN (stack output MarketoSecretArn). */
   secretId?: string;
   /** Per queue: its URL (when the stack outputs it) and its DLQ's URL. */
   queues: Partial<Record<QueueName, { url?: string; dlqUrl: string }>>;
@@ -69,7 +69,7 @@ export async function resolveStack(flags: StackFlags, env: NodeJS.ProcessEnv): P
     ...(stackName ? { stackName } : {}),
     ...(dropBucket ? { dropBucket } : {}),
     ...(workBucket ? { workBucket } : {}),
-    ...(outputs.MarketoSecretId ? { secretId: outputs.MarketoSecretId } : {}),
+    ...(outputs.MarketoSecretArn ? { secretId: outputs.MarketoSecretArn } : {}),
     queues,
   };
 }

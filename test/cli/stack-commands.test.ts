@@ -94,7 +94,7 @@ beforeAll(async () => {
         IntakeQueueUrl: h.aws.intakeQueueUrl,
         IntakeDeadLetterQueueUrl: h.aws.intakeDlqUrl,
         ReportQueueUrl: h.aws.reportQueueUrl,
-        MarketoSecretId: "team/marketo",
+        MarketoSecretArn: "team/marketo",
       },
     },
     alarms,

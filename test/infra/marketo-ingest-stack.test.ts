@@ -32,9 +32,8 @@ describe("MarketoIngestStack", () => {
   it("outputs every resource the operator CLI finds by --stack NAME", () => {
     const outputs = Object.keys(template.findOutputs("*"));
     expect(STACK_OUTPUTS.filter((name) => !outputs.includes(name))).toEqual([]);
-    expect(template.findOutputs("MarketoSecretId")).toEqual({
-      MarketoSecretId: expect.objectContaining({ Value: "team/marketo" }),
-    });
+    // doctor reads the stack's own secret by this ARN.
+    expect(JSON.stringify(template.findOutputs("MarketoSecretArn"))).toContain(":secret:team/marketo");
   });
 
   it("keeps every bucket private, encrypted, versioned and TLS-only", () => {
@@ -224,6 +223,7 @@ describe("MarketoIngestStack", () => {
         "s3:GetObject",
         "s3:GetObjectVersion",
         "s3:PutObject",
+        "s3:PutObjectTagging",
         "s3:ListBucket",
         // Marketo's field list for fieldCheck=reject files.
         "secretsmanager:DescribeSecret",
@@ -245,6 +245,7 @@ describe("MarketoIngestStack", () => {
         "s3:GetObject",
         "s3:GetObjectVersion",
         "s3:PutObject",
+        "s3:PutObjectTagging",
         "s3:ListBucket",
         // Marketo's field list for fieldCheck=reject files.
         "secretsmanager:DescribeSecret",
@@ -285,6 +286,7 @@ describe("MarketoIngestStack", () => {
         "s3:GetObject",
         "s3:GetObjectVersion",
         "s3:PutObject",
+        "s3:PutObjectTagging",
         "s3:AbortMultipartUpload",
         "s3:ListBucket",
       ]),
@@ -347,10 +349,10 @@ describe("MarketoIngestStack", () => {
     expect(alarms.map(([, alarm]) => alarm.Properties.MetricName).sort()).toEqual([
       ...Array(4).fill("ApproximateAgeOfOldestMessage"),
       ...Array(5).fill("ApproximateNumberOfMessagesVisible"),
-      ...Array(4).fill("Errors"),
+      ...Array(5).fill("Errors"),
       "NumberOfMessagesSent",
       "ObjectsSent",
-      ...Array(4).fill("Throttles"),
+      ...Array(5).fill("Throttles"),
     ]);
     for (const [, alarm] of alarms) expect(alarm.Properties.AlarmDescription).toContain("Runbook");
   });
