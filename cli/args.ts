@@ -37,6 +37,7 @@ export const CLI_OPTIONS = {
   interval: { type: "string" },
   queue: { type: "string" },
   bodies: { type: "boolean" },
+  "failed-splits": { type: "boolean" },
   max: { type: "string" },
   secret: { type: "string" },
   "sample-seconds": { type: "string" },

@@ -59,13 +59,15 @@ CloudFormation outputs with --stack NAME or MARKETO_INGEST_STACK, or from --drop
   marketo-ingest ls [--since 24h]              files dropped recently (30m, 24h, 7d), with status and counts
   marketo-ingest status KEY [--watch] [--interval 10]   the file's report; --watch follows it to the end
       [--bucket WORK_BUCKET] [--version ID] [--json]      (exit 0 complete, 1 complete with failures,
-                                               3 running, 4 no such file, 5 the split failed: drop it again)
+                                               3 running, 4 no such file, 5 the split failed: redrive --failed-splits)
       [--message]                              KEY is an intake message's producer id or SQS message id
   marketo-ingest rejects KEY > rows.csv        the file's rows with issues, as CSV on stdout
   marketo-ingest dlq [--queue NAME]            each DLQ's count and its messages' reason attributes (NAME:
-      [--max 10] [--bodies]                    ingestion, bulk, report, splitter); bodies only with --bodies
+      [--max 10] [--bodies]                    ingestion, bulk, report, intake, splitter); bodies only with
+                                               --bodies
   marketo-ingest redrive [--queue NAME]        move DLQ messages back to their queue, with progress; the
                                                splitter DLQ's files are dropped again (a new version)
+      [--failed-splits] [--since 24h]          instead: drop again every file of the period whose split failed
   marketo-ingest doctor [--secret ID]          secret, token, Marketo, alarms, queues: one line each, ✓ or ✗
       [--sample-seconds 5]                     with what to do (exit 0 when all pass)
 

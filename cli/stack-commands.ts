@@ -121,6 +121,21 @@ function summaryOf(found: FoundReport): string {
   return `${r.status} · rows ${n(r.rowsRead)} · accepted ${n(r.accepted)} · rejected ${n(r.rejected)} · failed ${n(r.failed)} · dead-lettered ${n(r.deadLettered)}${r.pending ? ` · pending ${n(r.pending)}` : ""}`;
 }
 
+/** Data files (not sidecars) in the drop bucket modified since `cutoff`, newest first. */
+async function recentDrops(s3: S3Client, bucket: string, cutoff: number): Promise<Array<{ key: string; at: Date }>> {
+  const files: Array<{ key: string; at: Date }> = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
+    for (const object of page.Contents ?? []) {
+      if (!object.Key || object.Key.endsWith(".options.json") || !object.LastModified) continue;
+      if (object.LastModified.getTime() >= cutoff) files.push({ key: object.Key, at: object.LastModified });
+    }
+    token = page.NextContinuationToken;
+  } while (token);
+  return files.sort((a, b) => b.at.getTime() - a.at.getTime());
+}
+
 /** `ls [--since 24h]`: files dropped recently, newest first, each with its status and counts. */
 export async function lsCommand(flags: StackCommandFlags, env: NodeJS.ProcessEnv): Promise<number> {
   const sinceMs = parseSince(str(flags.since) ?? "24h");
@@ -130,22 +145,11 @@ export async function lsCommand(flags: StackCommandFlags, env: NodeJS.ProcessEnv
   const workBucket = required(stack.workBucket, "work bucket", "--bucket NAME");
   const s3 = createS3Client(env);
   try {
-    const cutoff = Date.now() - sinceMs;
-    const files: Array<{ key: string; at: Date }> = [];
-    let token: string | undefined;
-    do {
-      const page = await s3.send(new ListObjectsV2Command({ Bucket: dropBucket, ContinuationToken: token }));
-      for (const object of page.Contents ?? []) {
-        if (!object.Key || object.Key.endsWith(".options.json") || !object.LastModified) continue;
-        if (object.LastModified.getTime() >= cutoff) files.push({ key: object.Key, at: object.LastModified });
-      }
-      token = page.NextContinuationToken;
-    } while (token);
+    const files = await recentDrops(s3, dropBucket, Date.now() - sinceMs);
     if (files.length === 0) {
       console.error(`no files dropped in s3://${dropBucket} in the last ${str(flags.since) ?? "24h"}`);
       return 0;
     }
-    files.sort((a, b) => b.at.getTime() - a.at.getTime());
     for (const file of files) {
       const found = await findFileReport(file.key, undefined, reportLookup(s3, workBucket));
       console.log(`${file.at.toISOString().slice(0, 16).replace("T", " ")}  ${file.key}  ${summaryOf(found)}`);
@@ -347,6 +351,7 @@ const MOVE_TASK_MISSING = /InvalidAction|UnsupportedOperation|UnknownOperation|n
 export async function redriveCommand(flags: StackCommandFlags, env: NodeJS.ProcessEnv): Promise<number> {
   checkRegion(env);
   const stack = await resolveStack(flags, env);
+  if (flags["failed-splits"] === true) return resplitReportedFailures(stack, flags, env);
   const queues = selectedQueues(stack, flags);
   const sqs = createSqsClient(env);
   const s3 = createS3Client(env);
@@ -505,6 +510,45 @@ async function resplitFailedFiles(sqs: SQSClient, s3: S3Client, dlqUrl: string):
   console.error(
     files === 0 ? "splitter DLQ: empty, nothing to re-split" : `splitter DLQ: ${n(files)} file(s) re-dropped`,
   );
+}
+
+/**
+ * `redrive --failed-splits [--since 24h]`: the files dropped since then whose newest report says the split failed
+ * for good (the splitter read Lambda's record from its split-failures queue and reported it; `status` exits 5) are
+ * dropped again, each a new version split anew with a report of its own. Fix the cause the report names first.
+ */
+async function resplitReportedFailures(
+  stack: StackResources,
+  flags: StackCommandFlags,
+  env: NodeJS.ProcessEnv,
+): Promise<number> {
+  const since = str(flags.since) ?? "24h";
+  const sinceMs = parseSince(since);
+  const dropBucket = required(stack.dropBucket, "drop bucket", "--drop-bucket NAME");
+  const workBucket = required(stack.workBucket, "work bucket", "--bucket NAME");
+  const s3 = createS3Client(env);
+  try {
+    let again = 0;
+    for (const file of await recentDrops(s3, dropBucket, Date.now() - sinceMs)) {
+      const found = await findFileReport(file.key, undefined, reportLookup(s3, workBucket));
+      if (found.found !== "report" || found.report.status !== "failed") continue;
+      const version = await dropAgain(s3, dropBucket, file.key);
+      again++;
+      console.error(
+        `failed split: ${file.key} dropped again${version ? ` (version ${version})` : ""}; it is split anew`,
+      );
+    }
+    console.error(
+      again === 0
+        ? `no failed splits among the files dropped in the last ${since}`
+        : `${n(again)} failed split(s) re-dropped`,
+    );
+    return 0;
+  } catch (error) {
+    throw explainAwsError(error, "re-dropping failed splits (s3:ListBucket, s3:GetObject, s3:PutObject)");
+  } finally {
+    s3.destroy();
+  }
 }
 
 /** Copies an object onto itself with its metadata: a new version, a new ObjectCreated event. */

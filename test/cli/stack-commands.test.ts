@@ -204,6 +204,28 @@ describe("commands against a deployed stack (the emulator, with the stack's outp
     expect((await cli(["rejects", "persons/never.csv", "--stack", STACK], env)).code).toBe(4);
   }, 90_000);
 
+  it("redrive --failed-splits drops again each recent file whose split failed for good (status exit 5)", async () => {
+    // Every attempt of the split fails: the splitter reports the file `failed` from Lambda's failure record.
+    const failed = await h.run("persons/crashed.csv", "email\na@example.com\n", {
+      deliverEvent: async () => {
+        throw new Error("Task timed out after 900 seconds");
+      },
+    });
+    expect(failed.manifest?.status).toBe("failed");
+    await h.run("persons/fine.csv", "email\nb@example.com\n");
+    expect((await cli(["status", "persons/crashed.csv", "--stack", STACK], env)).code).toBe(5);
+    const before = await h.aws.s3.send(new HeadObjectCommand({ Bucket: h.aws.dropBucket, Key: "persons/crashed.csv" }));
+    await new Promise((resolve) => setTimeout(resolve, 1_100)); // LastModified has whole seconds
+
+    const redriven = await cli(["redrive", "--failed-splits", "--since", "1h", "--stack", STACK], env);
+    expect(redriven.code).toBe(0);
+    expect(redriven.stderr).toContain("failed split: persons/crashed.csv dropped again");
+    expect(redriven.stderr).not.toContain("persons/fine.csv");
+    expect(redriven.stderr).toContain("1 failed split(s) re-dropped");
+    const after = await h.aws.s3.send(new HeadObjectCommand({ Bucket: h.aws.dropBucket, Key: "persons/crashed.csv" }));
+    expect(after.LastModified!.getTime()).toBeGreaterThan(before.LastModified!.getTime());
+  }, 90_000);
+
   it("dlq shows counts and reason attributes but never bodies unless --bodies; redrive moves them back", async () => {
     for (const batchIndex of ["0", "1", "2"]) {
       await h.aws.sqs.send(
