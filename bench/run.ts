@@ -1,7 +1,8 @@
 /**
- * npm run bench [-- --quick] — the splitter measured against its targets in one run, on generated persons files of
- * 100 MB and (unless --quick) 1 GB, and the whole pipeline locally on a smaller file. Prints a report and writes it
- * to docs/benchmarks.md with the machine and the date. This machine is noisy (shared cores): compare the ratios
+ * npm run bench [-- --quick | --intake] — the splitter measured against its targets in one run, on generated persons
+ * files of 100 MB and (unless --quick) 1 GB, the whole pipeline locally on a smaller file, and intake latency
+ * (steady producers and a burst). Prints a report and writes it to docs/benchmarks.md with the machine and the
+ * date; `--intake` runs the intake part alone, short, into docs/benchmarks-intake.md. This machine is noisy (shared cores): compare the ratios
  * measured together in one run, not absolute numbers across runs.
  */
 import "./quiet-environment.ts";
@@ -9,6 +10,7 @@ import { createReadStream, createWriteStream } from "node:fs";
 import { mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { once } from "node:events";
 import { parse } from "csv-parse";
 import { format } from "prettier";
@@ -26,6 +28,8 @@ import { planRequests } from "../functions/splitter/request-plan.ts";
 import { splitFile } from "../functions/splitter/split-file.ts";
 
 const QUICK = process.argv.includes("--quick");
+/** `--intake`: only the intake latency runs (a minute or so), written to docs/benchmarks-intake.md. */
+const INTAKE_ONLY = process.argv.includes("--intake");
 const MB = 1_000_000;
 const SIZES = (process.env.BENCH_SIZES_MB ?? (QUICK ? "100" : "100,1000")).split(",").map(Number);
 const E2E_ROWS = Number(process.env.BENCH_E2E_ROWS ?? 50_000);
@@ -254,26 +258,40 @@ async function benchEndToEnd(): Promise<void> {
 const quantile = (sorted: number[], q: number) =>
   sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? 0;
 
+/** p50 · p99 · max of a list of milliseconds, in seconds. */
+function spread(ms: number[]): string {
+  const sorted = [...ms].sort((a, b) => a - b);
+  const s = (value: number) => fmt(value / 1000, 2);
+  return `p50 ${s(quantile(sorted, 0.5))} s · p99 ${s(quantile(sorted, 0.99))} s · max ${s(sorted.at(-1) ?? 0)} s`;
+}
+
 /**
- * Producers on the intake queue: single-record persons messages, the stack's batch size and 5 s batching window.
- * Latency is per message, from its SendMessageBatch call returning to Marketo (the simulator) receiving the
- * request that carries its record.
+ * Producers on the intake queue: single-record persons messages, the stack's batch size, 5 s batching window and
+ * intake concurrency. Latency is per message, from its SendMessageBatch call returning to Marketo (the simulator)
+ * receiving the request that carries its record, cut where the intake function starts and returns: waiting and
+ * gathering (queue wait + batching window), the intake invocation (claims, window file, split, batches queued),
+ * then the sender (ingestion queue wait + one Marketo request).
  */
 async function benchIntake(label: string, messages: number, perSecond: number | undefined): Promise<void> {
   const aws = await startLocalAws();
   const sim = await startMarketoSimulator();
+  const windowMs = DEPLOYMENT_DEFAULTS.intakeBatchingWindowSeconds * 1000;
   try {
     const bodies = Array.from({ length: messages }, (_, i) =>
       JSON.stringify({ v: 1, objectType: "persons", records: [{ email: `m${i}@example.com`, firstName: `M${i}` }] }),
     );
     const sentAt = new Array<number>(messages).fill(0);
+    const indexOf = new Map<string, number>();
     let sending = true;
     const produce = async () => {
       // Steady producers send a chunk of 10 every 10/perSecond seconds; a burst sends as fast as SQS takes them.
       for (let start = 0; start < messages; start += 10) {
         const tick = performance.now();
-        await sendIntakeMessages(aws.sqs, aws.intakeQueueUrl, bodies.slice(start, start + 10), { concurrency: 1 });
+        const ids = await sendIntakeMessages(aws.sqs, aws.intakeQueueUrl, bodies.slice(start, start + 10), {
+          concurrency: 1,
+        });
         const now = Date.now();
+        ids.forEach((id, offset) => indexOf.set(id, start + offset));
         for (let i = start; i < Math.min(messages, start + 10); i++) sentAt[i] = now;
         if (perSecond) await sleep(Math.max(0, (10 / perSecond) * 1000 - (performance.now() - tick)));
       }
@@ -286,6 +304,10 @@ async function benchIntake(label: string, messages: number, perSecond: number | 
       identityUrl: sim.identityUrl,
       ingestionUrl: sim.ingestionUrl,
     };
+    const invokedAt = new Array<number>(messages).fill(Number.NaN);
+    const returnedAt = new Array<number>(messages).fill(Number.NaN);
+    const windowSizes: number[] = [];
+    const callsBefore = aws.requestCounts();
     const producing = produce();
     if (!perSecond) await producing;
     const result = await runIntakeLocally({
@@ -293,25 +315,58 @@ async function benchIntake(label: string, messages: number, perSecond: number | 
       marketo,
       intakeEventSource: { keepPolling: () => sending },
       concurrentDownstream: true,
+      onIntakeInvocation: (invocation) => {
+        windowSizes.push(invocation.messageIds.length);
+        for (const id of invocation.messageIds) {
+          const i = indexOf.get(id);
+          if (i === undefined) continue;
+          invokedAt[i] = invocation.invokedAt;
+          returnedAt[i] = invocation.returnedAt;
+        }
+      },
     });
     await producing;
     const receivedAt = new Map(sim.requests.map((r) => [r.requestId, r.receivedAt]));
     const byEmail = new Map(sim.persons().map((p) => [p.fields.email as string, p.lastRequestId]));
-    const latencies = bodies
-      .map((_, i) => (receivedAt.get(byEmail.get(`m${i}@example.com`) ?? "") ?? Number.NaN) - (sentAt[i] ?? 0))
-      .filter((ms) => Number.isFinite(ms))
-      .sort((a, b) => a - b);
+    const stages = { total: [] as number[], gather: [] as number[], intake: [] as number[], send: [] as number[] };
+    bodies.forEach((_, i) => {
+      const atMarketo = receivedAt.get(byEmail.get(`m${i}@example.com`) ?? "");
+      const sent = sentAt[i] ?? 0;
+      const [invoked, returned] = [invokedAt[i] ?? Number.NaN, returnedAt[i] ?? Number.NaN];
+      if (atMarketo === undefined || !Number.isFinite(invoked)) return;
+      stages.total.push(atMarketo - sent);
+      stages.gather.push(invoked - sent);
+      stages.intake.push(returned - invoked);
+      stages.send.push(atMarketo - returned);
+    });
+    const p99 = quantile(
+      [...stages.total].sort((a, b) => a - b),
+      0.99,
+    );
+    const calls = aws.requestCounts();
+    const callsPerMessage = (prefix: string) =>
+      fmt(
+        Object.entries(calls)
+          .filter(([name]) => name.startsWith(prefix))
+          .reduce((sum, [name, n]) => sum + n - (callsBefore[name] ?? 0), 0) / messages,
+        1,
+      );
     const requests = sim.requests.filter((r) => r.endpoint === "persons").length;
     say(`### Intake ${label}: ${fmt(messages)} single-record messages${perSecond ? ` at ${perSecond}/s` : ""}`);
     say();
     say("| measure | value |");
     say("| --- | --- |");
     say(
-      `| Marketo requests | ${requests} · ${fmt(requests / messages, 4)} per message · ${result.windows.length} windows · accepted ${fmt(result.summary.accepted)} |`,
+      `| Marketo requests | ${requests} · ${fmt(requests / messages, 4)} per message · ${result.windows.length} windows (${fmt(Math.min(...windowSizes))}–${fmt(Math.max(...windowSizes))} messages) · accepted ${fmt(result.summary.accepted)} |`,
     );
+    say(`| send → Marketo | ${spread(stages.total)} (${fmt(stages.total.length)} measured) |`);
     say(
-      `| send → Marketo | p50 ${fmt(quantile(latencies, 0.5) / 1000, 2)} s · p99 ${fmt(quantile(latencies, 0.99) / 1000, 2)} s · max ${fmt((latencies.at(-1) ?? 0) / 1000, 2)} s (batching window ${DEPLOYMENT_DEFAULTS.intakeBatchingWindowSeconds} s; ${latencies.length} measured) |`,
+      `| bound | batching window ${fmt(windowMs / 1000)} s + ${fmt(Math.max(0, p99 - windowMs) / 1000, 1)} s covers p99 |`,
     );
+    say(`| · waiting + gathering (queue, batching window) | ${spread(stages.gather)} |`);
+    say(`| · intake invocation (claims, window file, split) | ${spread(stages.intake)} |`);
+    say(`| · sender (ingestion queue, one Marketo request) | ${spread(stages.send)} |`);
+    say(`| emulator calls per message | S3 ${callsPerMessage("s3:")} · SQS ${callsPerMessage("sqs:")} |`);
     say();
   } finally {
     await aws.close();
@@ -323,33 +378,41 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const startedAt = new Date();
 const cpu = cpus();
-say("# Benchmarks");
+const command = `npm run bench${QUICK ? " -- --quick" : INTAKE_ONLY ? " -- --intake" : ""}`;
+say(INTAKE_ONLY ? "# Intake latency" : "# Benchmarks");
 say();
 say(
-  `Run ${startedAt.toISOString()} with \`npm run bench${QUICK ? " -- --quick" : ""}\` on ${cpu.length} × ${cpu[0]?.model ?? "unknown CPU"}, ${fmt(totalmem() / 1024 ** 3, 1)} GiB, Node.js ${process.version}; load average at start ${loadavg()
+  `Run ${startedAt.toISOString()} with \`${command}\` on ${cpu.length} × ${cpu[0]?.model ?? "unknown CPU"}, ${fmt(totalmem() / 1024 ** 3, 1)} GiB, Node.js ${process.version}; load average at start ${loadavg()
     .map((l) => fmt(l, 1))
     .join(" / ")} (a shared machine: ratios measured together in this run are what compare).`,
 );
 say();
+if (!INTAKE_ONLY) {
+  say(
+    "The splitter is the core the Lambda runs (`splitFile`: read, validate, pack, serialize the queue messages) reading the file from disk in 64 KiB chunks; parse-only is csv-parse 6 with `columns: true` on the same file. Bytes read are counted where the splitter opens the file: the splitter reads a Data Ingestion file once (its messages are held until the end of the file, staged in the work bucket past 32 MiB), so 1.0. The projection divides 5 GB by the splitter's MB/s measured here on one core (the split is single-threaded; a 1,769 MB Lambda has one vCPU).",
+  );
+  say();
+  const dir = await mkdtemp(join(tmpdir(), "marketo-ingest-bench-"));
+  try {
+    for (const size of SIZES) await benchSplit(size, dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  startPhase();
+  await benchEndToEnd();
+}
 say(
-  "The splitter is the core the Lambda runs (`splitFile`: read, validate, pack, serialize the queue messages) reading the file from disk in 64 KiB chunks; parse-only is csv-parse 6 with `columns: true` on the same file. Bytes read are counted where the splitter opens the file: the splitter reads a Data Ingestion file once (its messages are held until the end of the file, staged in the work bucket past 32 MiB), so 1.0. The projection divides 5 GB by the splitter's MB/s measured here on one core (the split is single-threaded; a 1,769 MB Lambda has one vCPU).",
+  `Intake latency is send → Marketo per message: at most the batching window (${DEPLOYMENT_DEFAULTS.intakeBatchingWindowSeconds} s, the stack's) while the window gathers, plus the intake invocation (a claim per message, the window file, the split), plus the sender (ingestion queue wait and one Marketo request). The rows below split it there; "bound" is the batching window plus what this run needed beyond it at p99. Everything here (emulator, simulator, handlers, producers) shares one Node.js process on a shared machine, so the stages after the window are mostly the emulator's S3 and SQS calls (counted below), not Marketo.`,
 );
 say();
-const dir = await mkdtemp(join(tmpdir(), "marketo-ingest-bench-"));
-try {
-  for (const size of SIZES) await benchSplit(size, dir);
-} finally {
-  await rm(dir, { recursive: true, force: true });
-}
-startPhase();
-await benchEndToEnd();
-await benchIntake("burst", Number(process.env.BENCH_INTAKE_MESSAGES ?? 10_000), undefined);
-await benchIntake("steady", 2_000, 200);
+await benchIntake("steady", INTAKE_ONLY ? 1_000 : 2_000, INTAKE_ONLY ? 100 : 200);
+await benchIntake("burst", Number(process.env.BENCH_INTAKE_MESSAGES ?? (INTAKE_ONLY ? 2_000 : 10_000)), undefined);
 clearInterval(sampler);
 say(`Finished in ${fmt((Date.now() - startedAt.getTime()) / 1000)} s.`);
 
 const docs = new URL("../docs/", import.meta.url);
 await mkdir(docs, { recursive: true });
+const page = new URL(INTAKE_ONLY ? "benchmarks-intake.md" : "benchmarks.md", docs);
 // Written as prettier writes Markdown, so `npm run lint` (prettier --check) stays green after a bench run.
-await writeFile(new URL("benchmarks.md", docs), await format(`${out.join("\n")}\n`, { parser: "markdown" }));
-console.log(`\nwritten to docs/benchmarks.md (${(await stat(new URL("benchmarks.md", docs))).size} bytes)`);
+await writeFile(page, await format(`${out.join("\n")}\n`, { parser: "markdown" }));
+console.log(`\nwritten to ${fileURLToPath(page)} (${(await stat(page)).size} bytes)`);

@@ -41,6 +41,8 @@ Usage:
       [option flags of run]                    sent as every message's options
       [--queue-url URL]                        send to a deployed intake queue instead (stack output
                                                IntakeQueueUrl; or MARKETO_INGEST_INTAKE_QUEUE_URL)
+      [--stack NAME]                           the same, the queue read from that stack's outputs
+                                               (AWS credentials and region from the environment)
 
   marketo-ingest check FILE --object TYPE      pre-flight: the request plan (requests, bytes, rows rejected with
       [option flags as for run] [--options FILE]   reasons) without sending anything; with MARKETO_CLIENT_ID,
@@ -127,6 +129,10 @@ async function main(argv: string[]): Promise<number> {
       routeForObjectName(values.object);
     } catch (error) {
       console.error(`--object: ${(error as Error).message}\n`);
+      return 2;
+    }
+    if (values.stack !== undefined && values["queue-url"] !== undefined) {
+      console.error("send takes --queue-url or --stack, not both\n");
       return 2;
     }
     const { sendCommand } = await import("./send.ts");

@@ -1,5 +1,6 @@
 import { CloudFormationClient, DescribeStacksCommand } from "@aws-sdk/client-cloudformation";
 import { CliError } from "./cli-error.ts";
+import { outputsNamed } from "./stack-outputs.ts";
 
 export { CliError };
 
@@ -88,8 +89,19 @@ async function stackOutputs(stackName: string, env: NodeJS.ProcessEnv): Promise<
     const answer = await client.send(new DescribeStacksCommand({ StackName: stackName }));
     const stack = answer.Stacks?.[0];
     if (!stack) throw new CliError(`stack ${stackName} not found in ${env.AWS_REGION ?? env.AWS_DEFAULT_REGION}`);
+    // By the names the CLI reads, found as `send --stack` finds them (a MarketoIngestion embedded elsewhere too).
+    const outputs = stack.Outputs ?? [];
     return Object.fromEntries(
-      (stack.Outputs ?? []).flatMap((o) => (o.OutputKey && o.OutputValue ? [[o.OutputKey, o.OutputValue]] : [])),
+      STACK_OUTPUTS.flatMap((name) => {
+        const matches = outputsNamed(outputs, name);
+        if (matches.length > 1) {
+          throw new CliError(
+            `stack ${stackName} has several ${name} outputs (${matches.map((o) => o.OutputKey).join(", ")}): pass the resources with flags (--bucket, --drop-bucket)`,
+          );
+        }
+        const value = matches[0]?.OutputValue;
+        return value ? [[name, value]] : [];
+      }),
     );
   } catch (error) {
     if (error instanceof CliError) throw error;

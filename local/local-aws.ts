@@ -3,6 +3,7 @@ import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { buildApp } from "fauxqs";
 import { DEPLOYMENT_DEFAULTS } from "../shared/config/deployment-defaults.ts";
+import { type EventBridgeEmulator, startEventBridgeEmulator } from "./eventbridge-emulator.ts";
 import { type SecretsManagerEmulator, startSecretsManagerEmulator } from "./secrets-manager-emulator.ts";
 
 export interface LocalAwsOptions {
@@ -15,6 +16,8 @@ export interface LocalAws {
   readonly s3: S3Client;
   readonly sqs: SQSClient;
   readonly secrets: SecretsManagerEmulator;
+  /** EventBridge's PutEvents (the intake window events), on its own loopback port. */
+  readonly events: EventBridgeEmulator;
   readonly dropBucket: string;
   readonly workBucket: string;
   readonly ingestionQueueUrl: string;
@@ -38,7 +41,7 @@ const LOCAL_CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local" };
 const REGION = "us-east-1";
 
 /**
- * An in-process S3/SQS emulator plus a Secrets Manager stand-in on 127.0.0.1, with the buckets and queues the
+ * An in-process S3/SQS emulator plus Secrets Manager and EventBridge stand-ins on 127.0.0.1, with the buckets and queues the
  * CDK stack defines (same redrive and visibility settings unless overridden).
  */
 export async function startLocalAws(options: LocalAwsOptions = {}): Promise<LocalAws> {
@@ -51,6 +54,7 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
   app.server.unref();
   const endpoint = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   const secrets = await startSecretsManagerEmulator();
+  const events = await startEventBridgeEmulator();
   const awsEnv = {
     AWS_REGION: REGION,
     AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
@@ -58,6 +62,7 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
     AWS_ENDPOINT_URL_S3: endpoint,
     AWS_ENDPOINT_URL_SQS: endpoint,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: events.url,
     S3_FORCE_PATH_STYLE: "true",
   };
   // Handlers build SDK clients from the default credential chain: give it the emulators' dummy credentials.
@@ -93,6 +98,7 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
     s3,
     sqs,
     secrets,
+    events,
     dropBucket,
     workBucket,
     ingestionQueueUrl: ingestion.queueUrl,
@@ -109,6 +115,7 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
       s3.destroy();
       sqs.destroy();
       await secrets.close();
+      await events.close();
       await app.close();
     },
   };

@@ -96,6 +96,12 @@ beforeAll(async () => {
         ReportQueueUrl: h.aws.reportQueueUrl,
         MarketoSecretArn: "team/marketo",
       },
+      // A MarketoIngestion embedded in another app: its construct path before each key, CDK's hash after it.
+      Platform: {
+        CrmPipelineDropBucketName4F2A9C1B: h.aws.dropBucket,
+        CrmPipelineWorkBucketName7D3E0A55: h.aws.workBucket,
+        SomethingElse: "not ours",
+      },
     },
     alarms,
     denied: ["Forbidden"],
@@ -197,6 +203,10 @@ describe("commands against a deployed stack (the emulator, with the stack's outp
     expect(rejects.stdout.split("\r\n")[0]).toBe("row,line,outcome,code,field,reason,email,firstName");
     expect(rejects.stdout).toContain("2,3,rejected,,email,");
     expect(rejects.stderr).toContain("1 rows with issues");
+
+    const embedded = await cli(["ls", "--since", "1h", "--stack", "Platform"], env);
+    expect(embedded.code).toBe(0);
+    expect(embedded.stdout).toMatch(/persons\/ls\.csv {2}complete with failures · rows 2/);
 
     const clean = await cli(["ls", "--since", "bad", "--stack", STACK], env);
     expect(clean.code).toBe(2);
