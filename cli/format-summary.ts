@@ -65,6 +65,7 @@ export function formatReportLines(report: FileReport, source: "stored" | "live")
     const what = report.status === "failed" ? "split failed" : "file rejected";
     lines.push(`${what}: ${report.error.code}: ${report.error.message}`);
   }
+  if (report.fieldCheck?.result === "skipped") lines.push(`field check skipped: ${report.fieldCheck.reason}`);
   for (const rejection of report.rejections.slice(0, 10)) {
     lines.push(
       `  rejected ${n(rejection.rows)}${rejection.field ? ` (field ${rejection.field})` : ""}: ${rejection.reason}`,

@@ -1,7 +1,8 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { basename } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
+import { metadataFromFlags, parseCliArgs } from "./args.ts";
+import { CliError } from "./cli-error.ts";
 
 const USAGE = `marketo-ingest — move person data into Adobe Marketo Engage
 
@@ -19,6 +20,9 @@ Usage:
       [--dedupe-by dedupeFields|marketoGUID|idField] [--action createOnly|updateOnly|createOrUpdate]
       [--status STATUS]                        program member status when the file has no status column
       [--field-types name:number,flag:boolean,day:date]
+      [--field-map '{"Email Address":"email","Notes":null}']   rename (or drop: null) columns, every TYPE
+      [--field-check reject|off]               reject: the splitter rejects a file with a column Marketo does
+                                               not have (its describe field list), naming the field meant
       [--mode bulk|ingestion]                  bulk: persons, customobjects, programmembers as Bulk Import jobs
       [--list-id ID]                           lists, lists/remove: the list of rows without a listId column
       [--lookup-field FIELD] [--list-id ID] [--partition NAME]                    bulk leads
@@ -36,10 +40,34 @@ Usage:
       [--stack NAME]                           the same, the queue read from that stack's outputs
                                                (AWS credentials and region from the environment)
 
-  marketo-ingest status KEY --bucket WORK_BUCKET   the report of a file dropped on a deployed stack
+  marketo-ingest check FILE --object TYPE      pre-flight: the request plan (requests, bytes, rows rejected with
+      [option flags as for run] [--options FILE]   reasons) without sending anything; with MARKETO_CLIENT_ID,
+      [--json]                                 MARKETO_CLIENT_SECRET, MARKETO_MUNCHKIN_ID set, the columns are
+                                               compared with Marketo's field list (unknown fields, wrong types);
+                                               exit 0 clean, 1 problems found
+
+  marketo-ingest simulator [--port N]          the bundled Marketo simulator on 127.0.0.1 for your own tests:
+                                               prints the MARKETO_* variables to point a client at it; runs
+                                               until Ctrl-C (SIGINT) or SIGTERM
+
+Against a deployed stack (AWS credentials and region from the environment; resources from the stack's
+CloudFormation outputs with --stack NAME or MARKETO_INGEST_STACK, or from --drop-bucket / --bucket):
+  marketo-ingest drop FILE --object TYPE       upload FILE to TYPE/{file name} (multipart, with progress), option
+      [option flags as for run] [--options FILE] [--key KEY]   flags as metadata; prints the key and how to watch it
+  marketo-ingest ls [--since 24h]              files dropped recently (30m, 24h, 7d), with status and counts
+  marketo-ingest status KEY [--watch] [--interval 10]   the file's report; --watch follows it to the end
+      [--bucket WORK_BUCKET] [--version ID] [--json]      (exit 0 complete, 1 complete with failures,
+                                               3 running, 4 no such file, 5 the split failed: redrive --failed-splits)
       [--message]                              KEY is an intake message's producer id or SQS message id
-      [--version ID] [--json]                  (AWS credentials from the environment; exit 0 complete,
-                                               1 complete with failures, 3 running, 4 no such file)
+  marketo-ingest rejects KEY > rows.csv        the file's rows with issues, as CSV on stdout
+  marketo-ingest dlq [--queue NAME]            each DLQ's count and its messages' reason attributes (NAME:
+      [--max 10] [--bodies]                    ingestion, bulk, report, intake, splitter); bodies only with
+                                               --bodies
+  marketo-ingest redrive [--queue NAME]        move DLQ messages back to their queue, with progress; the
+                                               splitter DLQ's files are dropped again (a new version)
+      [--failed-splits] [--since 24h]          instead: drop again every file of the period whose split failed
+  marketo-ingest doctor [--secret ID]          secret, token, Marketo, alarms, queues: one line each, ✓ or ✗
+      [--sample-seconds 5]                     with what to do (exit 0 when all pass)
 
 Locally means: an in-process S3/SQS emulator and the real Lambda handlers. Marketo is the bundled simulator
 unless MARKETO_CLIENT_ID, MARKETO_CLIENT_SECRET and MARKETO_MUNCHKIN_ID are set (then that instance;
@@ -70,13 +98,13 @@ async function main(argv: string[]): Promise<number> {
   }
   // The object routes (and zod with them) load only for the commands that check --object: `--help` answers
   // from the entry chunk alone.
-  if (command === "run") {
+  if (command === "run" || command === "check") {
     const [{ BULK_PREFIXES, bulkRouteForKey, isBulkKey }, { OBJECT_NAMES, routeForObjectName }] = await Promise.all([
       import("../shared/options/bulk-route.ts"),
       import("../shared/options/object-route.ts"),
     ]);
     if (!file || !values.object) {
-      console.error(`run needs a FILE and --object (${OBJECT_NAMES}, ${BULK_PREFIXES})\n`);
+      console.error(`${command} needs a FILE and --object (${OBJECT_NAMES}, ${BULK_PREFIXES})\n`);
       console.error(USAGE);
       return 2;
     }
@@ -86,6 +114,10 @@ async function main(argv: string[]): Promise<number> {
     } catch (error) {
       console.error(`--object: ${(error as Error).message}\n`);
       return 2;
+    }
+    if (command === "check") {
+      const { checkCommand } = await import("./check-command.ts");
+      return checkCommand(file, values.object, values, process.env);
     }
     return runFile(file, values.object, values);
   }
@@ -107,55 +139,38 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
     const { sendCommand } = await import("./send.ts");
-    return sendCommand(file, values.object, metadataOf(values), values, process.env);
+    return sendCommand(file, values.object, metadataFromFlags(values), values, process.env);
   }
-  if (command === "status") {
+  if (command === "simulator") {
+    const { simulatorCommand } = await import("./simulator-command.ts");
+    return simulatorCommand(values);
+  }
+  // Loaded here, not at the top: `--help` and argument errors answer without loading the AWS SDK.
+  const stackCommands = await import("./stack-commands.ts");
+  if (command === "status" || command === "rejects") {
     if (!file) {
-      console.error("status needs the KEY of a dropped file (e.g. persons/2026-11-23.csv)\n");
+      console.error(`${command} needs the KEY of a dropped file (e.g. persons/2026-11-23.csv)\n`);
       console.error(USAGE);
       return 2;
     }
-    const { statusCommand } = await import("./status.ts");
-    return statusCommand(file, values, process.env);
+    return command === "status"
+      ? stackCommands.statusOnStack(file, values, process.env)
+      : stackCommands.rejectsCommand(file, values, process.env);
   }
+  if (command === "drop") {
+    if (!file) {
+      console.error("drop needs a FILE and --object TYPE\n");
+      return 2;
+    }
+    return stackCommands.dropCommand(file, values, process.env);
+  }
+  if (command === "ls") return stackCommands.lsCommand(values, process.env);
+  if (command === "dlq") return stackCommands.dlqCommand(values, process.env);
+  if (command === "redrive") return stackCommands.redriveCommand(values, process.env);
+  if (command === "doctor") return stackCommands.doctorCommand(values, process.env);
   console.error(`unknown command "${command}"\n`);
   console.error(USAGE);
   return 2;
-}
-
-function parseCliArgs(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      object: { type: "string" },
-      report: { type: "string" },
-      priority: { type: "string" },
-      partition: { type: "string" },
-      "dedupe-fields": { type: "string" },
-      "dedupe-by": { type: "string" },
-      action: { type: "string" },
-      status: { type: "string" },
-      "field-types": { type: "string" },
-      format: { type: "string" },
-      options: { type: "string" },
-      mode: { type: "string" },
-      "lookup-field": { type: "string" },
-      "list-id": { type: "string" },
-      "program-member-status": { type: "string" },
-      "program-id": { type: "string" },
-      "rows-with-issues": { type: "string" },
-      log: { type: "string" },
-      verbose: { type: "boolean" },
-      bucket: { type: "string" },
-      "queue-url": { type: "string" },
-      stack: { type: "string" },
-      message: { type: "boolean" },
-      version: { type: "string" },
-      json: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
 }
 
 type RunFlags = Partial<
@@ -169,6 +184,7 @@ type RunFlags = Partial<
     | "action"
     | "status"
     | "field-types"
+    | "field-map"
     | "format"
     | "options"
     | "mode"
@@ -180,33 +196,6 @@ type RunFlags = Partial<
     string | undefined
   >
 > & { verbose?: boolean | undefined };
-
-/** Option flags travel as S3 object metadata, as a data team's upload would carry them. */
-const METADATA_FLAGS = {
-  priority: "priority",
-  partition: "partition-name",
-  "dedupe-fields": "dedupe-fields",
-  "dedupe-by": "dedupe-by",
-  action: "action",
-  status: "status",
-  "field-types": "field-types",
-  format: "format",
-  mode: "mode",
-  "lookup-field": "lookup-field",
-  "list-id": "list-id",
-  "program-member-status": "program-member-status",
-  "program-id": "program-id",
-} as const;
-
-/** The option flags given, as S3 metadata names them (`send` turns them into each message's options). */
-function metadataOf(flags: RunFlags): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(METADATA_FLAGS).flatMap(([flag, key]) => {
-      const value = flags[flag as keyof typeof METADATA_FLAGS];
-      return value === undefined ? [] : [[key, value]];
-    }),
-  );
-}
 
 async function runFile(path: string, objectType: string, flags: RunFlags): Promise<number> {
   // Loaded here, not at the top: `--help` and argument errors answer without loading the AWS SDK and emulators.
@@ -244,7 +233,7 @@ async function runFile(path: string, objectType: string, flags: RunFlags): Promi
       source: { path },
       key,
       marketo: marketo.secret,
-      metadata: metadataOf(flags),
+      metadata: metadataFromFlags(flags),
       ...(flags.options ? { sidecar: await readFile(flags.options, "utf8") } : {}),
       onProgress: (progress) => output.progress(progress),
     });
@@ -276,6 +265,6 @@ main(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     console.error(`marketo-ingest: ${error instanceof Error ? error.message : String(error)}`);
-    process.exitCode = 1;
+    process.exitCode = error instanceof CliError ? error.exitCode : 1;
   },
 );

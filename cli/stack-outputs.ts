@@ -39,11 +39,7 @@ export async function readStackOutput(
     const stack = answer.Stacks?.[0];
     if (!stack) throw new StackOutputError("no_stack", stackName, `no stack ${stackName} in ${region}`);
     const outputs = stack.Outputs ?? [];
-    // The repository's own stack keeps the plain key; a MarketoIngestion embedded in another app gets its
-    // construct path in front and CDK's 8-character hash behind (`PipelineIntakeQueueUrl1A2B3C4D`).
-    const embedded = new RegExp(`^[A-Za-z0-9]*${outputKey}[0-9A-F]{8}$`);
-    const exact = outputs.filter((output) => output.OutputKey === outputKey);
-    const matches = exact.length > 0 ? exact : outputs.filter((output) => embedded.test(output.OutputKey ?? ""));
+    const matches = outputsNamed(outputs, outputKey);
     if (matches.length > 1) {
       throw new StackOutputError(
         "no_output",
@@ -65,6 +61,20 @@ export async function readStackOutput(
   } finally {
     client.destroy();
   }
+}
+
+/**
+ * The outputs that are `outputKey`: the repository's own stack keeps the plain key; a MarketoIngestion embedded in
+ * another app gets its construct path in front and CDK's 8-character hash behind (`PipelineIntakeQueueUrl1A2B3C4D`).
+ */
+export function outputsNamed<T extends { OutputKey?: string | undefined }>(
+  outputs: readonly T[],
+  outputKey: string,
+): T[] {
+  const exact = outputs.filter((output) => output.OutputKey === outputKey);
+  if (exact.length > 0) return exact;
+  const embedded = new RegExp(`^[A-Za-z0-9]*${outputKey}[0-9A-F]{8}$`);
+  return outputs.filter((output) => embedded.test(output.OutputKey ?? ""));
 }
 
 const noRegion = (stackName: string) =>

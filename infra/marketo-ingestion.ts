@@ -58,7 +58,7 @@ export interface MarketoIngestionNetwork {
 
 export interface MarketoIngestionProps {
   /**
-   * Where the Marketo credentials live (JSON: clientId, clientSecret, munchkinId; see README "Deploying").
+   * Where the Marketo credentials live (JSON: clientId, clientSecret, munchkinId; see docs/platform-teams.md, "Deploying").
    * @default a new secret holding `{}`, encrypted with `encryptionKey` when given; the stack output
    * `MarketoSecretFillCommand` is the AWS CLI command that fills it. Until then every batch fails and waits.
    */
@@ -85,7 +85,7 @@ export interface MarketoIngestionProps {
   encryptionKey?: IKey;
   /**
    * The topic every alarm notifies (on alarm and back to OK); also `alarmTopic` on the construct.
-   * @default a new TLS-only topic, encrypted with `encryptionKey` when given; subscribe to it (README)
+   * @default a new TLS-only topic, encrypted with `encryptionKey` when given; subscribe to it (docs/platform-teams.md)
    */
   alarmTopic?: ITopic;
   /**
@@ -137,7 +137,7 @@ export interface MarketoIngestionProps {
   rowDataRetentionDays?: number;
   /**
    * Concurrent sender invocations: caps parallel Marketo requests at this × the batch size (10). At most
-   * `senderConcurrencyCeiling()` (50): the fleet's share of Marketo's 5,000 requests/s per client id (README
+   * `senderConcurrencyCeiling()` (50): the fleet's share of Marketo's 5,000 requests/s per client id (docs/platform-teams.md,
    * "Marketo's limits").
    * @default 5
    */
@@ -475,6 +475,8 @@ export class MarketoIngestion extends Construct {
       BULK_QUEUE_URL: bulk.queue.queueUrl,
       REPORT_QUEUE_URL: report.queue.queueUrl,
       WORK_BUCKET: workBucket.bucketName,
+      // Read only for files whose options say fieldCheck=reject (their columns against Marketo's field list).
+      MARKETO_SECRET_ID: secretId,
       ...(props.defaultFileOptions && Object.keys(props.defaultFileOptions).length
         ? { DEFAULT_FILE_OPTIONS: JSON.stringify(props.defaultFileOptions) }
         : {}),
@@ -562,8 +564,10 @@ export class MarketoIngestion extends Construct {
         maxConcurrency: props.senderMaxConcurrency ?? d.senderMaxConcurrency,
       }),
     );
-    secret.grantRead(sender);
-    secretKey?.grantDecrypt(sender);
+    for (const reader of [sender, splitter, intake]) {
+      secret.grantRead(reader);
+      secretKey?.grantDecrypt(reader);
+    }
     grantReportObjects(senderFunction.role, workBucket, REPORT_OBJECT_ACCESS.sender, key);
     // The fleet-wide pause after a 429 or the daily quota: one object every sender reads and conditionally writes.
     sender.addToRolePolicy(
@@ -684,7 +688,7 @@ export class MarketoIngestion extends Construct {
     this.alarms = new PipelineAlarms(this, "Alarms", { deadLetterQueues, alarmAction });
     const splitFailed = new Alarm(this, "SplitFailed", {
       alarmDescription:
-        "A split failed for good (retries exhausted, timeout or crash): its report says so and why, and `marketo-ingest status KEY` exits 5. Fix the cause the report names, then drop the file again. Runbook: README.md, section 'Runbook'.",
+        "A split failed for good (retries exhausted, timeout or crash): its report says so and why, and `marketo-ingest status KEY` exits 5. Fix the cause the report names, then drop the file again. Runbook: docs/operators.md, section 'Runbook'.",
       metric: splitFailures.metricNumberOfMessagesSent({ period: Duration.minutes(5) }),
       threshold: 0,
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
@@ -747,7 +751,7 @@ export class MarketoIngestion extends Construct {
     new CfnOutput(this, "MarketoSecretArn", { value: secret.secretArn });
     if (!props.marketoSecret) {
       new CfnOutput(this, "MarketoSecretFillCommand", {
-        description: "Fill the secret created empty (marketo-secret.json: see README 'Deploying')",
+        description: "Fill the secret created empty (marketo-secret.json: see docs/platform-teams.md, 'Deploying')",
         value: Fn.join("", [
           "aws secretsmanager put-secret-value --secret-id ",
           secret.secretArn,
@@ -761,6 +765,12 @@ export class MarketoIngestion extends Construct {
     new CfnOutput(this, "BulkDeadLetterQueueUrl", { value: bulk.deadLetterQueue.queueUrl });
     new CfnOutput(this, "ReportDeadLetterQueueUrl", { value: report.deadLetterQueue.queueUrl });
     new CfnOutput(this, "SplitterDeadLetterQueueUrl", { value: splitterDlq.queueUrl });
+    new CfnOutput(this, "SplitFailuresQueueUrl", {
+      value: splitFailures.queueUrl,
+      description: "The splitter's failed invocations, read back to report the file as failed",
+    });
+    // Read by `marketo-ingest redrive` (the report DLQ's way back to its queue).
+    new CfnOutput(this, "ReportQueueUrl", { value: report.queue.queueUrl });
     new CfnOutput(this, "IntakeQueueUrl", {
       value: intakeQueues.queue.queueUrl,
       description: "Producers send intake messages here (docs/schemas/intake-message.v1.json)",
@@ -856,7 +866,7 @@ function grantReportObjects(role: IRole, workBucket: IBucket, access: ReportObje
 
 /**
  * A key defined in this app gets what CloudWatch needs to use it: Logs for the log groups, alarms to publish to
- * an encrypted topic. An imported key's policy is its owner's (README "Deploying" lists the statements).
+ * an encrypted topic. An imported key's policy is its owner's (docs/platform-teams.md, "Deploying", lists the statements).
  */
 function allowCloudWatchToUseKey(scope: Construct, key: IKey): void {
   const stack = Stack.of(scope);

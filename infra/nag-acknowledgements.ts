@@ -178,7 +178,7 @@ export function acknowledgeFindings(scope: Construct, parts: Parts): void {
 
   if (parts.secret) {
     const rotation =
-      "Marketo issues a client secret only in its admin UI (LaunchPoint), so no Lambda can rotate it; rotating it is issuing a new one there and the put-secret-value of README 'Deploying'.";
+      "Marketo issues a client secret only in its admin UI (LaunchPoint), so no Lambda can rotate it; rotating it is issuing a new one there and the put-secret-value of docs/platform-teams.md, 'Deploying'.";
     ack(parts.secret, "AwsSolutions-SMG4", rotation);
     ack(parts.secret, "NIST.800.53.R5-SecretsManagerRotationEnabled", rotation);
     if (!parts.encrypted) {

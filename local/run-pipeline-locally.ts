@@ -166,6 +166,8 @@ export function localSplitterEnv(aws: LocalAws, extra: Record<string, string> = 
     BULK_QUEUE_URL: aws.bulkQueueUrl,
     WORK_BUCKET: aws.workBucket,
     REPORT_QUEUE_URL: aws.reportQueueUrl,
+    // As deployed: the splitter may read the secret, for files whose options ask for the field check.
+    MARKETO_SECRET_ID: SECRET_ID,
     // Locally the report writer runs after the queues drained: nothing to wait for.
     REPORT_FIRST_CHECK_SECONDS: "0",
     ...extra,

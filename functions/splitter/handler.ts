@@ -7,7 +7,7 @@ import { FunctionMetrics, withMetrics } from "../../shared/lambda/metrics.ts";
 import { isSidecarKey } from "./process-dropped-file.ts";
 import { droppedFiles } from "../../shared/contracts/s3-event.ts";
 import { splitDroppedFileOnce } from "./split-once.ts";
-import { addSplitMetrics, createSplitOnceDeps } from "./split-runtime.ts";
+import { addSplitMetrics, createFieldLists, createSplitOnceDeps } from "./split-runtime.ts";
 import { systemClock } from "../../shared/time/clock.ts";
 import { jsonOf } from "../../shared/text/json-text.ts";
 import { SplitFailureRecordSchema } from "../../shared/contracts/split-failure.ts";
@@ -24,7 +24,7 @@ function createRuntime(env: Record<string, string | undefined>) {
   const settings = readSettings(SplitterSettingsSchema, env);
   const s3 = createS3Client(env);
   const sqs = createSqsClient(env);
-  return { settings, s3, sqs };
+  return { settings, s3, sqs, fieldLists: createFieldLists(settings, env) };
 }
 type SplitterRuntime = ReturnType<typeof createRuntime>;
 
@@ -79,7 +79,7 @@ async function splitEvent(event: unknown, runtime: SplitterRuntime, context: Con
       logger.info("sidecar options file, not split", { key: file.key });
       continue;
     }
-    const deps = createSplitOnceDeps(runtime.settings, runtime.s3, runtime.sqs);
+    const deps = createSplitOnceDeps(runtime.settings, runtime.s3, runtime.sqs, runtime.fieldLists);
     const result = await splitDroppedFileOnce(file, invocationId, deps);
     if (result.status === "skipped") {
       logger.info("file already split or being split; event ignored", {
@@ -101,6 +101,13 @@ async function splitEvent(event: unknown, runtime: SplitterRuntime, context: Con
       rowsRejected: rejectedCountOf(manifest),
       batches: manifest.batches,
       error: manifest.error?.code,
+      fieldCheck: manifest.fieldCheck?.result,
     });
+    if (manifest.fieldCheck?.result === "skipped") {
+      logger.warn("field check skipped; the file was sent unchecked", {
+        key: file.key,
+        reason: manifest.fieldCheck.reason,
+      });
+    }
   }
 }

@@ -17,7 +17,7 @@ import { createLogger, withLambdaContext } from "../../shared/lambda/logger.ts";
 import { FunctionMetrics, withMetrics } from "../../shared/lambda/metrics.ts";
 import { type IntakeWindowDeps, processIntakeWindow } from "./process-intake-window.ts";
 import { IntakeSettingsSchema } from "./settings.ts";
-import { addSplitMetrics, createSplitOnceDeps } from "./split-runtime.ts";
+import { addSplitMetrics, createFieldLists, createSplitOnceDeps } from "./split-runtime.ts";
 
 const logger = createLogger("marketo-ingest-intake");
 const metrics = new FunctionMetrics("marketo-ingest-intake");
@@ -26,15 +26,15 @@ export type IntakeHandler = (event: SQSEvent, context: Context) => Promise<SQSBa
 
 function createRuntime(env: Record<string, string | undefined>) {
   const settings = readSettings(IntakeSettingsSchema, env);
-  return { settings, s3: createS3Client(env), sqs: createSqsClient(env) };
+  return { settings, s3: createS3Client(env), sqs: createSqsClient(env), fieldLists: createFieldLists(settings, env) };
 }
 type IntakeRuntime = ReturnType<typeof createRuntime>;
 
 /** One window's dependencies, built per invocation: a failed window's unsent batch buffer dies with it. */
-function windowDeps({ settings, s3, sqs }: IntakeRuntime): IntakeWindowDeps {
+function windowDeps({ settings, s3, sqs, fieldLists }: IntakeRuntime): IntakeWindowDeps {
   const dlq = new SqsQueueControl(sqs, settings.INTAKE_QUEUE_URL, settings.INTAKE_DLQ_URL);
   const bucket = settings.WORK_BUCKET;
-  const split = createSplitOnceDeps(settings, s3, sqs);
+  const split = createSplitOnceDeps(settings, s3, sqs, fieldLists);
   return {
     ...split,
     workBucket: bucket,

@@ -28,6 +28,9 @@ import { routeForObjectKey, routeForObjectName } from "../../shared/options/obje
 import { planRequests } from "./request-plan.ts";
 import { type DroppedFile, fileRefFor } from "../../shared/contracts/s3-event.ts";
 import { splitFile } from "./split-file.ts";
+import { applyFieldMap, mapColumns } from "../../shared/options/field-map.ts";
+import type { FieldLists } from "../../shared/marketo/field-lists.ts";
+import { type ArrivalCheck, prepareArrivalCheck, rejectUnknownColumns } from "./arrival-field-check.ts";
 import type { BatchSink } from "../../shared/contracts/batch-publisher.ts";
 
 /** A file's options may sit beside it as `{key}.options.json`; such sidecars are read, never split. */
@@ -63,6 +66,8 @@ export interface DroppedFileDeps {
   /** File size and gzip inflation limits. */
   guards: FileGuards;
   onProgress?: (rowsRead: number) => void;
+  /** Marketo's field lists (cached per container), for files whose options say `fieldCheck: reject`. */
+  fieldLists?: FieldLists;
 }
 
 /**
@@ -88,6 +93,7 @@ export async function processDroppedFile(
   const file: FileRef = fileRefFor(dropped);
   const base = { v: 1 as const, file, startedAt };
   let manifest: SplitManifest;
+  let arrival: ArrivalCheck | undefined;
   try {
     const head = await deps.describe(dropped);
     // Before any byte is read: a file over the limit costs one HeadObject.
@@ -107,7 +113,9 @@ export async function processDroppedFile(
         });
     const format: InputFormat = target.options.format ?? formatFromKey(dropped.key) ?? "csv";
     const gzipped = isGzipped(dropped.key, head.contentEncoding);
-    const onHeader = (columns: readonly string[]) => {
+    const onHeader = (fileColumns: readonly string[]) => {
+      // The rules read the mapped names, so the header is checked under them too.
+      const columns = mapColumns(fileColumns, target.fieldMap);
       const missing =
         target.kind === "bulk"
           ? missingBulkColumn(target.route, target.options, columns)
@@ -120,11 +128,20 @@ export async function processDroppedFile(
         );
       }
     };
+    arrival = target.fieldCheck ? await prepareArrivalCheck(target.route, deps.fieldLists) : undefined;
+    const check = arrival && "check" in arrival ? arrival.check : undefined;
     const openRows = () =>
-      readRows(inflateIfGzip(deps.open(dropped), gzipped, deps.guards), format, {
-        onHeader,
-        ...(deps.readerLimits ? { limits: deps.readerLimits } : {}),
-      });
+      rejectUnknownColumns(
+        applyFieldMap(
+          readRows(inflateIfGzip(deps.open(dropped), gzipped, deps.guards), format, {
+            onHeader,
+            ...(deps.readerLimits ? { limits: deps.readerLimits } : {}),
+          }),
+          target.fieldMap,
+        ),
+        check,
+        objectTypeOf(target),
+      );
     const progress = {
       ...(deps.onProgress ? { onProgress: deps.onProgress } : {}),
       storeRejectedRows: (index: number, ndjson: string) => deps.reports.putRejectedRowsPart(file, index, ndjson),
@@ -167,6 +184,7 @@ export async function processDroppedFile(
       rejectedRowCount: summary.rejected,
       rejectionGroups: summary.rejectionGroups,
       rejectedRowParts: summary.rejectedRowParts,
+      ...(arrival ? { fieldCheck: fieldCheckOf(arrival) } : {}),
       finishedAt: new Date(deps.clock.now()).toISOString(),
     };
   } catch (error) {
@@ -191,6 +209,10 @@ export async function processDroppedFile(
   return manifest;
 }
 
+function fieldCheckOf(arrival: ArrivalCheck): NonNullable<SplitManifest["fieldCheck"]> {
+  return "check" in arrival ? { result: "passed" } : { result: "skipped", reason: arrival.skipped };
+}
+
 function parseSidecar(text: string | undefined): unknown {
   if (text === undefined) return undefined;
   try {
@@ -202,10 +224,18 @@ function parseSidecar(text: string | undefined): unknown {
 
 /** The options that shaped the requests, for the report (option values are configuration, not personal data). */
 function describeOptions(target: FileTarget): Record<string, unknown> {
-  if (target.kind === "bulk") return { ...target.route, ...jobParams(target.options) };
+  const fieldMap = {
+    ...(target.fieldMap ? { fieldMap: target.fieldMap } : {}),
+    ...(target.fieldCheck ? { fieldCheck: target.fieldCheck } : {}),
+  };
+  if (target.kind === "bulk") return { ...target.route, ...jobParams(target.options), ...fieldMap };
   const options: FileOptions = target.options;
   const { objectType: _objectType, ...request } = options.request;
-  return { ...request, ...(Object.keys(options.fieldTypes).length ? { fieldTypes: options.fieldTypes } : {}) };
+  return {
+    ...request,
+    ...(Object.keys(options.fieldTypes).length ? { fieldTypes: options.fieldTypes } : {}),
+    ...fieldMap,
+  };
 }
 
 function jobParams(options: BulkFileOptions): Omit<BulkFileOptions, "format"> {

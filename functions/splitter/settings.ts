@@ -3,6 +3,7 @@ import { int, requestLimits } from "../../shared/config/settings.ts";
 import { BULK_MAX_REQUEST_BYTES } from "../../shared/contracts/marketo-limits.ts";
 import { DEFAULT_READER_LIMITS } from "../../shared/parsing/reader-limits.ts";
 import { DefaultFileOptionsSchema } from "../../shared/options/file-options.ts";
+import { DEFAULT_FIELD_LIST_TTL_MS } from "../../shared/marketo/field-lists.ts";
 import { jsonOf } from "../../shared/text/json-text.ts";
 
 /** File-level limits: a file over one is rejected whole with its own error code, nothing of it sent. */
@@ -43,6 +44,10 @@ export const SplitterSettingsSchema = z.object({
   MAX_FIELD_CHARS: int(1_000, 100_000_000, DEFAULT_READER_LIMITS.maxFieldChars),
   /** Below V8's longest string (~512 M characters), so a record is rejected rather than crash with a RangeError. */
   MAX_LINE_CHARS: int(1_000, 100_000_000, DEFAULT_READER_LIMITS.maxLineChars),
+  /** The Marketo secret, for files with `fieldCheck: reject` (their columns are compared with Marketo's fields). */
+  MARKETO_SECRET_ID: z.string().min(1).optional(),
+  /** How long a warm splitter keeps Marketo's field list of an object before asking again. */
+  FIELD_LIST_TTL_MS: int(0, 86_400_000, DEFAULT_FIELD_LIST_TTL_MS),
   ...requestLimits,
 });
 export type SplitterSettings = z.infer<typeof SplitterSettingsSchema>;

@@ -10,6 +10,11 @@ import type { ReportMessage } from "../../shared/contracts/report-message.ts";
 import { rejectedCountOf, type SplitManifest } from "../../shared/report/file-report.ts";
 import { toQueueSafeJson } from "../../shared/text/queue-text.ts";
 import { systemClock } from "../../shared/time/clock.ts";
+import { createSecretsClient } from "../../shared/aws/clients.ts";
+import { describeFields } from "../../shared/marketo/describe-client.ts";
+import { CachedFieldLists, type FieldLists } from "../../shared/marketo/field-lists.ts";
+import { createMarketoDispatcher } from "../../shared/marketo/http.ts";
+import { lazyMarketoClient } from "../../shared/marketo/lazy-client.ts";
 import type { FileClaim } from "./file-claim.ts";
 import { SIDECAR_SUFFIX } from "./process-dropped-file.ts";
 import { fileGuardsOf, type SplitterSettings } from "./settings.ts";
@@ -21,8 +26,14 @@ import type { SplitOnceDeps } from "./split-once.ts";
  * file. Build it per file (per window for intake): the publisher buffers messages until flushed, and a split that
  * failed must not hand its unsent buffer to the next one (Lambda's retry runs in the same warm process).
  */
-export function createSplitOnceDeps(settings: SplitterSettings, s3: S3Client, sqs: SQSClient): SplitOnceDeps {
+export function createSplitOnceDeps(
+  settings: SplitterSettings,
+  s3: S3Client,
+  sqs: SQSClient,
+  fieldLists?: FieldLists,
+): SplitOnceDeps {
   return {
+    ...(fieldLists ? { fieldLists } : {}),
     describe: (dropped) => headS3Object(s3, dropped),
     open: (dropped) => streamS3Object(s3, dropped),
     readSidecar: (dropped) => readOptionalS3Text(s3, dropped.bucket, `${dropped.key}${SIDECAR_SUFFIX}`),
@@ -54,6 +65,33 @@ export function createSplitOnceDeps(settings: SplitterSettings, s3: S3Client, sq
       );
     },
   };
+}
+
+/** Longest wait for a describe answer: a file waits on it before its first row is read. */
+const DESCRIBE_TIMEOUT_MS = 10_000;
+
+/**
+ * Marketo's field lists for the arrival check, one cache per container (built once per runtime, not per file);
+ * undefined when the function has no secret. The secret is read on first use, never at cold start.
+ */
+export function createFieldLists(
+  settings: SplitterSettings,
+  env: Record<string, string | undefined>,
+): FieldLists | undefined {
+  const secretId = settings.MARKETO_SECRET_ID;
+  if (!secretId) return undefined;
+  const dispatcher = createMarketoDispatcher({ timeoutMs: DESCRIBE_TIMEOUT_MS });
+  const lists = lazyMarketoClient(
+    createSecretsClient(env),
+    secretId,
+    dispatcher,
+    ({ endpoints, tokens }) =>
+      new CachedFieldLists((path) => describeFields({ endpoints, tokens, dispatcher, clock: systemClock }, path), {
+        ttlMs: settings.FIELD_LIST_TTL_MS,
+        clock: systemClock,
+      }),
+  );
+  return { fieldsFor: async (route) => (await lists()).fieldsFor(route) };
 }
 
 /** A split file's row counts as metrics, for both handlers (rejected counts every row, not the first 100 kept). */

@@ -21,7 +21,7 @@ import { METRIC, METRIC_NAMESPACE, type MetricName } from "../../shared/contract
 /** Marketo's Data Ingestion quota: objects per day per instance. */
 export const MARKETO_DAILY_OBJECT_QUOTA = 10_000_000;
 
-const RUNBOOK = "Runbook: README.md, section 'Runbook'.";
+const RUNBOOK = "Runbook: docs/operators.md, section 'Runbook'.";
 
 export interface PipelineFunctionRef {
   fn: IFunction;

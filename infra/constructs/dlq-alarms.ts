@@ -3,7 +3,7 @@ import { Alarm, ComparisonOperator, type IAlarmAction, TreatMissingData } from "
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 
-const RUNBOOK = "Runbook: README.md, section 'Runbook'.";
+const RUNBOOK = "Runbook: docs/operators.md, section 'Runbook'.";
 
 /**
  * Someone must hear about undelivered data: a DLQ that holds anything. (A queue that stops draining is alarmed by

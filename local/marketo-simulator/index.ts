@@ -33,6 +33,7 @@ import {
 } from "./sim-state.ts";
 import { readCapped } from "./read-capped.ts";
 import { TokenIssuer } from "./token-issuer.ts";
+import { answerDescribe, type DescribeRequestLog, isDescribePath, type SimSchemas } from "./describe.ts";
 
 export type { AppliedFault, ChaosOptions, Fault, FaultKind } from "./faults.ts";
 export type {
@@ -42,6 +43,7 @@ export type {
   StoredObject,
   StoredProgramMember,
 } from "./sim-state.ts";
+export type { DescribeRequestLog, SimField, SimSchemas } from "./describe.ts";
 export type { BulkJobStatus, BulkLogEntry, BulkObjectType, BulkStats, SimBulkJob } from "./bulk-import.ts";
 
 export interface SimulatorOptions {
@@ -69,7 +71,9 @@ export interface SimulatorOptions {
   bulkImportMs?: number;
   /** Bulk Import: columns whose non-blank values must be integers (default leadScore, numberOfEmployees). */
   bulkIntegerFields?: string[];
-  /** The server closes itself after this long, so a forgotten simulator never outlives its test. */
+  /** What the REST describe endpoints answer (leads, companies, program members, custom objects); defaults beside. */
+  schemas?: SimSchemas;
+  /** The server closes itself after this long, so a forgotten simulator never outlives its test (Infinity: never). */
   maxLifetimeMs?: number;
 }
 
@@ -127,6 +131,8 @@ export interface MarketoSimulator {
   readonly identityCalls: number;
   /** Every identity call since the last reset, in arrival order. */
   readonly identityRequests: readonly IdentityRequestLog[];
+  /** Calls to the REST describe endpoints (the pre-flight's and the splitter's field check). */
+  readonly describeRequests: readonly DescribeRequestLog[];
   readonly asyncRejections: readonly AsyncRejection[];
   persons(): StoredObject[];
   customObjects(apiName: string): StoredObject[];
@@ -188,6 +194,7 @@ export async function startMarketoSimulator(options: SimulatorOptions = {}): Pro
   );
   let identityCalls = 0;
   const identityRequests: IdentityRequestLog[] = [];
+  const describeRequests: DescribeRequestLog[] = [];
   let identityRejections = 0;
 
   const server = createServer((req, res) => {
@@ -200,6 +207,9 @@ export async function startMarketoSimulator(options: SimulatorOptions = {}): Pro
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
     if (url.pathname === "/identity/oauth/token") return identity(req, url, res);
     if (url.pathname.startsWith("/bulk/v1/")) return bulk.handle(req, res, url);
+    if (isDescribePath(url.pathname)) {
+      return answerDescribe(req, res, url, tokens, options.schemas ?? {}, faults, describeRequests);
+    }
     const raw = await readCapped(req, maxBodyBytes);
     const body = { text: raw.body.toString("utf8"), bytes: raw.bytes };
     const requestId = randomUUID();
@@ -351,10 +361,18 @@ export async function startMarketoSimulator(options: SimulatorOptions = {}): Pro
     reply(200, tokens.issue());
   }
 
-  await new Promise<void>((resolve) => server.listen(options.port ?? 0, "127.0.0.1", resolve));
+  // A port in use rejects here (EADDRINUSE) instead of crashing the process from an unhandled 'error' event.
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, "127.0.0.1", () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
   server.unref();
-  const lifetime = setTimeout(() => void close(), options.maxLifetimeMs ?? 15 * 60_000);
-  lifetime.unref();
+  const lifetimeMs = options.maxLifetimeMs ?? 15 * 60_000;
+  const lifetime = Number.isFinite(lifetimeMs) ? setTimeout(() => void close(), lifetimeMs) : undefined;
+  lifetime?.unref();
   const close = () =>
     new Promise<void>((resolve) => {
       clearTimeout(lifetime);
@@ -388,6 +406,7 @@ export async function startMarketoSimulator(options: SimulatorOptions = {}): Pro
       return identityCalls;
     },
     identityRequests,
+    describeRequests,
     asyncRejections: state.asyncRejections,
     persons: () => [...state.persons.values()],
     customObjects: (apiName) => [...(state.customObjects.get(apiName)?.values() ?? [])],
@@ -413,6 +432,7 @@ export async function startMarketoSimulator(options: SimulatorOptions = {}): Pro
       bulk.reset();
       requests.length = 0;
       identityRequests.length = 0;
+      describeRequests.length = 0;
       identityCalls = 0;
       identityRejections = 0;
     },

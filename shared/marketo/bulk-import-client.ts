@@ -131,7 +131,7 @@ export class BulkImportClient {
   }
 }
 
-function parseEnvelope(text: string): Envelope | undefined {
+export function parseEnvelope(text: string): Envelope | undefined {
   try {
     const parsed = JSON.parse(text) as unknown;
     return typeof parsed === "object" && parsed !== null ? (parsed as Envelope) : undefined;
@@ -140,7 +140,7 @@ function parseEnvelope(text: string): Envelope | undefined {
   }
 }
 
-function failureOf(
+export function failureOf(
   response: { status: number; headers: { get(name: string): string | null } },
   text: string,
   method: string,

@@ -15,7 +15,8 @@ export type InputFileErrorCode =
   | "INVALID_OPTIONS"
   | "TOO_MANY_COLUMNS"
   | "FIELD_TOO_LONG"
-  | "LINE_TOO_LONG";
+  | "LINE_TOO_LONG"
+  | "UNKNOWN_FIELD";
 
 /** A problem with the file as a whole: it is rejected with this reason and nothing of it is sent. */
 export class InputFileError extends Error {

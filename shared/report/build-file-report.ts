@@ -27,6 +27,8 @@ export interface FileReport extends FileReportSummary {
   batches: { total: number; final: number };
   /** Why the whole file was rejected (nothing was sent). */
   error?: SplitManifest["error"];
+  /** Whether the columns were checked against Marketo's field list on arrival (`fieldCheck: reject`). */
+  fieldCheck?: SplitManifest["fieldCheck"];
   /** Rows refused before sending, by reason (each row is in the rows-with-issues CSV). */
   rejections: Array<{ reason: string; field?: string; rows: number }>;
   /** Rows Marketo refused or that never got through, by error code and message. */
@@ -69,6 +71,7 @@ export function buildFileReport(
     ...summary,
     batches: { total: manifest.batches, final: outcomes.length },
     ...(manifest.error ? { error: manifest.error } : {}),
+    ...(manifest.fieldCheck ? { fieldCheck: manifest.fieldCheck } : {}),
     rejections: groupRejections(manifest),
     failures: groupFailures(outcomes),
     timings: {

@@ -47,6 +47,8 @@ export interface SplitManifest {
   rejectedRowParts?: number;
   /** Why the whole file was rejected, or why its split failed. */
   error?: { code: string; message: string; line?: number };
+  /** `fieldCheck: reject` files that were queued: checked against Marketo's field list, or sent unchecked and why. */
+  fieldCheck?: { result: "passed" } | { result: "skipped"; reason: string };
   startedAt: string;
   finishedAt: string;
 }

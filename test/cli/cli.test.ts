@@ -243,14 +243,30 @@ describe("marketo-ingest CLI", () => {
   }, 60_000);
 
   it("every command answers --help with the usage, which documents --log and --verbose", async () => {
-    for (const args of [["--help"], ["run", "--help"], ["demo", "--help"], ["status", "--help"], ["help"]]) {
-      const { code, stdout } = await cli(args);
+    const commands = [
+      "run",
+      "demo",
+      "status",
+      "check",
+      "simulator",
+      "drop",
+      "ls",
+      "rejects",
+      "dlq",
+      "redrive",
+      "doctor",
+    ];
+    const cases = [["--help"], ["help"], ...commands.map((command) => [command, "--help"])];
+    const answers = await Promise.all(cases.map((args) => cli(args)));
+    for (const [i, args] of cases.entries()) {
+      const { code, stdout } = answers[i] as Awaited<ReturnType<typeof cli>>;
       expect(code, args.join(" ")).toBe(0);
       expect(stdout).toContain("Usage:");
       expect(stdout).toMatch(/\[--log FILE\] +write the handlers' log items there, one JSON line each/);
       expect(stdout).toMatch(/\[--verbose\] +print those JSON lines on stderr too/);
+      if (args[1] === "--help") expect(stdout).toContain(`marketo-ingest ${args[0]}`);
     }
-  });
+  }, 180_000);
 
   it("send: each NDJSON line becomes an intake message, run locally to the end with the summary", async () => {
     const file = join(dir, "people.ndjson");

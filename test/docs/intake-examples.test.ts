@@ -2,16 +2,16 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parseIntakeBody } from "../../shared/contracts/intake-message.ts";
 
-/** The README's producer examples, each turned into the SQS body its tool would deliver, checked by the contract. */
-const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
-const section = readme.slice(readme.indexOf("### Producing, by tool"), readme.indexOf("Locally: `marketo-ingest send"));
+/** The producers' page's examples, each turned into the SQS body its tool would deliver, checked by the contract. */
+const page = readFileSync(new URL("../../docs/producers.md", import.meta.url), "utf8");
+const section = page.slice(page.indexOf("## Producing, by tool"), page.indexOf("## Sending and following messages"));
 const blocks = [...section.matchAll(/```(\w+)\n([\s\S]*?)```/g)].map(([, lang, code]) => ({
   lang: lang as string,
   code: code as string,
 }));
 const block = (lang: string, contains: string) => {
   const found = blocks.find((b) => b.lang === lang && b.code.includes(contains));
-  if (!found) throw new Error(`no ${lang} example containing ${contains} in the README`);
+  if (!found) throw new Error(`no ${lang} example containing ${contains} in docs/producers.md`);
   return found.code;
 };
 const singleQuoted = (code: string, flag: string) => {
@@ -20,7 +20,7 @@ const singleQuoted = (code: string, flag: string) => {
   return match[1] as string;
 };
 
-describe("README producer examples", () => {
+describe("docs/producers.md examples", () => {
   it("AWS CLI: the message body is a valid intake message", () => {
     const body = singleQuoted(block("sh", "aws sqs send-message"), "--message-body");
     expect(parseIntakeBody(body)).toMatchObject({ ok: true, envelope: "none" });

@@ -31,8 +31,9 @@ describe("references in docs and code", () => {
     expect(dangling).toEqual([]);
   });
 
-  it("every repository path the README quotes exists", () => {
-    const readme = readFileSync(join(root, "README.md"), "utf8");
+  it("every repository path the README and docs/ quote exists", () => {
+    const pages = [join(root, "README.md"), ...filesUnder(join(root, "docs"), [".md"])];
+    const readme = pages.map((page) => readFileSync(page, "utf8")).join("\n");
     const quoted = [...readme.matchAll(new RegExp(`\`((?:${TOP_FOLDERS})/[^\`\\s{}…]*)\``, "g"))].map((m) => m[1]!);
     expect(quoted.length).toBeGreaterThan(3);
     const missing = quoted.filter((path) =>

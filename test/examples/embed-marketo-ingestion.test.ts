@@ -6,11 +6,11 @@ import { describe, expect, it } from "vitest";
 import { buildPlatformStack } from "../../examples/embed-marketo-ingestion.ts";
 
 const exampleSource = readFileSync(new URL("../../examples/embed-marketo-ingestion.ts", import.meta.url), "utf8");
-const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+const page = readFileSync(new URL("../../docs/platform-teams.md", import.meta.url), "utf8");
 
-describe("embedding MarketoIngestion in your own app (README example)", () => {
-  it("is in the README exactly as compiled and run here", () => {
-    expect(readme).toContain("```typescript\n" + exampleSource + "```");
+describe("embedding MarketoIngestion in your own app (docs/platform-teams.md example)", () => {
+  it("is in docs/platform-teams.md exactly as compiled and run here", () => {
+    expect(page).toContain("```typescript\n" + exampleSource + "```");
   });
 
   it("synthesizes in a bare app, importing the construct by the package's exported entry", () => {

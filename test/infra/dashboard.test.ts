@@ -45,7 +45,7 @@ describe("PipelineDashboard", () => {
       ...Array(4).fill("Throttles"),
     ]);
     for (const alarm of alarms) {
-      expect(alarm.Properties.AlarmDescription).toMatch(/Runbook: README\.md/);
+      expect(alarm.Properties.AlarmDescription).toMatch(/Runbook: docs\/operators\.md/);
       expect(alarm.Properties.AlarmActions).toBeUndefined();
     }
   });

@@ -5,6 +5,7 @@ import { AwsSolutionsChecks } from "cdk-nag";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createMarketoIngestApp } from "../../infra/create-app.ts";
 import { DEPLOYMENT_DEFAULTS, senderConcurrencyCeiling } from "../../shared/config/deployment-defaults.ts";
+import { STACK_OUTPUTS } from "../../cli/stack.ts";
 
 const cdkJson = JSON.parse(readFileSync(new URL("../../cdk.json", import.meta.url), "utf8")) as {
   context: Record<string, unknown>;
@@ -26,6 +27,13 @@ describe("MarketoIngestStack", () => {
   let stack: ReturnType<typeof createMarketoIngestApp>;
   beforeAll(() => {
     ({ template, app, stack } = synth({ marketoSecretName: "team/marketo" }));
+  });
+
+  it("outputs every resource the operator CLI finds by --stack NAME", () => {
+    const outputs = Object.keys(template.findOutputs("*"));
+    expect(STACK_OUTPUTS.filter((name) => !outputs.includes(name))).toEqual([]);
+    // doctor reads the stack's own secret by this ARN.
+    expect(JSON.stringify(template.findOutputs("MarketoSecretArn"))).toContain(":secret:team/marketo");
   });
 
   it("keeps every bucket private, encrypted, versioned and TLS-only", () => {
@@ -143,10 +151,25 @@ describe("MarketoIngestStack", () => {
     const secretStatements = statements.filter((statement) =>
       JSON.stringify(statement.Action).includes("secretsmanager"),
     );
-    // The sender and the bulk importer, each reading only that secret.
-    expect(secretStatements).toHaveLength(2);
+    // The sender, the bulk importer, and the splitter and intake function (fieldCheck=reject), each only that secret.
+    expect(secretStatements).toHaveLength(4);
     for (const statement of secretStatements) {
       expect(JSON.stringify(statement.Resource)).toContain(":secret:team/marketo-??????");
+    }
+  });
+
+  it("lets the splitter and the intake function read the secret, for files that ask for the field check", () => {
+    for (const name of ["Splitter", "Intake"]) {
+      const [fnId, fn] = resourcesOf(template, "AWS::Lambda::Function").find(([id]) => id.startsWith(name)) ?? [];
+      expect(fnId).toBeDefined();
+      expect(JSON.stringify(fn?.Properties.Environment)).toContain('"MARKETO_SECRET_ID":"team/marketo"');
+      const role = JSON.stringify((fn?.Properties.Role as { "Fn::GetAtt": string[] })["Fn::GetAtt"][0]);
+      const policies = resourcesOf(template, "AWS::IAM::Policy").filter(([, policy]) =>
+        JSON.stringify(policy.Properties.Roles).includes(role.replace(/"/g, "")),
+      );
+      expect(JSON.stringify(policies.map(([, p]) => p.Properties.PolicyDocument))).toContain(
+        "secretsmanager:GetSecretValue",
+      );
     }
   });
 
@@ -202,6 +225,9 @@ describe("MarketoIngestStack", () => {
         "s3:PutObject",
         "s3:PutObjectTagging",
         "s3:ListBucket",
+        // Marketo's field list for fieldCheck=reject files.
+        "secretsmanager:DescribeSecret",
+        "secretsmanager:GetSecretValue",
       ]),
     );
     expect(new Set(actionsOf("IntakeRole"))).toEqual(
@@ -221,6 +247,9 @@ describe("MarketoIngestStack", () => {
         "s3:PutObject",
         "s3:PutObjectTagging",
         "s3:ListBucket",
+        // Marketo's field list for fieldCheck=reject files.
+        "secretsmanager:DescribeSecret",
+        "secretsmanager:GetSecretValue",
       ]),
     );
     expect(new Set(actionsOf("SenderRole"))).toEqual(
