@@ -43,6 +43,13 @@ export const SplitterSettingsSchema = z.object({
   MAX_FIELD_CHARS: int(1_000, 100_000_000, DEFAULT_READER_LIMITS.maxFieldChars),
   /** Below V8's longest string (~512 M characters), so a record is rejected rather than crash with a RangeError. */
   MAX_LINE_CHARS: int(1_000, 100_000_000, DEFAULT_READER_LIMITS.maxLineChars),
+  /**
+   * The split-continuation queue: a split that would outlast its invocation pauses at a row boundary and goes on in
+   * a fresh invocation started by a message here. Unset: a split runs in one invocation or not at all.
+   */
+  SPLIT_CONTINUATION_QUEUE_URL: z.string().min(1).optional(),
+  /** Time kept in hand when pausing: enough to stage up to 32 MiB of held bodies and write the checkpoint. */
+  SPLIT_SAFETY_MARGIN_MS: int(1_000, 600_000, 60_000),
   ...requestLimits,
 });
 export type SplitterSettings = z.infer<typeof SplitterSettingsSchema>;

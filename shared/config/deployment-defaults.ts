@@ -28,6 +28,12 @@ export const DEPLOYMENT_DEFAULTS = {
   /** ≥ 6 × the sender timeout (AWS guidance for SQS event sources). */
   ingestionQueueVisibilitySeconds: 6 * 60,
   splitterTimeoutSeconds: 900,
+  /**
+   * Split continuations: a message comes back after a whole splitter invocation (timeout plus a minute); its
+   * fourth receive finds the three attempts spent and records the split as failed, so the DLQ only keeps it.
+   */
+  splitContinuationVisibilitySeconds: 900 + 60,
+  splitContinuationMaxReceiveCount: 4,
   /** Bulk importer timeout: one 10 MB upload or one status/failures round per message. */
   bulkImporterTimeoutSeconds: 120,
   /** ≥ 6 × the importer timeout. */

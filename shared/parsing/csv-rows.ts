@@ -1,4 +1,4 @@
-import { decodeUtf8 } from "./decode-utf8.ts";
+import { type BytePosition, type DecodedSpan, decodeUtf8 } from "./decode-utf8.ts";
 import { InputFileError } from "./input-file-error.ts";
 import { fieldTooLong, lineTooLong, type ReaderLimits, tooManyColumns, withDefaultLimits } from "./reader-limits.ts";
 import type { SourceRow } from "./source-row.ts";
@@ -10,6 +10,26 @@ export interface CsvOptions {
   limits?: Partial<ReaderLimits>;
   /** Told the header's column names once it is read: a rule every row needs can reject the file there. */
   onHeader?: (columns: readonly string[]) => void;
+  /** Reads on from a row boundary: `chunks` start at `resume.byte`, and the header and counts come from it. */
+  resume?: CsvPosition;
+  /** Told where the row just yielded ends, so a caller can stop there and resume later. */
+  cursor?: CsvCursor;
+}
+
+/** A row boundary of a delimited file, and what reading on from it needs to know about the file before it. */
+export interface CsvPosition extends BytePosition {
+  /** Data rows before it. */
+  row: number;
+  /** Physical line the next record starts on. */
+  nextLine: number;
+  /** The record delimiter found at the file's first line break. */
+  recordDelimiter: "crlf" | "lf" | "cr";
+  header: string[];
+}
+
+/** Where the row last yielded ends; `at()` is computed only when asked (a checkpoint), never per row. */
+export interface CsvCursor {
+  at?: () => CsvPosition;
 }
 
 const OTHER_DELIMITERS: Record<string, string> = { ";": "semicolon", "\t": "tab", "|": "pipe", ",": "comma" };
@@ -25,10 +45,17 @@ const CRLF = 1;
 const LF_ONLY = 2;
 const CR_ONLY = 3;
 
-/** One record, its fields as text, and the physical line it starts on. */
+const DELIMITER_NAMES = { [CRLF]: "crlf", [LF_ONLY]: "lf", [CR_ONLY]: "cr" } as const;
+const DELIMITER_CODES = { crlf: CRLF, lf: LF_ONLY, cr: CR_ONLY } as const;
+
+/** One record, its fields as text, the physical line it starts on, and where it ends. */
 interface ScannedRecord {
   fields: string[];
   line: number;
+  /** Index in the scanned text (`lastText`) just past the record and its delimiter. */
+  end: number;
+  /** Line the record after it starts on (blank lines not counted). */
+  nextLine: number;
 }
 
 const PROBLEMS = {
@@ -71,6 +98,10 @@ export class CsvScanner {
   private emptyLines = 0;
   private readonly limits: ReaderLimits;
   readonly records: ScannedRecord[] = [];
+  /** The text the last `scan` went through: held-back characters of the previous chunk, then the chunk. */
+  lastText = "";
+  /** Characters of `lastText` that came from the previous chunk (negative: a leading BOM was dropped). */
+  lastShift = 0;
 
   constructor(delimiter: string, limits: ReaderLimits) {
     if (delimiter.length !== 1 || delimiter === '"' || delimiter === "\r" || delimiter === "\n") {
@@ -80,15 +111,32 @@ export class CsvScanner {
     this.limits = limits;
   }
 
+  /** Continues after a record boundary of a file whose record delimiter and next line are known. */
+  resumeAt(position: Pick<CsvPosition, "recordDelimiter" | "nextLine">): void {
+    this.started = true;
+    this.recordDelimiter = DELIMITER_CODES[position.recordDelimiter];
+    this.nextLine = position.nextLine;
+  }
+
+  /** The record delimiter, once a line break has told it. */
+  get recordDelimiterName(): CsvPosition["recordDelimiter"] | undefined {
+    return this.recordDelimiter === UNKNOWN ? undefined : DELIMITER_NAMES[this.recordDelimiter as 1 | 2 | 3];
+  }
+
   /** Scans a chunk; finished records are appended to `records`. `final` marks the end of the input. */
   scan(chunk: string, final: boolean): void {
     let text = this.carry.length > 0 ? this.carry + chunk : chunk;
+    this.lastShift = this.carry.length;
     this.carry = "";
     if (!this.started && text.length > 0) {
       this.started = true;
       // The decoder drops the UTF-8 BOM; csv-parse (bom: true) dropped a second one too.
-      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+      if (text.charCodeAt(0) === 0xfeff) {
+        text = text.slice(1);
+        this.lastShift = -1;
+      }
     }
+    this.lastText = text;
     const n = text.length;
     const delimiter = this.delimiter;
     let i = 0;
@@ -169,7 +217,7 @@ export class CsvScanner {
           j++;
           continue;
         }
-        this.endRecord(text, i, j);
+        this.endRecord(text, i, j, j + length);
         i = j + length;
         continue outer;
       }
@@ -180,7 +228,9 @@ export class CsvScanner {
   private finish(): void {
     // Named at the line the open field starts on: that is where the stray quote is.
     if (this.quoting) throw this.malformed(PROBLEMS.unclosed, undefined);
-    if (this.wasQuoting || this.fields.length > 0 || this.field.length > 0) this.endRecord("", 0, 0);
+    if (this.wasQuoting || this.fields.length > 0 || this.field.length > 0) {
+      this.endRecord("", 0, 0, this.lastText.length);
+    }
   }
 
   /** Length of the record delimiter at `at` (0: none, -1: the next chunk decides). Discovers it if unknown. */
@@ -230,15 +280,15 @@ export class CsvScanner {
     this.wasQuoting = false;
   }
 
-  private endRecord(text: string, from: number, to: number): void {
+  private endRecord(text: string, from: number, to: number, end: number): void {
     if (this.fields.length === 0 && this.field.length === 0 && to === from && !this.wasQuoting) {
       this.emptyLines++;
       return;
     }
     this.endField(text, from, to);
     const line = this.recordLine();
-    this.records.push({ fields: this.fields, line });
     this.nextLine = line + 1 + (this.mayHoldBreaks ? lineBreaksWithin(this.fields) : 0);
+    this.records.push({ fields: this.fields, line, end, nextLine: this.nextLine });
     this.emptyLines = 0;
     this.fields = [];
     this.recordChars = 0;
@@ -275,10 +325,30 @@ export async function* readCsvRows(
   const delimiter = options.delimiter ?? ",";
   const scanner = new CsvScanner(delimiter, withDefaultLimits(options.limits));
   const records = scanner.records;
-  let header: string[] | undefined;
+  const { resume, cursor } = options;
+  let header: string[] | undefined = resume?.header;
   /** Per column: its name, or undefined for `__proto__`, which must be defined rather than assigned. */
-  let plainNames: Array<string | undefined> = [];
-  let row = 0;
+  const namesOf = (names: string[]) => names.map((name) => (name === "__proto__" ? undefined : name));
+  let plainNames: Array<string | undefined> = header ? namesOf(header) : [];
+  let row = resume?.row ?? 0;
+  if (resume) scanner.resumeAt(resume);
+  const span: DecodedSpan = { endByte: resume?.byte ?? 0, lineFeedsBefore: resume?.lineFeeds ?? 0 };
+  /** The decoded chunk the last scan went through, and where it sits in the input. */
+  let chunk = { text: "", endByte: span.endByte, lineFeedsBefore: span.lineFeedsBefore, shift: 0 };
+  const positionAfter = (record: ScannedRecord, scanned: typeof chunk, rowsBefore: number): CsvPosition => {
+    // Input bytes are exactly the UTF-8 of the decoded text (strict decoding), so the bytes after the record end
+    // within the chunk are the UTF-8 length of the chunk's text after it.
+    const inChunk = record.end - scanned.shift;
+    const before = scanned.text.slice(0, inChunk);
+    return {
+      byte: scanned.endByte - Buffer.byteLength(scanned.text.slice(inChunk)),
+      lineFeeds: scanned.lineFeedsBefore + (before.match(/\n/g)?.length ?? 0),
+      row: rowsBefore,
+      nextLine: record.nextLine,
+      recordDelimiter: scanner.recordDelimiterName ?? "lf",
+      header: header as string[],
+    };
+  };
 
   const toRow = (record: ScannedRecord, names: string[]): SourceRow => {
     row++;
@@ -307,11 +377,17 @@ export async function* readCsvRows(
       const record = records[k] as ScannedRecord;
       if (!header) {
         header = checkHeader(record.fields, delimiter);
-        plainNames = header.map((name) => (name === "__proto__" ? undefined : name));
+        plainNames = namesOf(header);
         options.onHeader?.(header);
         continue;
       }
-      yield toRow(record, header);
+      const next = toRow(record, header);
+      if (cursor) {
+        const scanned = chunk;
+        const rowsBefore = row;
+        cursor.at = () => positionAfter(record, scanned, rowsBefore);
+      }
+      yield next;
     }
     records.length = 0;
   };
@@ -324,11 +400,26 @@ export async function* readCsvRows(
     } catch (error) {
       failure = error;
     }
+    if (cursor) {
+      chunk = final
+        ? // The end of the input: every byte and line feed read so far is before it.
+          {
+            text,
+            endByte: chunk.endByte,
+            lineFeedsBefore: chunk.lineFeedsBefore + (chunk.text.match(/\n/g)?.length ?? 0),
+            shift: scanner.lastShift,
+          }
+        : { text, endByte: span.endByte, lineFeedsBefore: span.lineFeedsBefore, shift: scanner.lastShift };
+    }
     if (records.length > 0) yield* drain();
     if (failure !== undefined) throw failure;
   };
 
-  for await (const text of decodeUtf8(chunks)) yield* scanThenDrain(text, false);
+  const decoded = decodeUtf8(chunks, {
+    span,
+    ...(resume ? { from: { byte: resume.byte, lineFeeds: resume.lineFeeds } } : {}),
+  });
+  for await (const text of decoded) yield* scanThenDrain(text, false);
   yield* scanThenDrain("", true);
   if (!header) throw new InputFileError("EMPTY_FILE", "file is empty: expected a header row and data rows");
   if (row === 0) throw new InputFileError("HEADER_ONLY", "file has a header row but no data rows");
