@@ -21,7 +21,8 @@ import {
   readRows,
 } from "../../shared/parsing/input-format.ts";
 import type { CsvCursor, CsvPosition } from "../../shared/parsing/csv-rows.ts";
-import type { SplitCheckpoint } from "../../shared/contracts/split-checkpoint.ts";
+import type { RowMarks, SplitCheckpoint } from "../../shared/contracts/split-checkpoint.ts";
+import { withDefaultLimits } from "../../shared/parsing/reader-limits.ts";
 import type { ReaderLimits } from "../../shared/parsing/reader-limits.ts";
 import type { SplitManifest } from "../../shared/report/file-report.ts";
 import type { RejectedRowsStore, ReportStore } from "../../shared/contracts/report-store.ts";
@@ -54,6 +55,8 @@ export interface DroppedFileDeps {
   openFrom?: (file: DroppedFile, fromByte: number) => AsyncIterable<Uint8Array>;
   /** Opens the inflated copy of a gzip file (in the work bucket) from an offset. */
   openInflatedCopy?: (key: string, fromByte: number) => AsyncIterable<Uint8Array>;
+  /** Stores where rows start (`row-marks.json`), for the report writer's ranged reads. */
+  putRowMarks?: (file: FileRef, marks: RowMarks) => Promise<void>;
   /** Where a paused split keeps its held messages (the work bucket). */
   heldMessages?: (file: FileRef) => HeldMessageStore;
   /** The text of `{key}.options.json` in the same bucket, or undefined when there is none. */
@@ -178,7 +181,7 @@ export async function processDroppedFileResumably(
       readRows(openBytes(), format, {
         onHeader,
         ...(deps.readerLimits ? { limits: deps.readerLimits } : {}),
-        ...(resumable && isResumableFormat(format) ? { cursor } : {}),
+        ...(isResumableFormat(format) ? { cursor } : {}),
         ...(from ? { resume: from.reader } : {}),
       });
     const canPause = resumable !== undefined && target.kind === "ingestion" && isResumableFormat(format);
@@ -208,6 +211,9 @@ export async function processDroppedFileResumably(
               limits: deps.limits,
               ...progress,
               ...(from ? { resume: from.progress } : {}),
+              ...(cursor && isResumableFormat(format) && target.kind === "ingestion"
+                ? { markRow: () => markOf(required(cursor.at, "a reader position")()) }
+                : {}),
               ...(canPause
                 ? {
                     shouldPause: resumable.pause,
@@ -234,11 +240,25 @@ export async function processDroppedFileResumably(
       };
     }
     const totals = "done" in summary ? summary.summary : summary;
+    // Marks count bytes of the dropped object, or of a gzip file's inflated copy; a gzip file split in one go has
+    // neither to read ranges of (the report writer then reads it from the start).
+    const marksSource = from?.source ?? (inflating ? undefined : { kind: "dropped" as const });
+    const last = cursor.at?.();
+    if (totals.marks?.length && last && marksSource && marksSource.kind !== "inflate" && deps.putRowMarks) {
+      await deps.putRowMarks(file, {
+        v: 1,
+        source: marksSource.kind === "dropped" ? marksSource : { kind: "inflated", key: marksSource.key },
+        header: last.header,
+        recordDelimiter: last.recordDelimiter,
+        marks: totals.marks,
+      });
+    }
     manifest = {
       ...base,
       objectType: objectTypeOf(target),
       ...(target.kind === "bulk" ? { mode: "bulk" as const } : {}),
-      input: { format, ...(gzipped ? { gzip: true } : {}) },
+      // The reader limits the split used: the report writer reads the file under the same ones.
+      input: { format, ...(gzipped ? { gzip: true } : {}), readerLimits: withDefaultLimits(deps.readerLimits) },
       options: describeOptions(target),
       status: "queued",
       rowsRead: totals.rowsRead,
@@ -271,6 +291,8 @@ export async function processDroppedFileResumably(
   await deps.reports.putManifest(file, manifest);
   return { manifest };
 }
+
+const markOf = ({ byte, lineFeeds, row, nextLine }: CsvPosition) => ({ byte, lineFeeds, row, nextLine });
 
 function required<T>(value: T | undefined, what: string): T {
   if (value === undefined) throw new Error(`a resumable split needs ${what}`);

@@ -13,7 +13,7 @@ import {
 import type { ObjectRoute } from "../../shared/options/object-route.ts";
 import type { BatchSink } from "../../shared/contracts/batch-publisher.ts";
 import type { RequestPlan } from "./request-plan.ts";
-import type { SplitProgress } from "../../shared/contracts/split-checkpoint.ts";
+import { ROW_MARK_EVERY, type RowMark, type SplitProgress } from "../../shared/contracts/split-checkpoint.ts";
 
 /**
  * Largest queue message the splitter sends: SQS takes 1 MiB, and a dead-lettered message keeps its body and gains
@@ -40,6 +40,8 @@ export interface SplitFileRequest {
   resume?: SplitProgress;
   /** Asked after each row this invocation packs (never before the first): true stops the split after that row. */
   shouldPause?: () => boolean;
+  /** Called after every ROW_MARK_EVERY-th row (the reader's cursor is at its end); returns the mark to keep. */
+  markRow?: () => RowMark;
   /** Where messages waiting for the end of the file go when the split pauses; needed with `shouldPause`. */
   heldMessages?: HeldMessageStore;
 }
@@ -57,6 +59,8 @@ export interface SplitSummary extends RejectionSummary {
   rowsRead: number;
   rowsQueued: number;
   batches: number;
+  /** Row boundaries every ROW_MARK_EVERY rows, when `markRow` was given. */
+  marks?: RowMark[];
 }
 
 /**
@@ -103,6 +107,7 @@ export async function splitFileResumably(request: SplitFileRequest, sink: BatchS
     batches: resume?.batches ?? 0,
   };
   let heldParts = resume?.heldParts ?? 0;
+  const marks: RowMark[] = [...(resume?.marks ?? [])];
   const held: HeldMessage[] = [];
   let heldBytes = 0;
   // A resumed split has held messages in parts already: every body from now on is staged too (memory stays flat).
@@ -180,6 +185,7 @@ export async function splitFileResumably(request: SplitFileRequest, sink: BatchS
       if (closed) await emit(closed);
     }
     // After a whole row, before the reader moves on: the reader's cursor is at this row's end.
+    if (request.markRow && summary.rowsRead % ROW_MARK_EVERY === 0) marks.push(request.markRow());
     if (request.shouldPause?.()) {
       paused = true;
       break;
@@ -194,7 +200,13 @@ export async function splitFileResumably(request: SplitFileRequest, sink: BatchS
     const open = packer.save();
     return {
       done: false,
-      progress: { ...summary, heldParts, ...(open ? { packer: open } : {}), rejections: await rejected.save() },
+      progress: {
+        ...summary,
+        heldParts,
+        ...(open ? { packer: open } : {}),
+        rejections: await rejected.save(),
+        marks,
+      },
     };
   }
   await emit(packer.flush());
@@ -206,7 +218,7 @@ export async function splitFileResumably(request: SplitFileRequest, sink: BatchS
   for (const entry of held) await sink.publish(idAndBody(entry));
   await sink.flush();
   request.onProgress?.(summary.rowsRead);
-  return { done: true, summary: { ...summary, ...(await rejected.finish()) } };
+  return { done: true, summary: { ...summary, ...(await rejected.finish()), marks } };
 }
 
 const idAndBody = (entry: HeldMessage) => ({ id: `b${entry.head.batch.index}`, body: entry.text });

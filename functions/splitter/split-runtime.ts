@@ -29,7 +29,9 @@ import type { DroppedFile } from "../../shared/contracts/s3-event.ts";
  * failed must not hand its unsent buffer to the next one (Lambda's retry runs in the same warm process).
  */
 export function createSplitOnceDeps(settings: SplitterSettings, s3: S3Client, sqs: SQSClient): SplitOnceDeps {
+  const reports = new S3ReportStore(s3, settings.WORK_BUCKET);
   return {
+    putRowMarks: (file, marks) => reports.putRowMarks(file, marks),
     describe: (dropped) => headS3Object(s3, dropped),
     open: (dropped) => streamS3Object(s3, dropped),
     openFrom: (dropped, fromByte) => streamS3Object(s3, dropped, fromByte),
@@ -53,7 +55,7 @@ export function createSplitOnceDeps(settings: SplitterSettings, s3: S3Client, sq
     }),
     readSidecar: (dropped) => readOptionalS3Text(s3, dropped.bucket, `${dropped.key}${SIDECAR_SUFFIX}`),
     publisher: createIngestionBatchSink(s3, sqs, settings.WORK_BUCKET, settings.INGESTION_QUEUE_URL),
-    reports: new S3ReportStore(s3, settings.WORK_BUCKET),
+    reports,
     clock: systemClock,
     limits: { maxObjects: settings.MAX_REQUEST_OBJECTS, maxBytes: settings.MAX_REQUEST_BYTES },
     readerLimits: {

@@ -10,6 +10,15 @@ const DroppedFileSchema = z.object({
   size: z.number().int().nonnegative().optional(),
 });
 
+/** A row boundary without the file-wide parts (header, record delimiter): row marks store many. */
+const RowMarkSchema = z.object({
+  byte: z.number().int().nonnegative(),
+  lineFeeds: z.number().int().nonnegative(),
+  row: z.number().int().nonnegative(),
+  nextLine: z.number().int().positive(),
+});
+export type RowMark = z.infer<typeof RowMarkSchema>;
+
 /** A row boundary of a delimited input (see shared/parsing/csv-rows.ts `CsvPosition`). */
 const ReaderPositionSchema = z.object({
   byte: z.number().int().nonnegative(),
@@ -47,6 +56,8 @@ export const SplitProgressSchema = z.object({
   heldParts: z.number().int().nonnegative(),
   packer: z.object({ listId: z.number().int().optional(), open: OpenBatchSchema }).optional(),
   rejections: RejectionStateSchema,
+  /** Row boundaries every ROW_MARK_EVERY rows so far (see RowMarks). */
+  marks: z.array(RowMarkSchema).default([]),
 });
 export type SplitProgress = z.infer<typeof SplitProgressSchema>;
 
@@ -102,3 +113,25 @@ export const SPLIT_CHECKPOINT_FILE = "split-checkpoint.json";
 /** Under the report prefix: held messages of paused invocations, and the inflated copy of a gzip file. */
 export const heldMessagesKey = (reportPrefix: string, part: number) => `${reportPrefix}split/held/${part}.ndjson`;
 export const inflatedCopyKey = (reportPrefix: string) => `${reportPrefix}split/inflated`;
+
+/** A row boundary is marked after every this many rows: the report writer reads at most this many rows per issue. */
+export const ROW_MARK_EVERY = 10_000;
+
+/**
+ * Where rows start in a delimited file (or its inflated copy), written by the splitter beside the manifest
+ * (`row-marks.json`): the report writer reads only the stretches that hold rows with issues, with ranged GETs, from
+ * the mark before each, instead of the whole file.
+ */
+export const RowMarksSchema = z.object({
+  v: z.literal(1),
+  /** The bytes the offsets count: the dropped object, or the inflated copy of a gzip file in the work bucket. */
+  source: z.discriminatedUnion("kind", [
+    z.object({ kind: z.literal("dropped") }),
+    z.object({ kind: z.literal("inflated"), key: z.string().min(1) }),
+  ]),
+  header: z.array(z.string()),
+  recordDelimiter: z.enum(["crlf", "lf", "cr"]),
+  marks: z.array(RowMarkSchema),
+});
+export type RowMarks = z.infer<typeof RowMarksSchema>;
+export const ROW_MARKS_FILE = "row-marks.json";

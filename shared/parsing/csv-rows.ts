@@ -335,6 +335,9 @@ export async function* readCsvRows(
   const span: DecodedSpan = { endByte: resume?.byte ?? 0, lineFeedsBefore: resume?.lineFeeds ?? 0 };
   /** The decoded chunk the last scan went through, and where it sits in the input. */
   let chunk = { text: "", endByte: span.endByte, lineFeedsBefore: span.lineFeedsBefore, shift: 0 };
+  let lastRecord: ScannedRecord | undefined;
+  let lastScanned = chunk;
+  let lastRows = row;
   const positionAfter = (record: ScannedRecord, scanned: typeof chunk, rowsBefore: number): CsvPosition => {
     // Input bytes are exactly the UTF-8 of the decoded text (strict decoding), so the bytes after the record end
     // within the chunk are the UTF-8 length of the chunk's text after it.
@@ -383,9 +386,11 @@ export async function* readCsvRows(
       }
       const next = toRow(record, header);
       if (cursor) {
-        const scanned = chunk;
-        const rowsBefore = row;
-        cursor.at = () => positionAfter(record, scanned, rowsBefore);
+        // Kept, not computed: the position is worked out only when asked.
+        lastRecord = record;
+        lastScanned = chunk;
+        lastRows = row;
+        cursor.at ??= () => positionAfter(lastRecord as ScannedRecord, lastScanned, lastRows);
       }
       yield next;
     }
