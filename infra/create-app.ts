@@ -1,17 +1,24 @@
-import { type App, Validations } from "aws-cdk-lib";
-import { AwsSolutionsChecks } from "cdk-nag";
+import { type App, type Stack, Validations } from "aws-cdk-lib";
+import { Key } from "aws-cdk-lib/aws-kms";
+import { Bucket } from "aws-cdk-lib/aws-s3";
+import { Topic } from "aws-cdk-lib/aws-sns";
+import { AwsSolutionsChecks, NIST80053R5Checks } from "cdk-nag";
 import { z } from "zod";
 import { senderConcurrencyCeiling } from "../shared/config/deployment-defaults.ts";
 import { jsonOf } from "../shared/text/json-text.ts";
 import { checkDefaultOptions, DefaultFileOptionsSchema } from "../shared/options/file-options.ts";
 import { routeForObjectName } from "../shared/options/object-route.ts";
 import { producerPrincipal } from "./intake-producers.ts";
-import { MarketoIngestStack, type MarketoIngestStackProps } from "./marketo-ingest-stack.ts";
+import type { MarketoIngestionProps } from "./marketo-ingestion.ts";
+import { MarketoIngestStack } from "./marketo-ingest-stack.ts";
 
 /**
  * `npx cdk synth|deploy [-c marketoSecretName=…|-c marketoSecretArn=…] [-c senderMaxConcurrency=…] [-c bulkJobSlots=…]
  * [-c stackName=…] [-c defaultFileOptions='{"persons":{"priority":"high"}}'] [-c reportRetentionDays=…]
- * [-c intakeProducers=111122223333,arn:aws:sns:…] [-c intakeQueueKmsKeyArn=…] [-c intakePayloadBucketArns=…]`
+ * [-c droppedFileRetentionDays=…] [-c encryptionKeyArn=…] [-c alarmTopicArn=…] [-c dropBucketName=…]
+ * [-c intakeProducers=111122223333,arn:aws:sns:…] [-c intakeQueueKmsKeyArn=…] [-c intakePayloadBucketArns=…]
+ * [-c dailyObjectsAlarmShare=0.8]`
+ * Without a secret name or ARN the stack creates the secret empty and prints the command that fills it.
  */
 const ContextSchema = z.object({
   stackName: z.string().min(1).default("MarketoIngest"),
@@ -25,13 +32,24 @@ const ContextSchema = z.object({
   /** JSON, per object type: `{"persons":{"priority":"high"},"companies":{"action":"updateOnly"}}`. */
   defaultFileOptions: jsonOf(DefaultFileOptionsSchema).optional(),
   reportRetentionDays: z.coerce.number().int().min(1).optional(),
+  droppedFileRetentionDays: z.coerce.number().int().min(1).optional(),
+  rowDataRetentionDays: z.coerce.number().int().min(1).optional(),
+  /** Customer-managed KMS key (same account and region) for buckets, queues, logs, the secret and the topic. */
+  encryptionKeyArn: z.string().startsWith("arn:").optional(),
+  /** An existing SNS topic for the alarms (one is created without it). */
+  alarmTopicArn: z.string().startsWith("arn:").optional(),
+  /** An existing, versioned drop bucket (one is created without it). */
+  dropBucketName: z.string().min(3).optional(),
   /** Who may send to the intake queue: a JSON array or a comma list of account ids, IAM role, SNS topic or rule ARNs. */
   intakeProducers: z.union([z.array(z.string()), z.string().transform((text) => parseList(text))]).optional(),
+  /** A customer-managed KMS key for the intake queue only (default: encryptionKeyArn, else SQS-managed). */
   intakeQueueKmsKeyArn: z.string().startsWith("arn:").optional(),
   /** Buckets (ARNs) S3-pointer messages may name besides the drop bucket: JSON array or comma list. */
   intakePayloadBucketArns: z
     .union([z.array(z.string().startsWith("arn:")), z.string().transform((text) => parseList(text))])
     .optional(),
+  /** Alarm when objects sent in 24 h pass this share of Marketo's 10,000,000/day. */
+  dailyObjectsAlarmShare: z.coerce.number().gt(0).max(1).optional(),
 });
 
 /** `["a","b"]` or `a,b`: `-c` values arrive as text, cdk.json values as JSON. */
@@ -66,22 +84,38 @@ export function createMarketoIngestApp(app: App): MarketoIngestStack {
     }
   }
 
-  const props: MarketoIngestStackProps = {
-    marketoSecret: context.marketoSecretArn
-      ? { secretArn: context.marketoSecretArn }
-      : { secretName: context.marketoSecretName ?? "marketo-ingest/marketo" },
+  // Existing resources are imported into the stack, then handed to the construct as an embedding app would.
+  const ingestion = (stack: Stack): MarketoIngestionProps => ({
+    ...(context.marketoSecretArn
+      ? { marketoSecret: { secretArn: context.marketoSecretArn } }
+      : context.marketoSecretName
+        ? { marketoSecret: { secretName: context.marketoSecretName } }
+        : {}),
     ...(context.marketoSecretKmsKeyArn ? { marketoSecretKmsKeyArn: context.marketoSecretKmsKeyArn } : {}),
     ...(context.senderMaxConcurrency ? { senderMaxConcurrency: context.senderMaxConcurrency } : {}),
     ...(context.bulkJobSlots ? { bulkJobSlots: context.bulkJobSlots } : {}),
     ...(context.reportRetentionDays ? { reportRetentionDays: context.reportRetentionDays } : {}),
+    ...(context.droppedFileRetentionDays ? { droppedFileRetentionDays: context.droppedFileRetentionDays } : {}),
+    ...(context.rowDataRetentionDays ? { rowDataRetentionDays: context.rowDataRetentionDays } : {}),
     ...(context.defaultFileOptions ? { defaultFileOptions: context.defaultFileOptions } : {}),
+    ...(context.encryptionKeyArn
+      ? { encryptionKey: Key.fromKeyArn(stack, "EncryptionKey", context.encryptionKeyArn) }
+      : {}),
+    ...(context.alarmTopicArn ? { alarmTopic: Topic.fromTopicArn(stack, "AlarmTopic", context.alarmTopicArn) } : {}),
+    ...(context.dropBucketName
+      ? { dropBucket: Bucket.fromBucketName(stack, "DropBucket", context.dropBucketName) }
+      : {}),
     ...(context.intakeProducers?.length ? { intakeProducers: context.intakeProducers.map(producerPrincipal) } : {}),
-    ...(context.intakeQueueKmsKeyArn ? { intakeQueueKmsKeyArn: context.intakeQueueKmsKeyArn } : {}),
+    ...(context.intakeQueueKmsKeyArn
+      ? { intakeQueueEncryptionKey: Key.fromKeyArn(stack, "IntakeQueueKey", context.intakeQueueKmsKeyArn) }
+      : {}),
     ...(context.intakePayloadBucketArns?.length ? { intakePayloadBucketArns: context.intakePayloadBucketArns } : {}),
+    ...(context.dailyObjectsAlarmShare ? { dailyObjectsAlarmShare: context.dailyObjectsAlarmShare } : {}),
+  });
+  const stack = new MarketoIngestStack(app, context.stackName, {
     env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
-  };
-
-  const stack = new MarketoIngestStack(app, context.stackName, props);
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    ingestion,
+  });
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new NIST80053R5Checks(app));
   return stack;
 }

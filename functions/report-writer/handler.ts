@@ -9,6 +9,7 @@ import { ReportWriterSettingsSchema } from "./settings.ts";
 import { createLogger, withLambdaContext } from "../../shared/lambda/logger.ts";
 import { FunctionMetrics, withMetrics } from "../../shared/lambda/metrics.ts";
 import { ISSUE_ROWS_FILE } from "../../shared/report/build-file-report.ts";
+import { ROW_DATA_TAGGING } from "../../shared/contracts/report-store.ts";
 import { processReportMessages, type ReportWriterDeps } from "./process-report-messages.ts";
 import { systemClock } from "../../shared/time/clock.ts";
 
@@ -27,7 +28,11 @@ function createRuntime(env: Record<string, string | undefined>): ReportWriterDep
     openWorkObject: (key, fromByte) => streamS3Object(s3, { bucket: settings.WORK_BUCKET, key }, fromByte),
     putIssueRows: async (file, csv) => {
       const key = `${file.reportPrefix}${ISSUE_ROWS_FILE}`;
-      await uploadText(s3, { bucket: settings.WORK_BUCKET, key, contentType: "text/csv; charset=utf-8" }, csv);
+      await uploadText(
+        s3,
+        { bucket: settings.WORK_BUCKET, key, contentType: "text/csv; charset=utf-8", tagging: ROW_DATA_TAGGING },
+        csv,
+      );
       return key;
     },
     queue: new SqsQueueControl(createSqsClient(env), settings.REPORT_QUEUE_URL, settings.REPORT_DLQ_URL),

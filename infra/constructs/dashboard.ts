@@ -36,6 +36,8 @@ export interface PipelineDashboardProps {
     sender: PipelineFunctionRef;
     bulkImporter: PipelineFunctionRef;
     reportWriter: PipelineFunctionRef;
+    /** The function that splits producers' intake messages. */
+    intake?: PipelineFunctionRef;
   };
   /** Work queues by name (e.g. Ingestion, Bulk, Report): depth and oldest-message age, alarmed on age. */
   queues: Record<string, IQueue>;
@@ -78,8 +80,14 @@ export class PipelineDashboard extends Construct {
     }
     const maxAge = props.oldestMessageAgeAlarm ?? Duration.hours(1);
     if (maxAge.toSeconds() < 60) throw new RangeError("oldestMessageAgeAlarm must be at least one minute");
-    const { splitter, sender, bulkImporter, reportWriter } = props.functions;
-    const fns = { Splitter: splitter, Sender: sender, BulkImporter: bulkImporter, ReportWriter: reportWriter };
+    const { splitter, sender, bulkImporter, reportWriter, intake } = props.functions;
+    const fns = {
+      Splitter: splitter,
+      Sender: sender,
+      BulkImporter: bulkImporter,
+      ReportWriter: reportWriter,
+      ...(intake ? { Intake: intake } : {}),
+    };
 
     for (const [name, { fn }] of Object.entries(fns)) {
       this.alarms.push(
@@ -139,10 +147,17 @@ export class PipelineDashboard extends Construct {
       }),
     );
     this.dashboard.addWidgets(
-      graph("Rows (splitter)", [
+      graph(intake ? "Rows (files and intake)" : "Rows (splitter)", [
         sum(splitter, METRIC.rowsRead),
         sum(splitter, METRIC.rowsQueued),
         sum(splitter, METRIC.rowsRejected),
+        ...(intake
+          ? [
+              sum(intake, METRIC.rowsRead).with({ label: "intake rows read" }),
+              sum(intake, METRIC.rowsQueued).with({ label: "intake rows queued" }),
+              sum(intake, METRIC.rowsRejected).with({ label: "intake rows rejected" }),
+            ]
+          : []),
       ]),
       graph("Row outcomes", [
         sum(sender, METRIC.acceptedRows).with({ label: "accepted (ingestion)" }),

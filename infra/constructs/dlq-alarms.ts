@@ -1,19 +1,25 @@
 import { Duration } from "aws-cdk-lib";
-import { Alarm, ComparisonOperator, TreatMissingData } from "aws-cdk-lib/aws-cloudwatch";
+import { Alarm, ComparisonOperator, type IAlarmAction, TreatMissingData } from "aws-cdk-lib/aws-cloudwatch";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 
 const RUNBOOK = "Runbook: README.md, section 'Runbook'.";
 
-/** Someone must hear about undelivered data: a DLQ that holds anything. */
+/**
+ * Someone must hear about undelivered data: a DLQ that holds anything. (A queue that stops draining is alarmed by
+ * PipelineDashboard, on every work queue's oldest message.)
+ */
 export class PipelineAlarms extends Construct {
   readonly alarms: Alarm[] = [];
 
   constructor(
     scope: Construct,
     id: string,
-    // A queue that stops draining is alarmed by PipelineDashboard (oldest message age of every work queue).
-    props: { deadLetterQueues: Record<string, IQueue> },
+    props: {
+      deadLetterQueues: Record<string, IQueue>;
+      /** Where every alarm goes when it fires (and when it clears). */
+      alarmAction: IAlarmAction;
+    },
   ) {
     super(scope, id);
     for (const [name, queue] of Object.entries(props.deadLetterQueues)) {
@@ -27,6 +33,10 @@ export class PipelineAlarms extends Construct {
           treatMissingData: TreatMissingData.NOT_BREACHING,
         }),
       );
+    }
+    for (const alarm of this.alarms) {
+      alarm.addAlarmAction(props.alarmAction);
+      alarm.addOkAction(props.alarmAction);
     }
   }
 }

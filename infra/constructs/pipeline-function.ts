@@ -1,9 +1,10 @@
-import type { Duration } from "aws-cdk-lib";
-import { RemovalPolicy } from "aws-cdk-lib";
+import type { Duration, RemovalPolicy } from "aws-cdk-lib";
+import type { ISecurityGroup, IVpc, SubnetSelection } from "aws-cdk-lib/aws-ec2";
 import { PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
+import type { IKey } from "aws-cdk-lib/aws-kms";
 import { Architecture, Runtime, Tracing } from "aws-cdk-lib/aws-lambda";
 import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
-import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
+import { LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 
 export interface PipelineFunctionProps {
@@ -13,6 +14,13 @@ export interface PipelineFunctionProps {
   memorySize: number;
   timeout: Duration;
   environment: Record<string, string>;
+  logRetention: RetentionDays;
+  /** Applies to the log group (the function's data lives in buckets and queues). */
+  removalPolicy: RemovalPolicy;
+  /** Customer-managed key of the log group; CloudWatch Logs' own encryption without one. */
+  logEncryptionKey?: IKey;
+  /** Runs the function in these subnets, behind these security groups. */
+  network?: { vpc: IVpc; vpcSubnets?: SubnetSelection; securityGroups?: ISecurityGroup[] };
 }
 
 /**
@@ -26,8 +34,9 @@ export class PipelineFunction extends Construct {
   constructor(scope: Construct, id: string, props: PipelineFunctionProps) {
     super(scope, id);
     const logGroup = new LogGroup(this, "Logs", {
-      retention: RetentionDays.ONE_MONTH,
-      removalPolicy: RemovalPolicy.DESTROY,
+      retention: props.logRetention,
+      removalPolicy: props.removalPolicy,
+      ...(props.logEncryptionKey ? { encryptionKey: props.logEncryptionKey } : {}),
     });
     this.role = new Role(this, "Role", {
       assumedBy: new ServicePrincipal("lambda.amazonaws.com"),
@@ -39,7 +48,24 @@ export class PipelineFunction extends Construct {
         resources: [logGroup.logGroupArn],
       }),
     );
+    if (props.network) {
+      // What AWSLambdaVPCAccessExecutionRole grants, inline: Lambda adds it only to roles it creates itself.
+      this.role.addToPolicy(
+        new PolicyStatement({
+          actions: [
+            "ec2:CreateNetworkInterface",
+            "ec2:DescribeNetworkInterfaces",
+            "ec2:DescribeSubnets",
+            "ec2:DeleteNetworkInterface",
+            "ec2:AssignPrivateIpAddresses",
+            "ec2:UnassignPrivateIpAddresses",
+          ],
+          resources: ["*"],
+        }),
+      );
+    }
     this.fn = new NodejsFunction(this, "Function", {
+      ...(props.network ?? {}),
       role: this.role,
       entry: props.entry,
       handler: "handler",

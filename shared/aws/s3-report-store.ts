@@ -3,7 +3,7 @@ import { readOptionalS3Text, readS3Text } from "./s3-object-source.ts";
 import type { FileRef } from "../contracts/batch-message.ts";
 import { ROW_MARKS_FILE, type RowMarks, RowMarksSchema } from "../contracts/split-checkpoint.ts";
 import { type FileReport, REPORT_FILE } from "../report/build-file-report.ts";
-import type { RejectedRowsStore, ReportStore } from "../contracts/report-store.ts";
+import { type RejectedRowsStore, type ReportStore, ROW_DATA_TAGGING } from "../contracts/report-store.ts";
 import { type BatchOutcome, RejectedRowSchema, type RejectedRow, type SplitManifest } from "../report/file-report.ts";
 
 /** Report objects in the work bucket: `{reportPrefix}manifest.json` and `{reportPrefix}batches/{index}.json`. */
@@ -53,6 +53,7 @@ export class S3ReportStore implements ReportStore, RejectedRowsStore {
         Key: rejectedRowsKey(file, index),
         Body: ndjson,
         ContentType: "application/x-ndjson",
+        Tagging: ROW_DATA_TAGGING,
       }),
     );
   }

@@ -8,7 +8,7 @@ import { Upload } from "@aws-sdk/lib-storage";
  */
 export async function uploadText(
   s3: S3Client,
-  target: { bucket: string; key: string; contentType: string },
+  target: { bucket: string; key: string; contentType: string; /** `x-amz-tagging`, e.g. `k=v` */ tagging?: string },
   chunks: AsyncIterable<string>,
 ): Promise<void> {
   await new Upload({
@@ -18,6 +18,8 @@ export async function uploadText(
       Key: target.key,
       Body: Readable.from(chunks, { objectMode: false }),
       ContentType: target.contentType,
+      // On the create-multipart (or single) request itself, so the object never exists untagged.
+      ...(target.tagging ? { Tagging: target.tagging } : {}),
     },
     partSize: 5 * 1024 * 1024,
     queueSize: 2,

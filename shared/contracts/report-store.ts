@@ -17,6 +17,13 @@ export interface ReportStore {
 }
 
 /**
+ * The S3 object tag (as an `x-amz-tagging` value) of report objects that copy input rows (personal data): rejected
+ * rows and the rows-with-issues CSV. A lifecycle rule on this tag expires them sooner than the rest of a report.
+ */
+export const ROW_DATA_TAG = { key: "marketo-ingest-data", value: "rows" } as const;
+export const ROW_DATA_TAGGING = `${ROW_DATA_TAG.key}=${ROW_DATA_TAG.value}`;
+
+/**
  * A split's rejected rows, as NDJSON parts under `{reportPrefix}rejected-rows/`: a file may reject every one of its
  * millions of rows, more than a manifest (or a Lambda's memory) holds. Parts are numbered from 0, rows in file order.
  */

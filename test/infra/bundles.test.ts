@@ -2,7 +2,12 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
-import { GetQueueAttributesCommand, type Message, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
+import {
+  GetQueueAttributesCommand,
+  type Message,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+} from "@aws-sdk/client-sqs";
 import { App } from "aws-cdk-lib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createMarketoIngestApp } from "../../infra/create-app.ts";
@@ -12,6 +17,7 @@ import { sqsRecordFor } from "../../local/sqs-event-source.ts";
 import type { FileRef } from "../../shared/contracts/batch-message.ts";
 import { fileRefFor } from "../../shared/contracts/s3-event.ts";
 import { ISSUE_ROWS_FILE } from "../../shared/report/build-file-report.ts";
+import { ROW_DATA_TAGGING } from "../../shared/contracts/report-store.ts";
 import type { ReportMessage } from "../../shared/contracts/report-message.ts";
 import { systemClock } from "../../shared/time/clock.ts";
 import { type Harness, startHarness } from "../e2e/harness.ts";
@@ -24,6 +30,7 @@ import {
   type SynthesizedBundle,
   synthesizedBundles,
 } from "./lambda-bundles.ts";
+import { requestsNotAllowed, type S3RequestRecorder, startS3RequestRecorder } from "./s3-access-check.ts";
 
 const cdkJson = JSON.parse(readFileSync(new URL("../../cdk.json", import.meta.url), "utf8")) as {
   context: Record<string, unknown>;
@@ -50,14 +57,21 @@ describe("Lambda bundles run on their own", () => {
   const isolated = new Map<string, IsolatedBundle>();
   let h: Harness;
   let reports: S3ReportStore;
+  let app: App;
+  let stack: ReturnType<typeof createMarketoIngestApp>;
+  // Each bundle reaches S3 through its own recorder: what it asked for is checked against its role at the end.
+  const s3Recorders = new Map<string, S3RequestRecorder>();
 
   beforeAll(async () => {
     outdir = mkdtempSync(join(tmpdir(), "marketo-ingest-synth-"));
-    const app = new App({ outdir, context: { ...cdkJson.context, marketoSecretName: "team/marketo" } });
-    const stack = createMarketoIngestApp(app);
+    app = new App({ outdir, context: { ...cdkJson.context, marketoSecretName: "team/marketo" } });
+    stack = createMarketoIngestApp(app);
     bundles = new Map(synthesizedBundles(app, stack).map((bundle) => [bundle.name, bundle]));
     for (const bundle of bundles.values()) isolated.set(bundle.name, isolate(bundle));
     h = await startHarness();
+    for (const name of bundles.keys()) {
+      s3Recorders.set(name, await startS3RequestRecorder(h.aws.awsEnv.AWS_ENDPOINT_URL_S3 as string));
+    }
     reports = new S3ReportStore(h.aws.s3, h.aws.workBucket);
     // The simulator's credentials, under the secret name the stack gives the functions that call Marketo.
     for (const name of ["Sender", "BulkImporter"]) {
@@ -69,6 +83,7 @@ describe("Lambda bundles run on their own", () => {
 
   afterAll(async () => {
     for (const bundle of isolated.values()) bundle.remove();
+    for (const recorder of s3Recorders.values()) await recorder.close();
     if (outdir) rmSync(outdir, { recursive: true, force: true });
     await h?.close();
   });
@@ -97,6 +112,8 @@ describe("Lambda bundles run on their own", () => {
       REPORT_QUEUE_URL: aws.reportQueueUrl,
       REPORT_DLQ_URL: aws.reportDlqUrl,
       WORK_BUCKET: aws.workBucket,
+      INTAKE_QUEUE_URL: aws.intakeQueueUrl,
+      INTAKE_DLQ_URL: aws.intakeDlqUrl,
     };
     const { environment, memorySize, runtime } = bundle(name);
     const fromStack = Object.fromEntries(
@@ -115,6 +132,7 @@ describe("Lambda bundles run on their own", () => {
       TZ: "UTC",
       // Region, dummy credentials and the emulators' endpoints (AWS_ENDPOINT_URL_*), as the local runner sets them.
       ...aws.awsEnv,
+      AWS_ENDPOINT_URL_S3: s3Recorders.get(name)?.url ?? aws.endpoint,
       // The SDK warns on this machine's Node 20; the Lambda runtime is the stack's (Node 24).
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
       ...fromStack,
@@ -276,5 +294,61 @@ describe("Lambda bundles run on their own", () => {
 
     expect(response, log).toEqual({ batchItemFailures: [] });
     expect(h.sim.bulkJobs).toEqual([expect.objectContaining({ objectType: "leads", rowCount: 2 })]);
+  });
+  it("intake: splits a window of producer messages into a batch to send and returns no batchItemFailures", async () => {
+    await h.aws.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: h.aws.intakeQueueUrl,
+        MessageBody: JSON.stringify({
+          v: 1,
+          objectType: "persons",
+          id: "bundle-check-1",
+          records: [{ email: "alan@example.com", firstName: "Alan" }],
+        }),
+      }),
+    );
+    const messages = await receiveAll(h.aws.intakeQueueUrl);
+    expect(messages).toHaveLength(1);
+
+    const { response, log } = await invoke(
+      "Intake",
+      await sqsEvent(h.aws.intakeQueueUrl, messages),
+      lambdaEnvironment("Intake", { REPORT_FIRST_CHECK_SECONDS: "0" }),
+    );
+
+    expect(response, log).toEqual({ batchItemFailures: [] });
+    const batches = await receiveAll(h.aws.ingestionQueueUrl);
+    expect(batches).toHaveLength(1);
+    expect(batches[0]?.Body).toContain("alan@example.com");
+  });
+
+  it("every S3 request each bundle made above is allowed by its own role in the synthesized template", () => {
+    const template = app.synth().getStackByName(stack.stackName).template as {
+      Resources: Record<string, { Type: string; Properties: Record<string, unknown> }>;
+    };
+    // The template's buckets are the harness's buckets here; the partition is aws.
+    const renderReference = (reference: Record<string, unknown>): string => {
+      const [logicalId] = (reference["Fn::GetAtt"] as string[] | undefined) ?? [];
+      if (logicalId?.startsWith("Work")) return `arn:aws:s3:::${h.aws.workBucket}`;
+      if (logicalId?.startsWith("Drop")) return `arn:aws:s3:::${h.aws.dropBucket}`;
+      if (reference.Ref === "AWS::Partition") return "aws";
+      return JSON.stringify(reference);
+    };
+    // Copies of input rows are written tagged, so the row-data lifecycle rule expires them (and the grant covers it).
+    const taggedWrites = (name: string) =>
+      (s3Recorders.get(name)?.requests ?? [])
+        .filter((request) => request.method !== "GET" && request.tagging === ROW_DATA_TAGGING)
+        .map((request) => /(rejected-rows\/[^/]+|[^/]+)$/.exec(request.key)?.[1]);
+    expect(taggedWrites("Splitter")).toEqual([expect.stringMatching(/^rejected-rows\/\d+\.ndjson$/)]);
+    expect(taggedWrites("ReportWriter")).toEqual([ISSUE_ROWS_FILE]);
+    const denied: Record<string, string[]> = {};
+    for (const [name, recorder] of s3Recorders) {
+      expect(recorder.requests.length, name).toBeGreaterThan(0);
+      const statements = Object.entries(template.Resources)
+        .filter(([id, resource]) => resource.Type === "AWS::IAM::Policy" && id.startsWith(`${name}Role`))
+        .flatMap(([, policy]) => (policy.Properties.PolicyDocument as { Statement: never[] }).Statement);
+      denied[name] = requestsNotAllowed(recorder.requests, statements, renderReference);
+    }
+    expect(denied).toEqual({ Splitter: [], Sender: [], BulkImporter: [], ReportWriter: [], Intake: [] });
   });
 });

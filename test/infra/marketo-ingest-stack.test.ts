@@ -200,6 +200,7 @@ describe("MarketoIngestStack", () => {
         "s3:GetObject",
         "s3:GetObjectVersion",
         "s3:PutObject",
+        "s3:PutObjectTagging",
         "s3:ListBucket",
       ]),
     );
@@ -218,6 +219,7 @@ describe("MarketoIngestStack", () => {
         "s3:GetObject",
         "s3:GetObjectVersion",
         "s3:PutObject",
+        "s3:PutObjectTagging",
         "s3:ListBucket",
       ]),
     );
@@ -255,6 +257,7 @@ describe("MarketoIngestStack", () => {
         "s3:GetObject",
         "s3:GetObjectVersion",
         "s3:PutObject",
+        "s3:PutObjectTagging",
         "s3:AbortMultipartUpload",
         "s3:ListBucket",
       ]),
@@ -317,10 +320,10 @@ describe("MarketoIngestStack", () => {
     expect(alarms.map(([, alarm]) => alarm.Properties.MetricName).sort()).toEqual([
       ...Array(4).fill("ApproximateAgeOfOldestMessage"),
       ...Array(5).fill("ApproximateNumberOfMessagesVisible"),
-      ...Array(4).fill("Errors"),
+      ...Array(5).fill("Errors"),
       "NumberOfMessagesSent",
       "ObjectsSent",
-      ...Array(4).fill("Throttles"),
+      ...Array(5).fill("Throttles"),
     ]);
     for (const [, alarm] of alarms) expect(alarm.Properties.AlarmDescription).toContain("Runbook");
   });

@@ -1,0 +1,56 @@
+import { JOB_SLOT_PREFIX } from "../shared/contracts/job-slots.ts";
+import { ISSUE_ROWS_FILE, REPORT_FILE, SPLIT_CLAIM_FILE } from "../shared/report/build-file-report.ts";
+
+/** The objects of one file's report folder (`reports/{key}/{version}/…`) a function reads or writes. */
+export interface ReportObjectAccess {
+  /** Names under the file's report folder it may read (GetObject). */
+  read: readonly string[];
+  /** Names under the file's report folder it may write (PutObject; multipart uploads need it too). */
+  write: readonly string[];
+  /** Of those, the ones written with the row-data tag (PutObject with `x-amz-tagging` needs PutObjectTagging). */
+  tagged?: readonly string[];
+}
+
+/**
+ * What each function's code does in the work bucket, by object name (see shared/aws/s3-report-store.ts,
+ * shared/claims/batch-claim.ts, shared/contracts/*): the grants are built from this table, and the infra test
+ * checks the synthesized policies against the calls listed there.
+ */
+export const REPORT_OBJECT_ACCESS = {
+  // Claims the file, checks for an earlier manifest or report, writes the manifest (a `failed` one too, from the
+  // split-failures queue), rejected rows, staged request bodies and bulk parts.
+  splitter: {
+    read: [SPLIT_CLAIM_FILE, "manifest.json", REPORT_FILE],
+    write: [SPLIT_CLAIM_FILE, "manifest.json", "bodies/*", "bulk-parts/*", "rejected-rows/*"],
+    tagged: ["rejected-rows/*"],
+  },
+  // Claims a batch, reads its body when it did not fit a message, writes its outcome; for a message it must
+  // dead-letter, reads the manifest (was this batch announced?) before recording the rows dead-lettered.
+  sender: {
+    read: ["claims/*", "batches/*", "bodies/*", "manifest.json"],
+    write: ["claims/*", "batches/*"],
+  },
+  // Claims a part, reads it, writes its outcome.
+  bulkImporter: {
+    read: ["claims/*", "batches/*", "bulk-parts/*"],
+    write: ["claims/*", "batches/*"],
+  },
+  // Folds the manifest, the outcomes and the rejected rows into report.json and the rows-with-issues CSV.
+  reportWriter: {
+    read: ["manifest.json", "batches/*", "rejected-rows/*"],
+    write: [REPORT_FILE, ISSUE_ROWS_FILE],
+    tagged: [ISSUE_ROWS_FILE],
+  },
+  // Splits each window of producer messages exactly as the splitter splits a file.
+  intake: {
+    read: [SPLIT_CLAIM_FILE, "manifest.json", REPORT_FILE],
+    write: [SPLIT_CLAIM_FILE, "manifest.json", "bodies/*", "bulk-parts/*", "rejected-rows/*"],
+    tagged: ["rejected-rows/*"],
+  },
+} as const satisfies Record<string, ReportObjectAccess>;
+
+/** `reports/*\/{name}`: any file's report folder (keys hold slashes; `*` in an IAM resource spans them). */
+export const reportObjectPattern = (name: string): string => `reports/*/${name}`;
+
+/** The bulk importer's job-slot objects. */
+export const jobSlotPattern = `${JOB_SLOT_PREFIX}*`;
