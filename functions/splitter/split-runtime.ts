@@ -21,6 +21,7 @@ import { heldMessagesKey, type SplitContinuation } from "../../shared/contracts/
 import { inflateIfGzip } from "../../shared/parsing/input-format.ts";
 import type { FileGuards } from "./settings.ts";
 import type { DroppedFile } from "../../shared/contracts/s3-event.ts";
+import { ROW_DATA_TAGGING } from "../../shared/contracts/report-store.ts";
 
 /**
  * What splitting a file needs in AWS, for the S3-event handler and the intake handler alike: the same queues,
@@ -131,6 +132,10 @@ async function inflateIntoWorkBucket(
       yield chunk;
     }
   })();
-  await new Upload({ client: s3, params: { Bucket: bucket, Key: key, Body: Readable.from(counted) } }).done();
+  // A copy of input rows: tagged to expire with the other row data.
+  await new Upload({
+    client: s3,
+    params: { Bucket: bucket, Key: key, Body: Readable.from(counted), Tagging: ROW_DATA_TAGGING },
+  }).done();
   return bytes;
 }

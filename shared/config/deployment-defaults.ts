@@ -29,10 +29,10 @@ export const DEPLOYMENT_DEFAULTS = {
   ingestionQueueVisibilitySeconds: 6 * 60,
   splitterTimeoutSeconds: 900,
   /**
-   * Split continuations: a message comes back after a whole splitter invocation (timeout plus a minute); its
-   * fourth receive finds the three attempts spent and records the split as failed, so the DLQ only keeps it.
+   * Split continuations: ≥ 6 × the splitter timeout (AWS guidance for SQS event sources, as for the other queues);
+   * a message's fourth receive finds three attempts spent and records the split as failed, then the DLQ keeps it.
    */
-  splitContinuationVisibilitySeconds: 900 + 60,
+  splitContinuationVisibilitySeconds: 6 * 900,
   splitContinuationMaxReceiveCount: 4,
   /** Bulk importer timeout: one 10 MB upload or one status/failures round per message. */
   bulkImporterTimeoutSeconds: 120,

@@ -111,8 +111,11 @@ export type SplitContinuation = z.infer<typeof SplitContinuationSchema>;
 
 export const SPLIT_CHECKPOINT_FILE = "split-checkpoint.json";
 /** Under the report prefix: held messages of paused invocations, and the inflated copy of a gzip file. */
-export const heldMessagesKey = (reportPrefix: string, part: number) => `${reportPrefix}split/held/${part}.ndjson`;
-export const inflatedCopyKey = (reportPrefix: string) => `${reportPrefix}split/inflated`;
+export const SPLIT_STATE_FOLDER = "split/";
+export const INFLATED_COPY_FILE = `${SPLIT_STATE_FOLDER}inflated`;
+export const heldMessagesKey = (reportPrefix: string, part: number) =>
+  `${reportPrefix}${SPLIT_STATE_FOLDER}held/${part}.ndjson`;
+export const inflatedCopyKey = (reportPrefix: string) => `${reportPrefix}${INFLATED_COPY_FILE}`;
 
 /** A row boundary is marked after every this many rows: the report writer reads at most this many rows per issue. */
 export const ROW_MARK_EVERY = 10_000;
