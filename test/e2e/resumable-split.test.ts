@@ -1,4 +1,14 @@
-import { GetObjectCommand } from "@aws-sdk/client-s3";
+import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
+import { createSplitterHandler } from "../../functions/splitter/handler.ts";
+import { SPLIT_FAILED } from "../../functions/splitter/record-split-failure.ts";
+import { S3ReportStore } from "../../shared/aws/s3-report-store.ts";
+import { fileRefFor } from "../../shared/contracts/s3-event.ts";
+import { lambdaContext } from "../../local/lambda-context.ts";
+import { localSplitterEnv } from "../../local/run-pipeline-locally.ts";
+import { objectCreatedEvent } from "../../local/s3-notification.ts";
+import { sqsRecordFor } from "../../local/sqs-event-source.ts";
+import { systemClock } from "../../shared/time/clock.ts";
 import { describe, expect, it } from "vitest";
 import { samplePersons, toCsv } from "../../scripts/make-sample-persons.ts";
 import { expectEveryRowAccountedFor, readIssueRows } from "./accounting.ts";
@@ -56,5 +66,38 @@ describe("a split that outlasts its invocation goes on in fresh ones (split-cont
     expect(await readIssueRows(h(), resumed)).toEqual(wholeIssues);
     expect(wholeIssues.map((issue) => Number(issue.row))).toEqual([4, 641, 1_151]);
     expect(resumed.deadLetterMessages).toBe(0);
+  }, 60_000);
+
+  it("a continuation that keeps failing ends as a failed split, with nothing queued for Marketo", async () => {
+    const { aws } = h();
+    const csv = `email,firstName\n${Array.from({ length: 50 }, (_, i) => `p${i}@example.com,P${i}`).join("\n")}\n`;
+    const key = "persons/keeps-failing.csv";
+    const put = await aws.s3.send(new PutObjectCommand({ Bucket: aws.dropBucket, Key: key, Body: csv }));
+    const dropped = { bucket: aws.dropBucket, key, size: Buffer.byteLength(csv), eTag: put.ETag as string };
+    const splitter = createSplitterHandler(localSplitterEnv(aws, { SPLIT_SAFETY_MARGIN_MS: "1000" }));
+    // The first invocation has too little time for more than a row: it pauses and asks for a continuation.
+    let reads = 0;
+    await splitter(
+      objectCreatedEvent(dropped),
+      lambdaContext("splitter", { remainingMs: () => (++reads > 3 ? 500 : 900_000) }),
+    );
+    const { Messages } = await aws.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: aws.splitContinuationQueueUrl, MessageSystemAttributeNames: ["All"] }),
+    );
+    expect(Messages).toHaveLength(1);
+    // Its fourth receive: three invocations crashed or timed out on it (as the queue's receive count says).
+    const record = sqsRecordFor(Messages?.[0] ?? {}, { clock: systemClock });
+    await splitter(
+      { Records: [{ ...record, attributes: { ...record.attributes, ApproximateReceiveCount: "4" } }] },
+      lambdaContext("splitter"),
+    );
+    const manifest = await new S3ReportStore(aws.s3, aws.workBucket).getManifest(fileRefFor(dropped));
+    expect(manifest).toMatchObject({ status: "failed", rowsQueued: 0, batches: 0, error: { code: SPLIT_FAILED } });
+    expect(manifest?.error?.message).toMatch(/continuation 1 \(after row \d+\) failed 3 times/);
+    const queued = await aws.sqs.send(new ReceiveMessageCommand({ QueueUrl: aws.ingestionQueueUrl }));
+    expect(queued.Messages ?? []).toEqual([]);
+    // The report writer was told: its report will say failed, not running.
+    const announced = await aws.sqs.send(new ReceiveMessageCommand({ QueueUrl: aws.reportQueueUrl }));
+    expect(announced.Messages?.map((message) => JSON.parse(message.Body ?? "{}").file?.key)).toEqual([key]);
   }, 60_000);
 });
