@@ -10,7 +10,7 @@ import {
   intakeWindowDescriptorKey,
 } from "../shared/contracts/intake-window.ts";
 import { fileRefFor } from "../shared/contracts/s3-event.ts";
-import { type IntakeMessageOutcome, intakeMessageOutcomes } from "../shared/report/intake-outcomes.ts";
+import { type IntakeMessageOutcome, windowMessageOutcomes } from "../shared/report/intake-outcomes.ts";
 
 export type IntakeLookup =
   | { found: "window"; windowKey: string; outcome: IntakeMessageOutcome }
@@ -40,10 +40,12 @@ export async function lookUpIntakeMessage(s3: S3Client, bucket: string, name: st
     const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: windowKey }));
     const file = fileRefFor({ bucket, key: windowKey, eTag: (head.ETag ?? "").replace(/"/g, "") });
     const reports = new S3ReportStore(s3, bucket);
-    const outcomes = intakeMessageOutcomes(
+    // As the report writer computes report.json's listing and the window event: the three agree.
+    const outcomes = await windowMessageOutcomes(
       window,
       await reports.getManifest(file),
       await reports.listBatchOutcomes(file),
+      (parts) => reports.readRejectedRows(file, parts),
     );
     const outcome = outcomes.find((m) => m.messageId === name || m.id === name);
     if (outcome) return { found: "window", windowKey, outcome };

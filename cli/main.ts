@@ -2,10 +2,6 @@ import { readFile, writeFile } from "node:fs/promises";
 import { basename } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { BULK_PREFIXES, bulkRouteForKey, isBulkKey } from "../shared/options/bulk-route.ts";
-import { OBJECT_NAMES, routeForObjectName } from "../shared/options/object-route.ts";
-import { formatProblems, formatSummaryLine } from "./format-summary.ts";
-import { RunOutput } from "./run-output.ts";
 
 const USAGE = `marketo-ingest — move person data into Adobe Marketo Engage
 
@@ -37,6 +33,8 @@ Usage:
       [option flags of run]                    sent as every message's options
       [--queue-url URL]                        send to a deployed intake queue instead (stack output
                                                IntakeQueueUrl; or MARKETO_INGEST_INTAKE_QUEUE_URL)
+      [--stack NAME]                           the same, the queue read from that stack's outputs
+                                               (AWS credentials and region from the environment)
 
   marketo-ingest status KEY --bucket WORK_BUCKET   the report of a file dropped on a deployed stack
       [--message]                              KEY is an intake message's producer id or SQS message id
@@ -70,7 +68,13 @@ async function main(argv: string[]): Promise<number> {
     const sample = fileURLToPath(new URL("../samples/persons.csv", import.meta.url));
     return runFile(sample, "persons", values);
   }
+  // The object routes (and zod with them) load only for the commands that check --object: `--help` answers
+  // from the entry chunk alone.
   if (command === "run") {
+    const [{ BULK_PREFIXES, bulkRouteForKey, isBulkKey }, { OBJECT_NAMES, routeForObjectName }] = await Promise.all([
+      import("../shared/options/bulk-route.ts"),
+      import("../shared/options/object-route.ts"),
+    ]);
     if (!file || !values.object) {
       console.error(`run needs a FILE and --object (${OBJECT_NAMES}, ${BULK_PREFIXES})\n`);
       console.error(USAGE);
@@ -86,6 +90,7 @@ async function main(argv: string[]): Promise<number> {
     return runFile(file, values.object, values);
   }
   if (command === "send") {
+    const { OBJECT_NAMES, routeForObjectName } = await import("../shared/options/object-route.ts");
     if (!file || !values.object) {
       console.error(`send needs an NDJSON FILE and --object (${OBJECT_NAMES})\n`);
       console.error(USAGE);
@@ -95,6 +100,10 @@ async function main(argv: string[]): Promise<number> {
       routeForObjectName(values.object);
     } catch (error) {
       console.error(`--object: ${(error as Error).message}\n`);
+      return 2;
+    }
+    if (values.stack !== undefined && values["queue-url"] !== undefined) {
+      console.error("send takes --queue-url or --stack, not both\n");
       return 2;
     }
     const { sendCommand } = await import("./send.ts");
@@ -140,6 +149,7 @@ function parseCliArgs(argv: string[]) {
       verbose: { type: "boolean" },
       bucket: { type: "string" },
       "queue-url": { type: "string" },
+      stack: { type: "string" },
       message: { type: "boolean" },
       version: { type: "string" },
       json: { type: "boolean" },
@@ -200,14 +210,23 @@ function metadataOf(flags: RunFlags): Record<string, string> {
 
 async function runFile(path: string, objectType: string, flags: RunFlags): Promise<number> {
   // Loaded here, not at the top: `--help` and argument errors answer without loading the AWS SDK and emulators.
-  const [{ startLocalAws }, { runPipelineLocally }, { readS3Text }, { setLogSink }, { resolveMarketoTarget }] =
-    await Promise.all([
-      import("../local/local-aws.ts"),
-      import("../local/run-pipeline-locally.ts"),
-      import("../shared/aws/s3-object-source.ts"),
-      import("../shared/lambda/logger.ts"),
-      import("./marketo-target.ts"),
-    ]);
+  const [
+    { startLocalAws },
+    { runPipelineLocally },
+    { readS3Text },
+    { setLogSink },
+    { resolveMarketoTarget },
+    { formatProblems, formatSummaryLine },
+    { RunOutput },
+  ] = await Promise.all([
+    import("../local/local-aws.ts"),
+    import("../local/run-pipeline-locally.ts"),
+    import("../shared/aws/s3-object-source.ts"),
+    import("../shared/lambda/logger.ts"),
+    import("./marketo-target.ts"),
+    import("./format-summary.ts"),
+    import("./run-output.ts"),
+  ]);
   const output = new RunOutput({
     stream: process.stderr,
     verbose: flags.verbose === true,

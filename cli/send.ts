@@ -7,9 +7,15 @@ import { type IntakeRunProgress, type IntakeRunResult, runIntakeLocally } from "
 import { setLogSink } from "../shared/lambda/logger.ts";
 import { resolveMarketoTarget } from "./marketo-target.ts";
 import { RunOutput } from "./run-output.ts";
+import { readStackOutput, StackOutputError } from "./stack-outputs.ts";
+
+/** The stack output that names the intake queue. */
+export const INTAKE_QUEUE_OUTPUT = "IntakeQueueUrl";
 
 export interface SendFlags {
   "queue-url"?: string;
+  /** A deployed stack whose IntakeQueueUrl output names the queue. */
+  stack?: string;
   /** As for `run`: the handlers' log items as JSON lines to this file, and on stderr only with `verbose`. */
   log?: string;
   verbose?: boolean;
@@ -40,8 +46,8 @@ export function intakeBodiesOf(text: string, objectType: string, metadata: Recor
 
 /**
  * `marketo-ingest send FILE.ndjson --object TYPE`: locally, each line onto the emulated intake queue and the
- * pipeline run to its end; with `--queue-url` (or MARKETO_INGEST_INTAKE_QUEUE_URL, the stack output
- * IntakeQueueUrl), onto a deployed intake queue with the AWS credentials of the environment.
+ * pipeline run to its end; with `--queue-url` (or MARKETO_INGEST_INTAKE_QUEUE_URL), or `--stack NAME` (the
+ * stack's output IntakeQueueUrl), onto a deployed intake queue with the AWS credentials of the environment.
  */
 export async function sendCommand(
   path: string,
@@ -51,7 +57,16 @@ export async function sendCommand(
   env: NodeJS.ProcessEnv,
 ): Promise<number> {
   const bodies = intakeBodiesOf(await readFile(path, "utf8"), objectType, metadata);
-  const queueUrl = flags["queue-url"] ?? env.MARKETO_INGEST_INTAKE_QUEUE_URL;
+  let queueUrl = flags["queue-url"] ?? env.MARKETO_INGEST_INTAKE_QUEUE_URL;
+  if (flags.stack) {
+    try {
+      queueUrl = await readStackOutput(flags.stack, INTAKE_QUEUE_OUTPUT, env);
+    } catch (error) {
+      if (!(error instanceof StackOutputError)) throw error;
+      console.error(`marketo-ingest: ${error.message}`);
+      return 1;
+    }
+  }
   if (queueUrl) {
     const sqs = createSqsClient(env);
     try {

@@ -1,4 +1,5 @@
 import { type App, type Stack, Validations } from "aws-cdk-lib";
+import { EventBus, type IEventBus } from "aws-cdk-lib/aws-events";
 import { Key } from "aws-cdk-lib/aws-kms";
 import { Bucket } from "aws-cdk-lib/aws-s3";
 import { Topic } from "aws-cdk-lib/aws-sns";
@@ -17,7 +18,7 @@ import { MarketoIngestStack } from "./marketo-ingest-stack.ts";
  * [-c stackName=…] [-c defaultFileOptions='{"persons":{"priority":"high"}}'] [-c reportRetentionDays=…]
  * [-c droppedFileRetentionDays=…] [-c encryptionKeyArn=…] [-c alarmTopicArn=…] [-c dropBucketName=…]
  * [-c intakeProducers=111122223333,arn:aws:sns:…] [-c intakeQueueKmsKeyArn=…] [-c intakePayloadBucketArns=…]
- * [-c dailyObjectsAlarmShare=0.8]`
+ * [-c dailyObjectsAlarmShare=0.8] [-c windowEventBus=create|BUS_ARN|BUS_NAME]`
  * Without a secret name or ARN the stack creates the secret empty and prints the command that fills it.
  */
 const ContextSchema = z.object({
@@ -50,7 +51,23 @@ const ContextSchema = z.object({
     .optional(),
   /** Alarm when objects sent in 24 h pass this share of Marketo's 10,000,000/day. */
   dailyObjectsAlarmShare: z.coerce.number().gt(0).max(1).optional(),
+  /** Intake window events: `create` (a new bus), an existing bus's ARN, or its name (this account and region). */
+  windowEventBus: z
+    .string()
+    .regex(
+      /^(create|arn:[^:]+:events:[^:]+:\d{12}:event-bus\/[\w.\-/]+|[\w.\-/]{1,256})$/,
+      "must be create, an event bus ARN or an event bus name",
+    )
+    .optional(),
 });
+
+/** `create`, or the existing bus a context value names by ARN or by name. */
+function windowEventBusOf(stack: Stack, value: string): IEventBus | "create" {
+  if (value === "create") return "create";
+  return value.startsWith("arn:")
+    ? EventBus.fromEventBusArn(stack, "WindowEventBus", value)
+    : EventBus.fromEventBusName(stack, "WindowEventBus", value);
+}
 
 /** `["a","b"]` or `a,b`: `-c` values arrive as text, cdk.json values as JSON. */
 function parseList(text: string): string[] {
@@ -111,6 +128,7 @@ export function createMarketoIngestApp(app: App): MarketoIngestStack {
       : {}),
     ...(context.intakePayloadBucketArns?.length ? { intakePayloadBucketArns: context.intakePayloadBucketArns } : {}),
     ...(context.dailyObjectsAlarmShare ? { dailyObjectsAlarmShare: context.dailyObjectsAlarmShare } : {}),
+    ...(context.windowEventBus ? { windowEventBus: windowEventBusOf(stack, context.windowEventBus) } : {}),
   });
   const stack = new MarketoIngestStack(app, context.stackName, {
     env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },

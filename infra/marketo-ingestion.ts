@@ -2,6 +2,7 @@ import { INFLATED_COPY_FILE } from "../shared/contracts/split-checkpoint.ts";
 import { CfnOutput, Duration, Fn, RemovalPolicy, SecretValue, Stack, Tags, Token } from "aws-cdk-lib";
 import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
 import type { ISecurityGroup, IVpc, SubnetSelection } from "aws-cdk-lib/aws-ec2";
+import { EventBus, type IEventBus } from "aws-cdk-lib/aws-events";
 import {
   type IManagedPolicy,
   type IPrincipal,
@@ -162,6 +163,15 @@ export interface MarketoIngestionProps {
    */
   intakePayloadBucketArns?: string[];
   /**
+   * An EventBridge bus that gets one event per finished intake window (source `marketo-ingest.intake`,
+   * detail-type `Intake Window Finished v1`, detail as in docs/schemas/intake-window-finished.v1.json): an existing
+   * bus (EventBus.fromEventBusArn…, another account's too, whose policy must then let this account put events), or
+   * `"create"` for a new bus made here (`windowEventBus` on the construct). Only the report writer may put events
+   * on it: `events:PutEvents` on that bus, in its role alone.
+   * @default none: no window events
+   */
+  windowEventBus?: IEventBus | "create";
+  /**
    * Alarm when the objects sent in the last 24 hours pass this share of Marketo's 10,000,000 objects/day.
    * @default 0.8
    */
@@ -273,6 +283,10 @@ export function validateMarketoIngestionProps(props: MarketoIngestionProps): voi
     );
   }
   if (props.network && !props.network.vpc) problems.push("network.vpc: required when network is given");
+  const bus = props.windowEventBus as unknown;
+  if (bus !== undefined && bus !== "create" && typeof (bus as Partial<IEventBus> | null)?.eventBusArn !== "string") {
+    problems.push('windowEventBus: must be an event bus (EventBus.fromEventBusArn…) or "create"');
+  }
   if (props.defaultFileOptions) {
     try {
       checkDefaultOptions(props.defaultFileOptions, (type) =>
@@ -327,6 +341,8 @@ export class MarketoIngestion extends Construct {
     splitter: IQueue;
     intake: IQueue;
   };
+  /** Where finished intake windows are announced, when `windowEventBus` was given. */
+  readonly windowEventBus: IEventBus | undefined;
   readonly alarms: PipelineAlarms;
   /** The CloudWatch dashboard and its alarms (errors, throttles, oldest message, daily quota). */
   readonly dashboard: PipelineDashboard;
@@ -628,6 +644,13 @@ export class MarketoIngestion extends Construct {
     bulk.queue.grantSendMessages(bulkImporter);
     bulk.deadLetterQueue.grantSendMessages(bulkImporter);
 
+    const windowEventBus =
+      props.windowEventBus === "create"
+        ? new EventBus(this, "WindowEventBus", {
+            description: "marketo-ingest: one event per finished intake window (Intake Window Finished v1)",
+          })
+        : props.windowEventBus;
+    this.windowEventBus = windowEventBus;
     const reportFunction = new PipelineFunction(this, "ReportWriter", {
       ...logging,
       entry: functionEntry("report-writer"),
@@ -638,10 +661,14 @@ export class MarketoIngestion extends Construct {
         REPORT_QUEUE_URL: report.queue.queueUrl,
         REPORT_DLQ_URL: report.deadLetterQueue.queueUrl,
         WORK_BUCKET: workBucket.bucketName,
+        // The ARN, not the name: a bus in another account is named by its ARN only.
+        ...(windowEventBus ? { WINDOW_EVENT_BUS: windowEventBus.eventBusArn } : {}),
         POWERTOOLS_SERVICE_NAME: "marketo-ingest-report-writer",
       },
     });
     const reportWriter = reportFunction.fn;
+    // The report writer alone announces windows; nothing else of the pipeline may put events anywhere.
+    windowEventBus?.grantPutEventsTo(reportWriter);
     reportWriter.addEventSource(
       new SqsEventSource(report.queue, {
         batchSize: d.reportWriterBatchSize,
@@ -769,6 +796,12 @@ export class MarketoIngestion extends Construct {
       value: intakeQueues.deadLetterQueue.queueUrl,
       description: "Invalid intake messages, with code, path and message as attributes",
     });
+    if (windowEventBus) {
+      new CfnOutput(this, "WindowEventBusArn", {
+        value: windowEventBus.eventBusArn,
+        description: "One event per finished intake window (docs/schemas/intake-window-finished.v1.json)",
+      });
+    }
   }
 
   private resolveSecret(props: MarketoIngestionProps, removalPolicy: RemovalPolicy): ISecret {

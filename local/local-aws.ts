@@ -3,6 +3,7 @@ import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { buildApp } from "fauxqs";
 import { DEPLOYMENT_DEFAULTS } from "../shared/config/deployment-defaults.ts";
+import { type EventBridgeEmulator, startEventBridgeEmulator } from "./eventbridge-emulator.ts";
 import { type SecretsManagerEmulator, startSecretsManagerEmulator } from "./secrets-manager-emulator.ts";
 
 export interface LocalAwsOptions {
@@ -15,6 +16,8 @@ export interface LocalAws {
   readonly s3: S3Client;
   readonly sqs: SQSClient;
   readonly secrets: SecretsManagerEmulator;
+  /** EventBridge's PutEvents (the intake window events), on its own loopback port. */
+  readonly events: EventBridgeEmulator;
   readonly dropBucket: string;
   readonly workBucket: string;
   readonly ingestionQueueUrl: string;
@@ -31,6 +34,11 @@ export interface LocalAws {
   readonly splitContinuationDlqUrl: string;
   /** Requests made to the emulator so far, by service and operation (`s3:GET`, `sqs:SendMessageBatch`, …). */
   requestCounts(): Record<string, number>;
+  /**
+   * Response body bytes the emulator has sent, by the same names (`s3:GET` is every byte of every object read,
+   * ranged reads included): what "S3 bytes read" is counted from, on the server side.
+   */
+  responseBytes(): Record<string, number>;
   /** Environment that points the SDK (and so the handlers) at the emulators. */
   readonly awsEnv: Record<string, string>;
   close(): Promise<void>;
@@ -41,19 +49,21 @@ const LOCAL_CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local" };
 const REGION = "us-east-1";
 
 /**
- * An in-process S3/SQS emulator plus a Secrets Manager stand-in on 127.0.0.1, with the buckets and queues the
+ * An in-process S3/SQS emulator plus Secrets Manager and EventBridge stand-ins on 127.0.0.1, with the buckets and queues the
  * CDK stack defines (same redrive and visibility settings unless overridden).
  */
 export async function startLocalAws(options: LocalAwsOptions = {}): Promise<LocalAws> {
   // fauxqs's own start helper binds every interface; build its app and bind loopback only.
   const app = buildApp({ logger: false });
   const requestCounts = new Map<string, number>();
-  countRequests(app, requestCounts);
+  const responseBytes = new Map<string, number>();
+  countRequests(app, requestCounts, responseBytes);
   addConditionalWrites(app);
   await app.listen({ port: 0, host: "127.0.0.1" });
   app.server.unref();
   const endpoint = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   const secrets = await startSecretsManagerEmulator();
+  const events = await startEventBridgeEmulator();
   const awsEnv = {
     AWS_REGION: REGION,
     AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
@@ -61,6 +71,7 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
     AWS_ENDPOINT_URL_S3: endpoint,
     AWS_ENDPOINT_URL_SQS: endpoint,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: events.url,
     S3_FORCE_PATH_STYLE: "true",
   };
   // Handlers build SDK clients from the default credential chain: give it the emulators' dummy credentials.
@@ -101,6 +112,7 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
     s3,
     sqs,
     secrets,
+    events,
     dropBucket,
     workBucket,
     ingestionQueueUrl: ingestion.queueUrl,
@@ -115,10 +127,12 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
     splitContinuationDlqUrl: continuation.dlqUrl,
     awsEnv,
     requestCounts: () => Object.fromEntries(requestCounts),
+    responseBytes: () => Object.fromEntries(responseBytes),
     close: async () => {
       s3.destroy();
       sqs.destroy();
       await secrets.close();
+      await events.close();
       await app.close();
     },
   };
@@ -159,8 +173,16 @@ const NO_SUCH_KEY =
 
 const INTERNAL_HEADER = "x-local-aws-internal";
 
-/** Counts the requests clients make, by service and operation (`s3:PUT`, `sqs:SendMessageBatch`), for the bench. */
-function countRequests(app: ReturnType<typeof buildApp>, counts: Map<string, number>): void {
+/**
+ * Counts the requests clients make, by service and operation (`s3:PUT`, `sqs:SendMessageBatch`), and the response
+ * body bytes sent for them, for the bench.
+ */
+function countRequests(
+  app: ReturnType<typeof buildApp>,
+  counts: Map<string, number>,
+  responseBytes: Map<string, number>,
+): void {
+  const names = new WeakMap<object, string>();
   app.addHook("onRequest", async (request) => {
     if (request.headers[INTERNAL_HEADER]) return;
     const target = request.headers["x-amz-target"];
@@ -172,6 +194,19 @@ function countRequests(app: ReturnType<typeof buildApp>, counts: Map<string, num
           ? "s3:LIST"
           : `s3:${request.method}`;
     counts.set(name, (counts.get(name) ?? 0) + 1);
+    names.set(request, name);
+  });
+  app.addHook("onSend", async (request, _reply, payload) => {
+    const name = names.get(request);
+    if (name === undefined) return payload;
+    // The emulator answers with Buffers and strings (an object's body is one Buffer, or its ranged slice).
+    const bytes = Buffer.isBuffer(payload)
+      ? payload.length
+      : typeof payload === "string"
+        ? Buffer.byteLength(payload)
+        : 0;
+    responseBytes.set(name, (responseBytes.get(name) ?? 0) + bytes);
+    return payload;
   });
 }
 

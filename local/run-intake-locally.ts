@@ -7,7 +7,7 @@ import type { FileRef } from "../shared/contracts/batch-message.ts";
 import { type IntakeWindow, IntakeWindowSchema, INTAKE_PREFIX } from "../shared/contracts/intake-window.ts";
 import { fileRefFor } from "../shared/contracts/s3-event.ts";
 import type { FileReport } from "../shared/report/build-file-report.ts";
-import { type IntakeMessageOutcome, intakeMessageOutcomes } from "../shared/report/intake-outcomes.ts";
+import { type IntakeMessageOutcome, windowMessageOutcomes } from "../shared/report/intake-outcomes.ts";
 import { type FileReportSummary, type SplitManifest, summarizeReport } from "../shared/report/file-report.ts";
 import { type Clock, systemClock } from "../shared/time/clock.ts";
 import type { LocalAws } from "./local-aws.ts";
@@ -41,6 +41,8 @@ export interface IntakeRunOptions extends Partial<Omit<DownstreamOptions, "start
    */
   concurrentDownstream?: boolean;
   onProgress?: (progress: IntakeRunProgress) => void;
+  /** After each intake invocation: its SQS message ids and when it started and returned (for latency breakdowns). */
+  onIntakeInvocation?: (invocation: { messageIds: string[]; invokedAt: number; returnedAt: number }) => void;
 }
 
 export type IntakeRunProgress =
@@ -86,12 +88,21 @@ export async function runIntakeLocally(options: IntakeRunOptions): Promise<Intak
     INTAKE_QUEUE_URL: aws.intakeQueueUrl,
     INTAKE_DLQ_URL: aws.intakeDlqUrl,
   });
+  const timedIntake: typeof intake = async (event, context) => {
+    const invokedAt = clock.now();
+    try {
+      return await intake(event, context);
+    } finally {
+      const messageIds = event.Records.map((record) => record.messageId);
+      options.onIntakeInvocation?.({ messageIds, invokedAt, returnedAt: clock.now() });
+    }
+  };
   const source = options.intakeEventSource ?? {};
   let intakeRunning = true;
   const intakeRun = runSqsEventSource({
     sqs: aws.sqs,
     queueUrl: aws.intakeQueueUrl,
-    handler: intake,
+    handler: timedIntake,
     functionName: "intake",
     batchSize: source.batchSize ?? DEPLOYMENT_DEFAULTS.intakeBatchSize,
     batchingWindowMs: source.batchingWindowMs ?? DEPLOYMENT_DEFAULTS.intakeBatchingWindowSeconds * 1000,
@@ -133,7 +144,9 @@ export async function runIntakeLocally(options: IntakeRunOptions): Promise<Intak
       manifest,
       summary: summarizeReport(manifest, outcomes),
       report: await reports.getFileReport(file),
-      messages: intakeMessageOutcomes(window, manifest, outcomes),
+      messages: await windowMessageOutcomes(window, manifest, outcomes, (parts) =>
+        reports.readRejectedRows(file, parts),
+      ),
     });
   }
   const total = {

@@ -83,6 +83,8 @@ export interface LocalRunResult {
   deadLetterMessages: number;
   eventSource: EventSourceStats;
   bulkEventSource: EventSourceStats;
+  /** The report writer's invocations. */
+  reportEventSource: EventSourceStats;
   elapsedMs: number;
 }
 
@@ -146,7 +148,11 @@ export async function runPipelineLocally(options: LocalRunOptions): Promise<Loca
       ? new SendProgress(reports, file, manifest, clock, onProgress)
       : undefined;
   const reportProgress = () => progress?.poke();
-  const { eventSource, bulkEventSource } = await drainDownstream(aws, { ...options, startedAt, clock }, reportProgress);
+  const { eventSource, bulkEventSource, reportEventSource } = await drainDownstream(
+    aws,
+    { ...options, startedAt, clock },
+    reportProgress,
+  );
   await progress?.finish();
   const outcomes = await reports.listBatchOutcomes(file);
   return {
@@ -161,6 +167,7 @@ export async function runPipelineLocally(options: LocalRunOptions): Promise<Loca
       (await countMessages(aws, aws.reportDlqUrl)),
     eventSource,
     bulkEventSource,
+    reportEventSource,
     elapsedMs: clock.now() - startedAt,
   };
 }
@@ -197,7 +204,7 @@ export async function drainDownstream(
   onSendProgress?: (stats: EventSourceStats, queue: "ingestion" | "bulk") => void,
   /** While true (an upstream stage still queues batches), an empty ingestion or bulk queue is not the end. */
   keepPolling?: () => boolean,
-): Promise<{ eventSource: EventSourceStats; bulkEventSource: EventSourceStats }> {
+): Promise<{ eventSource: EventSourceStats; bulkEventSource: EventSourceStats; reportEventSource: EventSourceStats }> {
   const { startedAt, clock } = options;
   const sender = createSenderHandler({
     ...aws.awsEnv,
@@ -258,7 +265,7 @@ export async function drainDownstream(
     }),
   ]);
   // Then the report: every batch has ended (unless a queue hit the deadline, and then the report says running).
-  await runSqsEventSource({
+  const reportEventSource = await runSqsEventSource({
     sqs: aws.sqs,
     queueUrl: aws.reportQueueUrl,
     handler: reportWriter,
@@ -269,7 +276,7 @@ export async function drainDownstream(
     deadlineMs: Math.min(deadlineMs, Math.max(5_000, startedAt + deadlineMs - clock.now())),
     clock,
   });
-  return { eventSource, bulkEventSource };
+  return { eventSource, bulkEventSource, reportEventSource };
 }
 
 /** Least time between two looks at the batch outcomes for progress. */

@@ -44,6 +44,8 @@ export interface EventSourceStats {
   messagesDeleted: number;
   messagesReturned: number;
   handlerErrors: number;
+  /** Milliseconds the handler ran, summed over invocations (each rounded up to 1 ms): the duration Lambda bills. */
+  handlerMs: number;
 }
 
 /**
@@ -58,6 +60,7 @@ export async function runSqsEventSource(options: EventSourceOptions): Promise<Ev
     messagesDeleted: 0,
     messagesReturned: 0,
     handlerErrors: 0,
+    handlerMs: 0,
   };
   const stopAt = options.clock.now() + options.deadlineMs;
   let busy = 0;
@@ -160,6 +163,7 @@ async function invoke(messages: Message[], options: EventSourceOptions, stats: E
   const event: SQSEvent = { Records: messages.map((m) => sqsRecordFor(m, options)) };
   const deadline = options.clock.now() + options.functionTimeoutMs;
   let response: SQSBatchResponse | undefined;
+  const started = options.clock.now();
   try {
     response = await options.handler(
       event,
@@ -168,11 +172,13 @@ async function invoke(messages: Message[], options: EventSourceOptions, stats: E
       }),
     );
   } catch {
+    stats.handlerMs += Math.max(1, Math.ceil(options.clock.now() - started));
     // Like Lambda: a thrown handler returns the whole batch to the queue.
     stats.handlerErrors++;
     stats.messagesReturned += messages.length;
     return;
   }
+  stats.handlerMs += Math.max(1, Math.ceil(options.clock.now() - started));
   const failed = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
   const done = messages.filter((m) => !failed.has(m.MessageId as string));
   stats.messagesReturned += messages.length - done.length;

@@ -1,19 +1,33 @@
-// Writes the intake message's JSON Schema (generated from its zod schema) to docs/schemas/. Run after changing
-// shared/contracts/intake-message.ts: `node --import tsx scripts/generate-intake-schema.ts`.
+// Writes the intake's public JSON Schemas (generated from their zod schemas) to docs/schemas/: the intake message
+// and the window event's detail. Run after changing shared/contracts/intake-message.ts or intake-window-event.ts:
+// `node --import tsx scripts/generate-intake-schema.ts`.
 import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { format, resolveConfig } from "prettier";
 import { intakeMessageJsonSchema } from "../shared/contracts/intake-message.ts";
+import { windowFinishedDetailJsonSchema } from "../shared/contracts/intake-window-event.ts";
 
 export const INTAKE_SCHEMA_PATH = fileURLToPath(new URL("../docs/schemas/intake-message.v1.json", import.meta.url));
+export const WINDOW_EVENT_SCHEMA_PATH = fileURLToPath(
+  new URL("../docs/schemas/intake-window-finished.v1.json", import.meta.url),
+);
 
-/** The file's text as committed: the generated schema, formatted as `npm run lint` expects. */
-export async function intakeSchemaText(): Promise<string> {
-  const options = (await resolveConfig(INTAKE_SCHEMA_PATH)) ?? {};
-  return format(JSON.stringify(intakeMessageJsonSchema()), { ...options, filepath: INTAKE_SCHEMA_PATH });
+/** A schema file's text as committed: the generated schema, formatted as `npm run lint` expects. */
+async function schemaText(path: string, schema: Record<string, unknown>): Promise<string> {
+  const options = (await resolveConfig(path)) ?? {};
+  return format(JSON.stringify(schema), { ...options, filepath: path });
 }
 
+export const intakeSchemaText = (): Promise<string> => schemaText(INTAKE_SCHEMA_PATH, intakeMessageJsonSchema());
+export const windowEventSchemaText = (): Promise<string> =>
+  schemaText(WINDOW_EVENT_SCHEMA_PATH, windowFinishedDetailJsonSchema());
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  writeFileSync(INTAKE_SCHEMA_PATH, await intakeSchemaText());
-  console.log(`wrote ${INTAKE_SCHEMA_PATH}`);
+  for (const [path, text] of [
+    [INTAKE_SCHEMA_PATH, intakeSchemaText],
+    [WINDOW_EVENT_SCHEMA_PATH, windowEventSchemaText],
+  ] as const) {
+    writeFileSync(path, await text());
+    console.log(`wrote ${path}`);
+  }
 }

@@ -1,5 +1,12 @@
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
-import { createS3Client, createSqsClient } from "../../shared/aws/clients.ts";
+import { createEventBridgeClient, createS3Client, createSqsClient } from "../../shared/aws/clients.ts";
+import { EventBridgeWindowEvents } from "../../shared/aws/eventbridge-window-events.ts";
+import { readVersionedJson } from "../../shared/aws/s3-conditional.ts";
+import {
+  IntakeWindowSchema,
+  intakeWindowDescriptorKey,
+  isIntakeWindowKey,
+} from "../../shared/contracts/intake-window.ts";
 import { streamS3Object } from "../../shared/aws/s3-object-source.ts";
 import { S3ReportStore } from "../../shared/aws/s3-report-store.ts";
 import { uploadText } from "../../shared/aws/s3-text-upload.ts";
@@ -44,6 +51,20 @@ function createRuntime(env: Record<string, string | undefined>): ReportWriterDep
       recheckMaxSeconds: settings.REPORT_RECHECK_MAX_SECONDS,
       giveUpAfterMs: settings.REPORT_GIVE_UP_HOURS * 3_600_000,
     },
+    findIntakeWindow: async (file) => {
+      // Only the intake function writes window files, and only in the work bucket.
+      if (file.bucket !== settings.WORK_BUCKET || !isIntakeWindowKey(file.key)) return undefined;
+      const descriptor = await readVersionedJson<unknown>(s3, file.bucket, intakeWindowDescriptorKey(file.key));
+      return descriptor ? IntakeWindowSchema.parse(descriptor.value) : undefined;
+    },
+    ...(settings.WINDOW_EVENT_BUS
+      ? {
+          windowEvents: new EventBridgeWindowEvents(createEventBridgeClient(env), settings.WINDOW_EVENT_BUS, {
+            maxAttempts: settings.WINDOW_EVENT_MAX_ATTEMPTS,
+            backoff: { baseMs: settings.WINDOW_EVENT_RETRY_BASE_MS, capMs: settings.WINDOW_EVENT_RETRY_CAP_MS },
+          }),
+        }
+      : {}),
   };
 }
 

@@ -14,7 +14,15 @@ import { processSqsBatch } from "../../shared/lambda/sqs-batch.ts";
 import { parseOrDeadLetter } from "../../shared/lambda/poison-message.ts";
 import type { DelayQueue } from "../../shared/contracts/queue-control.ts";
 import type { Clock } from "../../shared/time/clock.ts";
-import { buildFileReport, type FileReport } from "../../shared/report/build-file-report.ts";
+import { buildFileReport, type FileReport, REPORT_FILE } from "../../shared/report/build-file-report.ts";
+import type { IntakeWindow } from "../../shared/contracts/intake-window.ts";
+import type { WindowEventPublisher } from "../../shared/contracts/intake-window-event.ts";
+import {
+  type IntakeWindowListing,
+  intakeWindowListing,
+  windowMessageOutcomes,
+} from "../../shared/report/intake-outcomes.ts";
+import { windowFinishedDetail } from "../../shared/report/window-event.ts";
 import type { RejectedRowsStore, ReportStore } from "../../shared/contracts/report-store.ts";
 import { rejectedCountOf } from "../../shared/report/file-report.ts";
 import { issueEntries, IssueIndex, issueRowsCsv } from "../../shared/report/issue-rows.ts";
@@ -53,6 +61,10 @@ export interface ReportWriterDeps {
   logger: Logger;
   /** Final reports written (the handler publishes them per invocation). */
   metrics?: PipelineMetrics;
+  /** The descriptor of an intake window file, or undefined for any other file (its report then lists messages). */
+  findIntakeWindow?: (file: FileRef) => Promise<IntakeWindow | undefined>;
+  /** The optional window event bus: one event per intake window whose report is final. */
+  windowEvents?: WindowEventPublisher;
 }
 
 const ReportMessageText = jsonOf(ReportMessageSchema);
@@ -84,8 +96,14 @@ async function processOne(record: SQSRecord, deps: ReportWriterDeps): Promise<vo
   const manifest = await deps.reports.getManifest(message.file);
   if (!manifest) throw new Error("the file has no manifest yet");
   const outcomes = await deps.reports.listBatchOutcomes(message.file);
+  const window = await deps.findIntakeWindow?.(message.file);
+  let listing: IntakeWindowListing | undefined;
+  if (window) {
+    const readParts = (parts: number) => deps.rejectedRows.readRejectedRows(message.file, parts);
+    listing = intakeWindowListing(window, await windowMessageOutcomes(window, manifest, outcomes, readParts));
+  }
   const now = deps.clock.now();
-  const draft = buildFileReport(manifest, outcomes, now);
+  const draft = buildFileReport(manifest, outcomes, now, undefined, listing);
 
   if (draft.status === "running") {
     await deps.reports.putFileReport(message.file, draft);
@@ -137,8 +155,22 @@ async function processOne(record: SQSRecord, deps: ReportWriterDeps): Promise<vo
     const key = await deps.putIssueRows(message.file, issueRowsCsv(openRows, index, rejectedRows));
     rowsWithIssues = { key, rows: index.size + streamed };
   }
-  const report = buildFileReport(manifest, outcomes, now, rowsWithIssues);
+  const report = buildFileReport(manifest, outcomes, now, rowsWithIssues, listing);
   await deps.reports.putFileReport(message.file, report);
+  if (listing && deps.windowEvents) {
+    // After report.json, which the event points to; a failed publish retries the message (at least once).
+    const reportKey = `${message.file.reportPrefix}${REPORT_FILE}`;
+    const detail = windowFinishedDetail(report, listing, message.file.bucket, reportKey);
+    await deps.windowEvents.publish(detail);
+    deps.logger.info("intake window event published", {
+      ...ids,
+      messages: detail.messages,
+      failedMessages: detail.failedMessageIds.length,
+      rejectedMessages: detail.rejectedMessageIds.length,
+      deadLetteredMessages: detail.deadLetteredMessageIds.length,
+      truncated: detail.messageIdsTruncated,
+    });
+  }
   deps.metrics?.add(METRIC.reportsWritten, "Count", 1);
   deps.logger.info("file report written", {
     ...ids,

@@ -70,12 +70,12 @@ export interface SplitSummary extends RejectionSummary {
  */
 export const DEFAULT_HOLD_BYTES = 32 * 1024 * 1024;
 
-/** A message waiting for the end of the file; `body` is kept while the message carries it inline. */
-interface HeldMessage {
-  head: BatchMessageHead;
-  body?: string;
-  text: string;
-}
+/**
+ * A message waiting for the end of the file: its body while it carries it inline (the queue text is made again at
+ * publish: holding both doubled the memory held), or the text of its pointer once the body is staged.
+ */
+type HeldMessage =
+  { head: BatchMessageHead; body: string; pointer?: undefined } | { head: BatchMessageHead; pointer: string };
 
 /**
  * Turns a file into ready-to-send request messages in one read. Nothing is queued until the whole file has been
@@ -115,11 +115,10 @@ export async function splitFileResumably(request: SplitFileRequest, sink: BatchS
   if (request.shouldPause && !request.heldMessages)
     throw new Error("a split that can pause needs a held-message store");
 
-  const stage = async (message: HeldMessage): Promise<void> => {
-    if (message.body === undefined) return;
+  const stage = async (message: HeldMessage): Promise<HeldMessage & { pointer: string }> => {
+    if (message.pointer !== undefined) return message;
     await sink.storeBody(batchBodyKey(file, message.head.batch.index), message.body);
-    message.text = serializeStoredBodyMessage(message.head);
-    delete message.body;
+    return { head: message.head, pointer: serializeStoredBodyMessage(message.head) };
   };
 
   const emit = async (batch: PackedBatch<number> | undefined): Promise<void> => {
@@ -133,18 +132,27 @@ export async function splitFileResumably(request: SplitFileRequest, sink: BatchS
       ...(route.apiName !== undefined ? { apiName: route.apiName } : {}),
       batch: { index, rowCount: batch.items.length, rows: toRowRanges(batch.items), bytes: batch.bytes },
     };
-    const message: HeldMessage = { head, body: batch.body, text: serializeBatchMessage(head, batch.body) };
+    if (spilled) {
+      // Every body is staged from here on: its inline queue form (a megabyte escaped, then measured) is never used.
+      const staged = await stage({ head, body: batch.body });
+      held.push(staged);
+      heldBytes += staged.pointer.length;
+      return;
+    }
+    const text = serializeBatchMessage(head, batch.body);
     // The body is counted raw; its queue form can be larger (escapes), and then it travels in the work bucket.
-    if (spilled || Buffer.byteLength(message.text) > maxMessageBytes) await stage(message);
+    const inline: HeldMessage = { head, body: batch.body };
+    const message = Buffer.byteLength(text) > maxMessageBytes ? await stage(inline) : inline;
     held.push(message);
-    heldBytes += message.text.length;
+    heldBytes += message.pointer?.length ?? text.length;
     if (!spilled && heldBytes > holdBytes) {
       // Too much to hold: stage every held body now, and every later one as it comes.
       spilled = true;
       heldBytes = 0;
-      for (const waiting of held) {
-        await stage(waiting);
-        heldBytes += waiting.text.length;
+      for (let i = 0; i < held.length; i++) {
+        const staged = await stage(held[i] as HeldMessage);
+        held[i] = staged;
+        heldBytes += staged.pointer.length;
       }
     }
   };
@@ -193,10 +201,10 @@ export async function splitFileResumably(request: SplitFileRequest, sink: BatchS
   }
   if (paused) {
     const store = request.heldMessages as HeldMessageStore;
-    for (const waiting of held) await stage(waiting);
-    if (held.length > 0) {
-      await store.put(heldParts++, held.map((entry) => `${JSON.stringify(idAndBody(entry))}\n`).join(""));
-    }
+    // Their bodies go to the work bucket; their pointer messages into a part the last invocation queues.
+    const lines: string[] = [];
+    for (const waiting of held) lines.push(`${JSON.stringify(idAndText(await stage(waiting)))}\n`);
+    if (lines.length > 0) await store.put(heldParts++, lines.join(""));
     const open = packer.save();
     return {
       done: false,
@@ -215,11 +223,15 @@ export async function splitFileResumably(request: SplitFileRequest, sink: BatchS
     const ndjson = await (request.heldMessages as HeldMessageStore).read(part);
     for (const line of ndjson.split("\n")) if (line) await sink.publish(HeldLineSchema.parse(JSON.parse(line)));
   }
-  for (const entry of held) await sink.publish(idAndBody(entry));
+  for (const entry of held) await sink.publish(idAndText(entry));
   await sink.flush();
   request.onProgress?.(summary.rowsRead);
   return { done: true, summary: { ...summary, ...(await rejected.finish()), marks } };
 }
 
-const idAndBody = (entry: HeldMessage) => ({ id: `b${entry.head.batch.index}`, body: entry.text });
+/** A held message as queued: its pointer, or its queue text made now (it is not kept while the message waits). */
+const idAndText = (entry: HeldMessage) => ({
+  id: `b${entry.head.batch.index}`,
+  body: entry.pointer ?? serializeBatchMessage(entry.head, entry.body),
+});
 const HeldLineSchema = z.strictObject({ id: z.string(), body: z.string() });

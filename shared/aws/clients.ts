@@ -1,3 +1,4 @@
+import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SQSClient } from "@aws-sdk/client-sqs";
@@ -21,4 +22,8 @@ export function createSqsClient(env: Env = process.env): SQSClient {
 
 export function createSecretsClient(env: Env = process.env): SecretsManagerClient {
   return new SecretsManagerClient({ ...endpointFor(env, "SECRETS_MANAGER") });
+}
+
+export function createEventBridgeClient(env: Env = process.env): EventBridgeClient {
+  return new EventBridgeClient({ ...endpointFor(env, "EVENTBRIDGE") });
 }

@@ -145,9 +145,15 @@ export class GroupedBatchPacker<M> {
   }
 }
 
+/** UTF-8 bytes per UTF-16 code unit, at most: 3 in the BMP; a surrogate pair is 4 bytes for 2 units. */
+const MAX_UTF8_BYTES_PER_UNIT = 3;
+
 /**
  * The flat case: `prefix + items.join(",") + suffix` (persons, custom objects, companies). The same rules as
  * GroupedBatchPacker with one unnamed group, written without groups: it runs once per row of every file.
+ * Items are sized by an upper bound (3 bytes per UTF-16 unit) while the batch is clearly within its byte limit, and
+ * counted exactly only once it may not be: measuring every row's UTF-8 length was a native call per row, while
+ * most batches close on maxObjects long before their bytes matter. Decisions and counts stay exact.
  */
 export class BatchPacker<M> {
   private readonly frameBytes: number;
@@ -155,7 +161,11 @@ export class BatchPacker<M> {
   readonly maxItemBytes: number;
   private jsons: string[] = [];
   private metas: M[] = [];
-  private bytes: number;
+  /** Exact bytes of the frame and of the first `measured` items with their separators. */
+  private exactBytes: number;
+  private measured = 0;
+  /** Upper bound of the bytes the items after the first `measured` add, separators included. */
+  private unmeasuredBound = 0;
 
   constructor(
     private readonly frame: RequestFrame,
@@ -163,18 +173,37 @@ export class BatchPacker<M> {
   ) {
     this.frameBytes = utf8Length(frame.prefix) + utf8Length(frame.suffix);
     if (this.frameBytes >= limits.maxBytes) throw new Error("request frame alone exceeds the byte limit");
-    this.bytes = this.frameBytes;
+    this.exactBytes = this.frameBytes;
     this.maxItemBytes = limits.maxBytes - this.frameBytes;
   }
 
   add(item: PackableItem<M>): PackedBatch<M> | undefined {
-    const itemBytes = utf8Length(item.json);
-    if (itemBytes > this.maxItemBytes) throw new ItemTooLargeError(itemBytes, this.maxItemBytes);
-    let closed: PackedBatch<M> | undefined;
-    if (this.metas.length >= this.limits.maxObjects || this.bytes + 1 + itemBytes > this.limits.maxBytes) {
-      closed = this.flush();
+    const units = item.json.length;
+    let itemBytes: number | undefined;
+    // At least one byte per unit: longer than the limit in units is too large in bytes.
+    if (units * MAX_UTF8_BYTES_PER_UNIT > this.maxItemBytes) {
+      itemBytes = utf8Length(item.json);
+      if (itemBytes > this.maxItemBytes) throw new ItemTooLargeError(itemBytes, this.maxItemBytes);
     }
-    this.bytes += (this.metas.length > 0 ? 1 : 0) + itemBytes;
+    let closed: PackedBatch<M> | undefined;
+    if (this.metas.length >= this.limits.maxObjects) {
+      closed = this.flush();
+    } else if (
+      this.metas.length > 0 &&
+      this.exactBytes + this.unmeasuredBound + 1 + units * MAX_UTF8_BYTES_PER_UNIT > this.limits.maxBytes
+    ) {
+      // It may not fit: count exactly what the batch holds, and the item.
+      this.measureAll();
+      itemBytes ??= utf8Length(item.json);
+      if (this.exactBytes + 1 + itemBytes > this.limits.maxBytes) closed = this.flush();
+    }
+    const separator = this.metas.length > 0 ? 1 : 0;
+    if (itemBytes !== undefined && this.measured === this.metas.length) {
+      this.exactBytes += separator + itemBytes;
+      this.measured++;
+    } else {
+      this.unmeasuredBound += separator + units * MAX_UTF8_BYTES_PER_UNIT;
+    }
     this.jsons.push(item.json);
     this.metas.push(item.meta);
     return closed;
@@ -182,9 +211,11 @@ export class BatchPacker<M> {
 
   /** The open batch (one unnamed group), to be restored into a packer with the same frame and limits. */
   save(this: BatchPacker<number>): OpenBatch {
+    // Saved exact: the packer closes batches on exact sizes whatever it had measured, so the restored one agrees.
+    this.measureAll();
     return {
       metas: [...this.metas],
-      bytes: this.bytes,
+      bytes: this.exactBytes,
       groups: [{ key: "", frame: this.frame, jsons: [...this.jsons] }],
     };
   }
@@ -192,20 +223,36 @@ export class BatchPacker<M> {
   restore(this: BatchPacker<number>, open: OpenBatch): void {
     this.jsons = open.groups.flatMap((group) => group.jsons);
     this.metas = [...open.metas];
-    this.bytes = open.bytes;
+    this.exactBytes = open.bytes;
+    this.measured = this.jsons.length;
+    this.unmeasuredBound = 0;
   }
 
   flush(): PackedBatch<M> | undefined {
     if (this.metas.length === 0) return undefined;
-    const batch: PackedBatch<M> = {
-      body: this.frame.prefix + this.jsons.join(",") + this.frame.suffix,
-      bytes: this.bytes,
-      items: this.metas,
-    };
+    // The frame joins the end items rather than wrapping the joined text: `prefix + joined + suffix` would be a
+    // rope that the byte count (and every later reader) flattens, copying the whole body once more.
+    const last = this.jsons.length - 1;
+    this.jsons[0] = this.frame.prefix + (this.jsons[0] as string);
+    this.jsons[last] = (this.jsons[last] as string) + this.frame.suffix;
+    const body = this.jsons.join(",");
+    // One count of the whole body instead of one per unmeasured item.
+    const bytes = this.measured === this.metas.length ? this.exactBytes : utf8Length(body);
+    const batch: PackedBatch<M> = { body, bytes, items: this.metas };
     this.jsons = [];
     this.metas = [];
-    this.bytes = this.frameBytes;
+    this.exactBytes = this.frameBytes;
+    this.measured = 0;
+    this.unmeasuredBound = 0;
     return batch;
+  }
+
+  private measureAll(): void {
+    for (let i = this.measured; i < this.jsons.length; i++) {
+      this.exactBytes += (i > 0 ? 1 : 0) + utf8Length(this.jsons[i] as string);
+    }
+    this.measured = this.jsons.length;
+    this.unmeasuredBound = 0;
   }
 }
 

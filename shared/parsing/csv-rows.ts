@@ -92,7 +92,10 @@ export class CsvScanner {
   /** Characters held back until the next chunk decides what they mean (a quote or CR at a chunk's end). */
   private carry = "";
   private started = false;
-  /** The record may hold line breaks inside fields (they move the next record's line). */
+  /**
+   * The record may hold line breaks inside fields (they move the next record's line): set only when a field does,
+   * so the common record is not searched for breaks again once it ends.
+   */
   private mayHoldBreaks = false;
   private nextLine = 1;
   private emptyLines = 0;
@@ -139,13 +142,24 @@ export class CsvScanner {
     this.lastText = text;
     const n = text.length;
     const delimiter = this.delimiter;
+    // Next LF and CR at or after the scan position (-1: none left in this text; -2: not looked for yet). Kept so a
+    // quoted field asks "does it hold a line break?" without rescanning the text: linear however many fields.
+    let nextLf = -2;
+    let nextCr = -2;
     let i = 0;
     outer: while (i < n) {
       if (this.quoting) {
         const q = text.indexOf('"', i);
         if (q === -1) {
+          // The field goes on in the next chunk: assume it holds a break (lineBreaksWithin counts them exactly).
+          this.mayHoldBreaks = true;
           this.appendField(text, i, n);
           break;
+        }
+        if (!this.mayHoldBreaks) {
+          if (nextLf !== -1 && nextLf < i) nextLf = text.indexOf("\n", i);
+          if (nextCr !== -1 && nextCr < i) nextCr = text.indexOf("\r", i);
+          if ((nextLf !== -1 && nextLf < q) || (nextCr !== -1 && nextCr < q)) this.mayHoldBreaks = true;
         }
         this.appendField(text, i, q);
         if (q + 1 === n && !final) {
@@ -199,7 +213,6 @@ export class CsvScanner {
           if (j === i && this.field.length === 0) {
             this.quoting = true;
             this.wasQuoting = true;
-            this.mayHoldBreaks = true;
             i = j + 1;
             continue outer;
           }
@@ -316,45 +329,203 @@ export class CsvScanner {
 /**
  * Streams the rows of a delimited UTF-8 file (RFC 4180 quoting, embedded newlines, CRLF, BOM). Empty cells are
  * left out of `values`. Rows whose field count differs from the header's are rejected alone; a structural error
- * (bad quoting, bad encoding, bad header, a limit passed) rejects the file.
+ * (bad quoting, bad encoding, bad header, a limit passed) rejects the file, after the rows finished before it.
  */
-export async function* readCsvRows(
+export function readCsvRows(
   chunks: AsyncIterable<Uint8Array>,
   options: CsvOptions = {},
-): AsyncGenerator<SourceRow> {
-  const delimiter = options.delimiter ?? ",";
-  const scanner = new CsvScanner(delimiter, withDefaultLimits(options.limits));
-  const records = scanner.records;
-  const { resume, cursor } = options;
-  let header: string[] | undefined = resume?.header;
-  /** Per column: its name, or undefined for `__proto__`, which must be defined rather than assigned. */
-  const namesOf = (names: string[]) => names.map((name) => (name === "__proto__" ? undefined : name));
-  let plainNames: Array<string | undefined> = header ? namesOf(header) : [];
-  let row = resume?.row ?? 0;
-  if (resume) scanner.resumeAt(resume);
+): AsyncIterableIterator<SourceRow> {
+  const { resume } = options;
   const span: DecodedSpan = { endByte: resume?.byte ?? 0, lineFeedsBefore: resume?.lineFeeds ?? 0 };
-  /** The decoded chunk the last scan went through, and where it sits in the input. */
-  let chunk = { text: "", endByte: span.endByte, lineFeedsBefore: span.lineFeedsBefore, shift: 0 };
-  let lastRecord: ScannedRecord | undefined;
-  let lastScanned = chunk;
-  let lastRows = row;
-  const positionAfter = (record: ScannedRecord, scanned: typeof chunk, rowsBefore: number): CsvPosition => {
+  const from = resume ? { from: { byte: resume.byte, lineFeeds: resume.lineFeeds } } : {};
+  return new CsvRowStream(decodeUtf8(chunks, { span, ...from }), options, span);
+}
+
+/** The decoded chunk a scan went through, and where it sits in the input (for row positions, asked rarely). */
+interface ScannedChunk {
+  text: string;
+  endByte: number;
+  lineFeedsBefore: number;
+  /** `CsvScanner.lastShift` of the scan. */
+  shift: number;
+}
+
+/**
+ * The rows of one file, a decoded chunk's worth at a time. An iterator rather than an async generator: a generator
+ * pays a suspension and two promises per row, which was most of the reader's own time; here a row already read
+ * costs one resolved promise, and the source is read only when those run out.
+ */
+class CsvRowStream implements AsyncIterableIterator<SourceRow> {
+  private readonly delimiter: string;
+  private readonly scanner: CsvScanner;
+  private header: string[] | undefined;
+  /** Per column: its name, or undefined for `__proto__`, which must be defined rather than assigned. */
+  private plainNames: Array<string | undefined> = [];
+  private row = 0;
+  /** Rows of the last chunk; `at` is the next to hand out. */
+  private rows: SourceRow[] = [];
+  private at = 0;
+  /** The error that ends the file, thrown once the rows finished before it have been handed out. */
+  private failure: unknown;
+  private ended = false;
+  /** With a cursor: the record of each row of `rows`, and the chunk they were scanned from. */
+  private rowRecords: ScannedRecord[] = [];
+  private chunk: ScannedChunk;
+  /** The last row handed out before `rows` was replaced or dropped (its record, number and chunk). */
+  private previous: { record: ScannedRecord; row: number; chunk: ScannedChunk } | undefined;
+
+  constructor(
+    private readonly texts: AsyncIterator<string>,
+    private readonly options: CsvOptions,
+    private readonly span: DecodedSpan,
+  ) {
+    this.delimiter = options.delimiter ?? ",";
+    this.scanner = new CsvScanner(this.delimiter, withDefaultLimits(options.limits));
+    this.chunk = { text: "", endByte: span.endByte, lineFeedsBefore: span.lineFeedsBefore, shift: 0 };
+    const { resume, cursor } = options;
+    if (resume) {
+      this.scanner.resumeAt(resume);
+      this.header = resume.header;
+      this.plainNames = resume.header.map((name) => (name === "__proto__" ? undefined : name));
+      this.row = resume.row;
+    }
+    if (cursor) cursor.at = () => this.positionAfterLastRow();
+  }
+
+  /** Where the row handed out last ends: computed only when asked (a checkpoint), never per row. */
+  private positionAfterLastRow(): CsvPosition {
+    this.keepLastRow();
+    if (!this.previous) {
+      // No row read since the resume point (it was the end of the file): that is where the reader stands.
+      if (this.options.resume) return this.options.resume;
+      throw new Error("no row has been read yet");
+    }
+    const { record, row, chunk } = this.previous;
     // Input bytes are exactly the UTF-8 of the decoded text (strict decoding), so the bytes after the record end
     // within the chunk are the UTF-8 length of the chunk's text after it.
-    const inChunk = record.end - scanned.shift;
-    const before = scanned.text.slice(0, inChunk);
+    const { text, endByte, lineFeedsBefore, shift } = chunk;
+    const inChunk = record.end - shift;
     return {
-      byte: scanned.endByte - Buffer.byteLength(scanned.text.slice(inChunk)),
-      lineFeeds: scanned.lineFeedsBefore + (before.match(/\n/g)?.length ?? 0),
-      row: rowsBefore,
+      byte: endByte - Buffer.byteLength(text.slice(inChunk)),
+      lineFeeds: lineFeedsBefore + (text.slice(0, inChunk).match(/\n/g)?.length ?? 0),
+      row,
       nextLine: record.nextLine,
-      recordDelimiter: scanner.recordDelimiterName ?? "lf",
-      header: header as string[],
+      recordDelimiter: this.scanner.recordDelimiterName ?? "lf",
+      header: this.header as string[],
     };
-  };
+  }
 
-  const toRow = (record: ScannedRecord, names: string[]): SourceRow => {
-    row++;
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<SourceRow>> {
+    if (this.at < this.rows.length) return Promise.resolve({ value: this.rows[this.at++] as SourceRow, done: false });
+    return this.readMore();
+  }
+
+  /** Remembers the last row handed out, before the rows of its chunk are let go (references only: cheap). */
+  private keepLastRow(): void {
+    const record = this.rowRecords[this.at - 1];
+    const row = this.rows[this.at - 1];
+    if (record && row) this.previous = { record, row: row.row, chunk: this.chunk };
+  }
+
+  async return(): Promise<IteratorResult<SourceRow>> {
+    if (this.options.cursor) this.keepLastRow();
+    this.rows = [];
+    this.failure = undefined;
+    if (!this.ended) {
+      this.ended = true;
+      // A consumer that stops early releases the source (an unread S3 body holds a socket).
+      await this.texts.return?.();
+    }
+    return { value: undefined, done: true };
+  }
+
+  private async readMore(): Promise<IteratorResult<SourceRow>> {
+    for (;;) {
+      if (this.at < this.rows.length) return { value: this.rows[this.at++] as SourceRow, done: false };
+      if (this.failure !== undefined) {
+        const failure = this.failure;
+        this.failure = undefined;
+        await this.return();
+        throw failure;
+      }
+      if (this.ended) return { value: undefined, done: true };
+      let next: IteratorResult<string>;
+      try {
+        next = await this.texts.next();
+      } catch (error) {
+        this.ended = true;
+        throw error;
+      }
+      if (next.done) {
+        this.ended = true;
+        this.scanThenCollect("", true);
+        if (this.failure === undefined && !this.header) {
+          this.failure = new InputFileError("EMPTY_FILE", "file is empty: expected a header row and data rows");
+        } else if (this.failure === undefined && this.row === 0) {
+          this.failure = new InputFileError("HEADER_ONLY", "file has a header row but no data rows");
+        }
+      } else {
+        this.scanThenCollect(next.value, false);
+      }
+    }
+  }
+
+  /** Scans, then keeps the records finished before any error, as a stream would have: the error comes after. */
+  private scanThenCollect(text: string, final: boolean): void {
+    if (this.options.cursor) this.keepLastRow();
+    this.rows = [];
+    this.at = 0;
+    try {
+      this.scanner.scan(text, final);
+    } catch (error) {
+      this.failure = error;
+    }
+    const tracking = this.options.cursor !== undefined;
+    if (tracking) {
+      this.rowRecords = [];
+      const previous = this.chunk;
+      this.chunk = final
+        ? // The end of the input: every byte and line feed read so far is before it.
+          {
+            text,
+            endByte: previous.endByte,
+            lineFeedsBefore: previous.lineFeedsBefore + (previous.text.match(/\n/g)?.length ?? 0),
+            shift: this.scanner.lastShift,
+          }
+        : {
+            text,
+            endByte: this.span.endByte,
+            lineFeedsBefore: this.span.lineFeedsBefore,
+            shift: this.scanner.lastShift,
+          };
+    }
+    const records = this.scanner.records;
+    try {
+      for (let k = 0; k < records.length; k++) {
+        const record = records[k] as ScannedRecord;
+        if (this.header) {
+          this.rows.push(this.toRow(record, this.header));
+          if (tracking) this.rowRecords.push(record);
+          continue;
+        }
+        this.header = checkHeader(record.fields, this.delimiter);
+        this.plainNames = this.header.map((name) => (name === "__proto__" ? undefined : name));
+        this.options.onHeader?.(this.header);
+      }
+    } catch (error) {
+      // A bad header (or a rule rejecting it) comes before any row: nothing else from this chunk counts.
+      this.failure = error;
+    } finally {
+      records.length = 0;
+    }
+  }
+
+  private toRow(record: ScannedRecord, names: string[]): SourceRow {
+    const row = ++this.row;
     const { fields, line } = record;
     if (fields.length !== names.length) {
       return {
@@ -365,6 +536,7 @@ export async function* readCsvRows(
       };
     }
     const values: Record<string, string> = {};
+    const plainNames = this.plainNames;
     for (let i = 0; i < fields.length; i++) {
       const value = fields[i] as string;
       if (value === "") continue;
@@ -373,61 +545,7 @@ export async function* readCsvRows(
       else Object.defineProperty(values, "__proto__", { value, enumerable: true, writable: true, configurable: true });
     }
     return { kind: "record", row, line, values };
-  };
-
-  const drain = function* (): Generator<SourceRow> {
-    for (let k = 0; k < records.length; k++) {
-      const record = records[k] as ScannedRecord;
-      if (!header) {
-        header = checkHeader(record.fields, delimiter);
-        plainNames = namesOf(header);
-        options.onHeader?.(header);
-        continue;
-      }
-      const next = toRow(record, header);
-      if (cursor) {
-        // Kept, not computed: the position is worked out only when asked.
-        lastRecord = record;
-        lastScanned = chunk;
-        lastRows = row;
-        cursor.at ??= () => positionAfter(lastRecord as ScannedRecord, lastScanned, lastRows);
-      }
-      yield next;
-    }
-    records.length = 0;
-  };
-
-  /** Scans, then hands on the records finished before any error, as a stream would have: the error comes after. */
-  const scanThenDrain = function* (text: string, final: boolean): Generator<SourceRow> {
-    let failure: unknown;
-    try {
-      scanner.scan(text, final);
-    } catch (error) {
-      failure = error;
-    }
-    if (cursor) {
-      chunk = final
-        ? // The end of the input: every byte and line feed read so far is before it.
-          {
-            text,
-            endByte: chunk.endByte,
-            lineFeedsBefore: chunk.lineFeedsBefore + (chunk.text.match(/\n/g)?.length ?? 0),
-            shift: scanner.lastShift,
-          }
-        : { text, endByte: span.endByte, lineFeedsBefore: span.lineFeedsBefore, shift: scanner.lastShift };
-    }
-    if (records.length > 0) yield* drain();
-    if (failure !== undefined) throw failure;
-  };
-
-  const decoded = decodeUtf8(chunks, {
-    span,
-    ...(resume ? { from: { byte: resume.byte, lineFeeds: resume.lineFeeds } } : {}),
-  });
-  for await (const text of decoded) yield* scanThenDrain(text, false);
-  yield* scanThenDrain("", true);
-  if (!header) throw new InputFileError("EMPTY_FILE", "file is empty: expected a header row and data rows");
-  if (row === 0) throw new InputFileError("HEADER_ONLY", "file has a header row but no data rows");
+  }
 }
 
 function checkHeader(record: string[], delimiter: string): string[] {

@@ -6,6 +6,7 @@ import {
   summarizeReport,
   IMPORT_ROW_FAILED,
 } from "./file-report.ts";
+import type { IntakeWindowListing } from "./intake-outcomes.ts";
 
 /** Object names under a file's report prefix. */
 export const REPORT_FILE = "report.json";
@@ -40,6 +41,8 @@ export interface FileReport extends FileReportSummary {
   };
   /** Where the rejected, failed, dead-lettered and warned rows are, with their original columns. */
   rowsWithIssues?: { key: string; rows: number };
+  /** An intake window's report: the producer messages it holds, each with where its records ended. */
+  intake?: IntakeWindowListing;
 }
 
 export function buildFileReport(
@@ -47,6 +50,7 @@ export function buildFileReport(
   outcomes: BatchOutcome[],
   reportedAt: number,
   rowsWithIssues?: FileReport["rowsWithIssues"],
+  intake?: IntakeWindowListing,
 ): FileReport {
   const summary = summarizeReport(manifest, outcomes);
   const { reportPrefix: _prefix, ...file } = manifest.file;
@@ -75,6 +79,7 @@ export function buildFileReport(
       elapsedMs: Math.max(0, Math.max(end, Date.parse(manifest.finishedAt)) - Date.parse(manifest.startedAt)),
     },
     ...(rowsWithIssues ? { rowsWithIssues } : {}),
+    ...(intake ? { intake } : {}),
   };
 }
 

@@ -1,5 +1,5 @@
 import type { IntakeWindow } from "../contracts/intake-window.ts";
-import type { BatchOutcome, SplitManifest } from "./file-report.ts";
+import type { BatchOutcome, RejectedRow, SplitManifest } from "./file-report.ts";
 
 export type RecordState = "accepted" | "rejected" | "failed" | "dead-lettered" | "pending";
 
@@ -16,14 +16,17 @@ export interface IntakeMessageOutcome {
 /**
  * Folds a window's report objects into one outcome per producer message: each row of the window file belongs to
  * exactly one message (the descriptor's ranges), and each row's state is its rejection or its batch's outcome.
+ * `rejectedRows` must be every rejected row: a manifest with rejected-row parts keeps only the first ones itself
+ * (`windowMessageOutcomes` reads the parts).
  */
 export function intakeMessageOutcomes(
   window: IntakeWindow,
   manifest: SplitManifest | undefined,
   outcomes: BatchOutcome[],
+  rejectedRows: Iterable<RejectedRow> = manifest?.rejectedRows ?? [],
 ): IntakeMessageOutcome[] {
   const state = new Map<number, { state: RecordState; reason?: string }>();
-  for (const rejected of manifest?.rejectedRows ?? []) {
+  for (const rejected of rejectedRows) {
     state.set(rejected.row, { state: "rejected", reason: rejected.reason });
   }
   if (manifest?.status === "rejected") {
@@ -78,3 +81,55 @@ export function intakeMessageOutcomes(
     };
   });
 }
+
+/**
+ * `intakeMessageOutcomes` with every rejected row: read from the split's parts when the manifest keeps them there
+ * (a window holds at most one invocation's payload, so its rejected rows fit in memory).
+ */
+export async function windowMessageOutcomes(
+  window: IntakeWindow,
+  manifest: SplitManifest | undefined,
+  outcomes: BatchOutcome[],
+  readRejectedRows: (parts: number) => AsyncIterable<RejectedRow>,
+): Promise<IntakeMessageOutcome[]> {
+  const parts = manifest?.rejectedRowParts ?? 0;
+  if (parts === 0) return intakeMessageOutcomes(window, manifest, outcomes);
+  const rejected: RejectedRow[] = [];
+  for await (const row of readRejectedRows(parts)) rejected.push(row);
+  return intakeMessageOutcomes(window, manifest, outcomes, rejected);
+}
+
+/** One message's outcome: the state all its records share, `mixed` when they differ. */
+export type MessageOutcomeState = RecordState | "mixed";
+
+/** `report.json`'s list of a window's producer messages (`intake`), so a report alone says what became of each. */
+export interface IntakeWindowListing {
+  windowId: string;
+  messages: Array<{
+    /** The SQS message id, and the producer's `id` when the message had one. */
+    messageId: string;
+    id?: string;
+    outcome: MessageOutcomeState;
+    /** Its records by state (states with none left out). */
+    records: Partial<Record<RecordState, number>>;
+  }>;
+}
+
+export function intakeWindowListing(window: IntakeWindow, outcomes: IntakeMessageOutcome[]): IntakeWindowListing {
+  return {
+    windowId: window.windowId,
+    messages: outcomes.map((message) => {
+      const present = (Object.entries(message.records) as Array<[RecordState, number]>).filter(([, n]) => n > 0);
+      return {
+        messageId: message.messageId,
+        ...(message.id !== undefined ? { id: message.id } : {}),
+        outcome: present.length === 1 ? (present[0] as [RecordState, number])[0] : "mixed",
+        records: Object.fromEntries(present),
+      };
+    }),
+  };
+}
+
+/** How the event and `status --message` name a producer message: its producer `id`, else its SQS message id. */
+export const producerMessageName = (message: { messageId: string; id?: string | undefined }): string =>
+  message.id ?? message.messageId;

@@ -42,6 +42,9 @@ const packageJson = JSON.parse(readFileSync(new URL("../../package.json", import
 const LOCAL_ONLY_PACKAGES = ["fauxqs", "tsx"];
 
 const PERSONS_KEY = "persons/bundle-check.csv";
+/** The bus the stack creates for window events, as the EventBridge stand-in names it here. */
+const WINDOW_BUS = "marketo-ingest-windows";
+const WINDOW_BUS_ARN = `arn:aws:events:us-east-1:000000000000:event-bus/${WINDOW_BUS}`;
 const PERSONS_CSV = "email,firstName\nada@example.com,Ada\n,Nobody\ngrace@example.com,Grace\n";
 const BULK_KEY = "bulk/leads/bundle-check.csv";
 const BULK_CSV = "email,firstName\nlinus@example.com,Linus\nmargaret@example.com,Margaret\n";
@@ -64,7 +67,10 @@ describe("Lambda bundles run on their own", () => {
 
   beforeAll(async () => {
     outdir = mkdtempSync(join(tmpdir(), "marketo-ingest-synth-"));
-    app = new App({ outdir, context: { ...cdkJson.context, marketoSecretName: "team/marketo" } });
+    app = new App({
+      outdir,
+      context: { ...cdkJson.context, marketoSecretName: "team/marketo", windowEventBus: "create" },
+    });
     stack = createMarketoIngestApp(app);
     bundles = new Map(synthesizedBundles(app, stack).map((bundle) => [bundle.name, bundle]));
     for (const bundle of bundles.values()) isolated.set(bundle.name, isolate(bundle));
@@ -73,6 +79,7 @@ describe("Lambda bundles run on their own", () => {
       s3Recorders.set(name, await startS3RequestRecorder(h.aws.awsEnv.AWS_ENDPOINT_URL_S3 as string));
     }
     reports = new S3ReportStore(h.aws.s3, h.aws.workBucket);
+    h.aws.events.createEventBus(WINDOW_BUS);
     // The simulator's credentials, under the secret name the stack gives the functions that call Marketo.
     for (const name of ["Sender", "BulkImporter"]) {
       const secretId = bundles.get(name)?.environment.MARKETO_SECRET_ID;
@@ -115,6 +122,7 @@ describe("Lambda bundles run on their own", () => {
       INTAKE_QUEUE_URL: aws.intakeQueueUrl,
       INTAKE_DLQ_URL: aws.intakeDlqUrl,
       SPLIT_CONTINUATION_QUEUE_URL: aws.splitContinuationQueueUrl,
+      WINDOW_EVENT_BUS: WINDOW_BUS_ARN,
     };
     const { environment, memorySize, runtime } = bundle(name);
     const fromStack = Object.fromEntries(
@@ -185,6 +193,7 @@ describe("Lambda bundles run on their own", () => {
   // The tests follow one file through the pipeline, in order: what one bundle leaves, the next one is given.
   let personsFile: FileRef;
   let announcement: Message[];
+  let intakeBatches: Message[];
 
   it("the stack bundles the five handlers for its Node.js runtime", () => {
     expect([...bundles.keys()].sort()).toEqual(["BulkImporter", "Intake", "ReportWriter", "Sender", "Splitter"]);
@@ -321,6 +330,34 @@ describe("Lambda bundles run on their own", () => {
     const batches = await receiveAll(h.aws.ingestionQueueUrl);
     expect(batches).toHaveLength(1);
     expect(batches[0]?.Body).toContain("alan@example.com");
+    intakeBatches = batches;
+  });
+
+  it("report writer: announces the finished intake window on the stack's window event bus (through @aws-sdk/client-eventbridge)", async () => {
+    const sent = await invoke(
+      "Sender",
+      await sqsEvent(h.aws.ingestionQueueUrl, intakeBatches),
+      lambdaEnvironment("Sender"),
+    );
+    expect(sent.response, sent.log).toEqual({ batchItemFailures: [] });
+    const windowReport = (await receiveAll(h.aws.reportQueueUrl)).filter((m) => m.Body?.includes('"intake/'));
+    expect(windowReport).toHaveLength(1);
+
+    const { response, log } = await invoke(
+      "ReportWriter",
+      await sqsEvent(h.aws.reportQueueUrl, windowReport),
+      lambdaEnvironment("ReportWriter"),
+    );
+
+    expect(response, log).toEqual({ batchItemFailures: [] });
+    const events = h.aws.events.events().filter((event) => event.bus === WINDOW_BUS);
+    expect(events).toEqual([
+      expect.objectContaining({
+        source: "marketo-ingest.intake",
+        detailType: "Intake Window Finished v1",
+        detail: expect.objectContaining({ status: "complete", records: expect.objectContaining({ accepted: 1 }) }),
+      }),
+    ]);
   });
 
   it("every S3 request each bundle made above is allowed by its own role in the synthesized template", () => {

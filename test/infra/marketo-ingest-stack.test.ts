@@ -445,5 +445,19 @@ describe("CDK context", () => {
     // 51 invocations × 10 requests in flight, at 100 ms each, could exceed Marketo's 5,000 requests/s.
     expect(senderConcurrencyCeiling()).toBe(50);
     expect(() => synth({ senderMaxConcurrency: "51" })).toThrow(/-c senderMaxConcurrency/);
+    expect(() => synth({ windowEventBus: "arn:aws:sqs:eu-west-1:123456789012:q" })).toThrow(/-c windowEventBus/);
+  });
+
+  it("-c windowEventBus=ARN: the report writer puts window events on that bus", () => {
+    const busArn = "arn:aws:events:eu-west-1:444455556666:event-bus/producers";
+    const { template } = synth({ windowEventBus: busArn });
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Environment: { Variables: Match.objectLike({ WINDOW_EVENT_BUS: busArn }) },
+    });
+    template.hasResourceProperties("AWS::IAM::Policy", {
+      PolicyDocument: {
+        Statement: Match.arrayWith([Match.objectLike({ Action: "events:PutEvents", Resource: busArn })]),
+      },
+    });
   });
 });

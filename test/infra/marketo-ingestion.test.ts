@@ -1,6 +1,7 @@
 import { App, RemovalPolicy, Stack } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { SecurityGroup, Vpc } from "aws-cdk-lib/aws-ec2";
+import { EventBus } from "aws-cdk-lib/aws-events";
 import { AccountPrincipal, ManagedPolicy, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import { Key } from "aws-cdk-lib/aws-kms";
 import { RetentionDays } from "aws-cdk-lib/aws-logs";
@@ -68,6 +69,32 @@ function s3GrantsOf(template: Template, functionId: string): string[] {
     .sort();
 }
 
+/** Every IAM statement that allows events:PutEvents, with the roles its policy is attached to. */
+function putEventsGrants(template: Template): Array<{ roles: string[]; resource: unknown }> {
+  return resourcesOf(template, "AWS::IAM::Policy").flatMap(([, policy]) =>
+    (
+      policy.Properties.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] }
+    ).Statement.filter((statement) =>
+      [statement.Action].flat().some((action) => /^events:(PutEvents|\*)$/.test(action)),
+    ).map((statement) => ({
+      roles: (policy.Properties.Roles as Array<{ Ref: string }>).map((role) => role.Ref),
+      resource: statement.Resource,
+    })),
+  );
+}
+const roleOf = (template: Template, functionId: string): string => {
+  const [[id]] = resourcesOf(template, "AWS::IAM::Role").filter(([roleId]) => roleId.includes(`${functionId}Role`)) as [
+    [string, Resource],
+  ];
+  return id;
+};
+const reportWriterEnvironment = (template: Template) => {
+  const [[, fn]] = resourcesOf(template, "AWS::Lambda::Function").filter(([id]) => id.includes("ReportWriter")) as [
+    [string, Resource],
+  ];
+  return (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+};
+
 describe("MarketoIngestion in a bare App with defaults", () => {
   let synth: ReturnType<typeof synthInBareApp>;
   beforeAll(() => {
@@ -77,6 +104,13 @@ describe("MarketoIngestion in a bare App with defaults", () => {
   it("synthesizes without feature flags or context, with no open AwsSolutions or NIST 800-53 rev 5 finding", () => {
     expect(resourcesOf(synth.template, "AWS::Lambda::Function").length).toBeGreaterThanOrEqual(4);
     expect(openFindings(synth.app, synth.stack)).toEqual([]);
+  });
+
+  it("has no window event bus unless asked: no bus, no events:PutEvents in any role, no WINDOW_EVENT_BUS", () => {
+    expect(resourcesOf(synth.template, "AWS::Events::EventBus")).toEqual([]);
+    expect(putEventsGrants(synth.template)).toEqual([]);
+    expect(reportWriterEnvironment(synth.template)).not.toHaveProperty("WINDOW_EVENT_BUS");
+    expect(synth.ingestion.windowEventBus).toBeUndefined();
   });
 
   it("grants S3 log delivery by bucket policy, never by ACL, so owner-enforced buckets deploy", () => {
@@ -503,6 +537,29 @@ describe("MarketoIngestion with a drop bucket brought in", () => {
   });
 });
 
+describe("MarketoIngestion with a window event bus", () => {
+  it('"create": a bus of its own, the report writer told its ARN and the only role allowed to put events on it', () => {
+    const { template, ingestion, app, stack } = synthInBareApp(() => ({ windowEventBus: "create" }));
+    const [[busId]] = resourcesOf(template, "AWS::Events::EventBus") as [[string, Resource]];
+    const busArn = { "Fn::GetAtt": [busId, "Arn"] };
+    expect(putEventsGrants(template)).toEqual([{ roles: [roleOf(template, "ReportWriter")], resource: busArn }]);
+    expect(reportWriterEnvironment(template)).toMatchObject({ WINDOW_EVENT_BUS: busArn });
+    expect(ingestion.windowEventBus).toBeDefined();
+    template.hasOutput("*", { Value: busArn });
+    expect(openFindings(app, stack)).toEqual([]);
+  }, 120_000);
+
+  it("an existing bus (another account's): events:PutEvents on that bus alone, in the report writer's role alone", () => {
+    const busArn = "arn:aws:events:eu-west-1:444455556666:event-bus/producers";
+    const { template } = synthInBareApp((stack) => ({
+      windowEventBus: EventBus.fromEventBusArn(stack, "Producers", busArn),
+    }));
+    expect(resourcesOf(template, "AWS::Events::EventBus")).toEqual([]);
+    expect(putEventsGrants(template)).toEqual([{ roles: [roleOf(template, "ReportWriter")], resource: busArn }]);
+    expect(reportWriterEnvironment(template)).toMatchObject({ WINDOW_EVENT_BUS: busArn });
+  }, 120_000);
+});
+
 describe("MarketoIngestion props validation", () => {
   const construct = (props: MarketoIngestionProps) => () =>
     new MarketoIngestion(new Stack(new App(), "Host"), "Ingestion", props);
@@ -519,6 +576,9 @@ describe("MarketoIngestion props validation", () => {
     );
     expect(construct({ removalPolicy: RemovalPolicy.SNAPSHOT })).toThrow(/removalPolicy: must be RETAIN/);
     expect(construct({ marketoSecret: { secretArn: "team/marketo" } })).toThrow(/marketoSecret/);
+    expect(construct({ windowEventBus: "make" as never })).toThrow(
+      /windowEventBus: must be an event bus \(EventBus.fromEventBusArn…\) or "create"/,
+    );
     expect(construct({ defaultFileOptions: { persons: { action: "createOnly" } } as never })).toThrow(
       /defaultFileOptions: .*action is not an option of persons/,
     );

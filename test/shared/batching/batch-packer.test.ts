@@ -1,8 +1,10 @@
-import { describe, expect, it } from "vitest";
+import fc from "fast-check";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   BatchPacker,
   ItemTooLargeError,
   type PackableItem,
+  type PackedBatch,
   packBatches,
 } from "../../../shared/batching/batch-packer.ts";
 
@@ -60,5 +62,71 @@ describe("packBatches", () => {
 
   it("produces nothing for no items", () => {
     expect([...packBatches([], frame, { maxObjects: 1, maxBytes: 100 })]).toEqual([]);
+  });
+
+  it("decides and counts exactly as an item-by-item UTF-8 count would, whatever the characters and limits", () => {
+    // The reference: every item measured, a batch closed only when the next item breaks a limit.
+    const reference = (items: PackableItem<number>[], maxObjects: number, maxBytes: number) => {
+      const frameBytes = Buffer.byteLength(frame.prefix + frame.suffix);
+      const batches: number[][] = [];
+      let open: number[] = [];
+      let bytes = frameBytes;
+      for (const { json, meta } of items) {
+        const itemBytes = Buffer.byteLength(json);
+        if (itemBytes > maxBytes - frameBytes) throw new ItemTooLargeError(itemBytes, maxBytes - frameBytes);
+        if (open.length >= maxObjects || bytes + 1 + itemBytes > maxBytes) {
+          if (open.length > 0) batches.push(open);
+          open = [];
+          bytes = frameBytes;
+        }
+        bytes += (open.length > 0 ? 1 : 0) + itemBytes;
+        open.push(meta);
+      }
+      if (open.length > 0) batches.push(open);
+      return batches;
+    };
+    // ASCII (1 byte a unit), accented (2), CJK (3) and emoji (4 bytes for 2 units), in any mix.
+    const text = fc.string({ unit: fc.constantFrom("a", "é", "山", "山", "山", "🎉"), maxLength: 80 });
+    fc.assert(
+      fc.property(
+        fc.array(text, { maxLength: 60 }),
+        fc.integer({ min: 1, max: 12 }),
+        fc.integer({ min: 20, max: 2_000 }),
+        (texts, maxObjects, maxBytes) => {
+          const items = texts.map((t, i) => item(JSON.stringify(t), i));
+          let expected: number[][] | ItemTooLargeError;
+          try {
+            expected = reference(items, maxObjects, maxBytes);
+          } catch (error) {
+            expected = error as ItemTooLargeError;
+          }
+          let batches: PackedBatch<number>[];
+          try {
+            batches = [...packBatches(items, frame, { maxObjects, maxBytes })];
+          } catch (error) {
+            expect(error).toEqual(expected);
+            return;
+          }
+          expect(batches.map((b) => b.items)).toEqual(expected);
+          for (const batch of batches) expect(batch.bytes).toBe(Buffer.byteLength(batch.body));
+        },
+      ),
+      { seed: 20_261_202, numRuns: 400 },
+    );
+  });
+
+  describe("cost per row", () => {
+    afterEach(() => vi.restoreAllMocks());
+
+    it("counts a batch's UTF-8 bytes once when it closes on maxObjects far below maxBytes, not once per item", () => {
+      const items = Array.from({ length: 3_000 }, (_, i) => person(i, 20));
+      const byteLength = vi.spyOn(Buffer, "byteLength");
+      const batches = [...packBatches(items, frame, { maxObjects: 1000, maxBytes: 1_000_000 })];
+      expect(batches.map((b) => b.items.length)).toEqual([1000, 1000, 1000]);
+      // The frame's two parts when the packer is made, then one count per closed batch.
+      expect(byteLength.mock.calls.length).toBeLessThanOrEqual(2 + batches.length);
+      byteLength.mockRestore();
+      for (const batch of batches) expect(batch.bytes).toBe(Buffer.byteLength(batch.body));
+    });
   });
 });

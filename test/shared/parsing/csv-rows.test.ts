@@ -100,4 +100,47 @@ describe("readCsvRows", () => {
     expect(error.message).not.toMatch(/Secretname|secret@x\.io/);
     expect(error.location?.line).toBe(2);
   });
+
+  describe("its source", () => {
+    /** An endless file of rows, or one that turns malformed after `goodRows`; says whether it was released. */
+    function source(goodRows = Number.POSITIVE_INFINITY) {
+      const state = { released: false, chunksRead: 0 };
+      async function* chunks(): AsyncGenerator<Uint8Array> {
+        try {
+          yield Buffer.from("email,name\n");
+          for (let i = 0; ; i++) {
+            state.chunksRead++;
+            yield Buffer.from(i < goodRows ? `p${i}@x.io,P${i}\n` : 'bad"quote,x\n');
+          }
+        } finally {
+          state.released = true;
+        }
+      }
+      return { state, chunks: chunks() };
+    }
+
+    it("is released when the consumer stops early, and read no further than the rows taken", async () => {
+      const { state, chunks } = source();
+      let taken = 0;
+      for await (const _row of readCsvRows(chunks)) if (++taken === 3) break;
+      expect(state.released).toBe(true);
+      expect(state.chunksRead).toBeLessThanOrEqual(4);
+    });
+
+    it("is released when the file is rejected midway, after the rows finished before the error", async () => {
+      const { state, chunks } = source(5);
+      const seen: SourceRow[] = [];
+      const failure = await (async () => {
+        try {
+          for await (const row of readCsvRows(chunks)) seen.push(row);
+        } catch (error) {
+          return error;
+        }
+      })();
+      expect(failure).toBeInstanceOf(InputFileError);
+      expect((failure as InputFileError).code).toBe("MALFORMED_CSV");
+      expect(seen.map((row) => row.row)).toEqual([1, 2, 3, 4, 5]);
+      expect(state.released).toBe(true);
+    });
+  });
 });
