@@ -1,3 +1,4 @@
+import { INFLATED_COPY_FILE } from "../shared/contracts/split-checkpoint.ts";
 import { CfnOutput, Duration, Fn, RemovalPolicy, SecretValue, Stack, Tags, Token } from "aws-cdk-lib";
 import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
 import type { ISecurityGroup, IVpc, SubnetSelection } from "aws-cdk-lib/aws-ec2";
@@ -330,6 +331,8 @@ export class MarketoIngestion extends Construct {
     intake: IQueue;
     /** Failed asynchronous splitter invocations, read back by the splitter to report the file failed. */
     splitFailures: IQueue;
+    /** Splits going on in a fresh splitter invocation (one message per pause). */
+    splitContinuation: IQueue;
   };
   readonly deadLetterQueues: {
     ingestion: IQueue;
@@ -428,6 +431,14 @@ export class MarketoIngestion extends Construct {
       retentionPeriod: Duration.days(d.ingestionQueueRetentionDays),
       deadLetterQueue: { queue: splitterDlq, maxReceiveCount: d.redriveMaxReceiveCount },
     });
+    // A split that would outlast its invocation pauses and asks for a fresh one here (one message per pause). A
+    // message whose split failed three times is recorded as failed by its fourth receive, then kept in the DLQ.
+    const splitContinuation = new Queue(this, "SplitContinuationQueue", {
+      ...protectedQueueProps(protection),
+      visibilityTimeout: Duration.seconds(d.splitContinuationVisibilitySeconds),
+      retentionPeriod: Duration.days(d.ingestionQueueRetentionDays),
+      deadLetterQueue: { queue: splitterDlq, maxReceiveCount: d.splitContinuationMaxReceiveCount },
+    });
     // Producers' messages: a public contract (docs/schemas/), its own queue, never the internal ones.
     const intakeKey = props.intakeQueueEncryptionKey ?? key;
     const intakeQueues = new QueueWithDlq(this, "IntakeQueues", {
@@ -445,6 +456,7 @@ export class MarketoIngestion extends Construct {
       report: report.queue,
       intake: intakeQueues.queue,
       splitFailures,
+      splitContinuation,
     };
     this.deadLetterQueues = {
       ingestion: ingestion.deadLetterQueue,
@@ -487,7 +499,12 @@ export class MarketoIngestion extends Construct {
       description: "Streams a dropped file, validates rows and queues request-sized batches",
       memorySize: 1024,
       timeout: Duration.seconds(d.splitterTimeoutSeconds),
-      environment: { ...splitEnvironment, POWERTOOLS_SERVICE_NAME: "marketo-ingest-splitter" },
+      environment: {
+        ...splitEnvironment,
+        // Only the splitter pauses and continues; the intake function's windows are small.
+        SPLIT_CONTINUATION_QUEUE_URL: splitContinuation.queueUrl,
+        POWERTOOLS_SERVICE_NAME: "marketo-ingest-splitter",
+      },
     });
     const splitter = splitterFunction.fn;
     splitter.configureAsyncInvoke({
@@ -497,12 +514,22 @@ export class MarketoIngestion extends Construct {
     });
     // Synchronous (event source mapping): a failure here is retried by SQS, then kept in the splitter DLQ.
     splitter.addEventSource(new SqsEventSource(splitFailures, { batchSize: 1 }));
+    // One continuation per invocation: each gets the whole 15 minutes.
+    splitter.addEventSource(new SqsEventSource(splitContinuation, { batchSize: 1 }));
+    splitContinuation.grantSendMessages(splitter);
     grantDroppedFileRead(splitterFunction.role, dropBucket);
     // Whether a sidecar `{key}.options.json` exists: without ListBucket a missing object answers 403, not 404.
     splitterFunction.role.addToPrincipalPolicy(
       new PolicyStatement({ actions: ["s3:ListBucket"], resources: [dropBucket.bucketArn] }),
     );
     grantReportObjects(splitterFunction.role, workBucket, REPORT_OBJECT_ACCESS.splitter, key);
+    // A gzip file's inflated copy is a multipart upload; a failed one is aborted rather than left as parts.
+    splitter.addToRolePolicy(
+      new PolicyStatement({
+        actions: ["s3:AbortMultipartUpload"],
+        resources: [workBucket.arnForObjects(reportObjectPattern(INFLATED_COPY_FILE))],
+      }),
+    );
     ingestion.queue.grantSendMessages(splitter);
     bulk.queue.grantSendMessages(splitter);
     report.queue.grantSendMessages(splitter);

@@ -66,7 +66,8 @@ export function acknowledgeFindings(scope: Construct, parts: Parts): void {
         ? "X-Ray's PutTraceSegments/PutTelemetryRecords (tracing: ACTIVE) and the ENI actions of a function in a VPC (as AWSLambdaVPCAccessExecutionRole) support no resource-level permissions."
         : "X-Ray's PutTraceSegments/PutTelemetryRecords (added by tracing: ACTIVE) support no resource-level permissions.",
     );
-    for (const object of new Set([...access.read, ...access.write])) {
+    const tagged: readonly string[] = "tagged" in access ? access.tagged : [];
+    for (const object of new Set([...access.read, ...access.write, ...tagged])) {
       ack(
         fn,
         `AwsSolutions-IAM5[Resource::${arnOf(parts.workBucket)}/${reportObjectPattern(object)}]`,

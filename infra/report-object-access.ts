@@ -1,5 +1,11 @@
 import { JOB_SLOT_PREFIX } from "../shared/contracts/job-slots.ts";
 import { ISSUE_ROWS_FILE, REPORT_FILE, SPLIT_CLAIM_FILE } from "../shared/report/build-file-report.ts";
+import {
+  INFLATED_COPY_FILE,
+  ROW_MARKS_FILE,
+  SPLIT_CHECKPOINT_FILE,
+  SPLIT_STATE_FOLDER,
+} from "../shared/contracts/split-checkpoint.ts";
 
 /** The objects of one file's report folder (`reports/{key}/{version}/…`) a function reads or writes. */
 export interface ReportObjectAccess {
@@ -18,11 +24,21 @@ export interface ReportObjectAccess {
  */
 export const REPORT_OBJECT_ACCESS = {
   // Claims the file, checks for an earlier manifest or report, writes the manifest (a `failed` one too, from the
-  // split-failures queue), rejected rows, staged request bodies and bulk parts.
+  // split-failures queue), rejected rows, staged request bodies and bulk parts, row marks; a split that pauses
+  // writes and reads back its checkpoint, held messages and a gzip file's inflated copy (`split/…`).
   splitter: {
-    read: [SPLIT_CLAIM_FILE, "manifest.json", REPORT_FILE],
-    write: [SPLIT_CLAIM_FILE, "manifest.json", "bodies/*", "bulk-parts/*", "rejected-rows/*"],
-    tagged: ["rejected-rows/*"],
+    read: [SPLIT_CLAIM_FILE, "manifest.json", REPORT_FILE, SPLIT_CHECKPOINT_FILE, `${SPLIT_STATE_FOLDER}*`],
+    write: [
+      SPLIT_CLAIM_FILE,
+      "manifest.json",
+      "bodies/*",
+      "bulk-parts/*",
+      "rejected-rows/*",
+      ROW_MARKS_FILE,
+      SPLIT_CHECKPOINT_FILE,
+      `${SPLIT_STATE_FOLDER}*`,
+    ],
+    tagged: ["rejected-rows/*", INFLATED_COPY_FILE],
   },
   // Claims a batch, reads its body when it did not fit a message, writes its outcome; for a message it must
   // dead-letter, reads the manifest (was this batch announced?) before recording the rows dead-lettered.
@@ -36,8 +52,9 @@ export const REPORT_OBJECT_ACCESS = {
     write: ["claims/*", "batches/*"],
   },
   // Folds the manifest, the outcomes and the rejected rows into report.json and the rows-with-issues CSV.
+  // With row marks, it reads only stretches of the file (the dropped object, or a gzip file's inflated copy).
   reportWriter: {
-    read: ["manifest.json", "batches/*", "rejected-rows/*"],
+    read: ["manifest.json", "batches/*", "rejected-rows/*", ROW_MARKS_FILE, INFLATED_COPY_FILE],
     write: [REPORT_FILE, ISSUE_ROWS_FILE],
     tagged: [ISSUE_ROWS_FILE],
   },

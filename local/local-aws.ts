@@ -29,6 +29,9 @@ export interface LocalAws {
   /** The producers' queue and its DLQ (invalid messages, and the redrive of failing ones). */
   readonly intakeQueueUrl: string;
   readonly intakeDlqUrl: string;
+  /** Where a split that runs out of time asks for a fresh invocation, and its DLQ. */
+  readonly splitContinuationQueueUrl: string;
+  readonly splitContinuationDlqUrl: string;
   /** Requests made to the emulator so far, by service and operation (`s3:GET`, `sqs:SendMessageBatch`, …). */
   requestCounts(): Record<string, number>;
   /**
@@ -99,6 +102,11 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
     visibilityTimeoutSeconds: DEPLOYMENT_DEFAULTS.intakeQueueVisibilitySeconds,
     maxReceiveCount: options.redriveMaxReceiveCount ?? DEPLOYMENT_DEFAULTS.redriveMaxReceiveCount,
   });
+  const continuation = await createQueueWithDlq(sqs, "marketo-ingest-split-continuation", {
+    visibilityTimeoutSeconds:
+      options.visibilityTimeoutSeconds ?? DEPLOYMENT_DEFAULTS.splitContinuationVisibilitySeconds,
+    maxReceiveCount: DEPLOYMENT_DEFAULTS.splitContinuationMaxReceiveCount,
+  });
   return {
     endpoint,
     s3,
@@ -115,6 +123,8 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
     reportDlqUrl: report.dlqUrl,
     intakeQueueUrl: intake.queueUrl,
     intakeDlqUrl: intake.dlqUrl,
+    splitContinuationQueueUrl: continuation.queueUrl,
+    splitContinuationDlqUrl: continuation.dlqUrl,
     awsEnv,
     requestCounts: () => Object.fromEntries(requestCounts),
     responseBytes: () => Object.fromEntries(responseBytes),

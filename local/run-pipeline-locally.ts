@@ -3,9 +3,14 @@ import { randomUUID } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
-import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
+import {
+  ChangeMessageVisibilityCommand,
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+} from "@aws-sdk/client-sqs";
 import { Upload } from "@aws-sdk/lib-storage";
-import type { S3Event } from "aws-lambda";
+import type { S3Event, SQSEvent } from "aws-lambda";
 import { createBulkImporterHandler } from "../functions/bulk-importer/handler.ts";
 import { createSenderHandler } from "../functions/ingestion-sender/handler.ts";
 import { createReportWriterHandler } from "../functions/report-writer/handler.ts";
@@ -23,7 +28,7 @@ import { rejectedCountOf, summarizeReport } from "../shared/report/file-report.t
 import { type Clock, systemClock } from "../shared/time/clock.ts";
 import type { LocalAws } from "./local-aws.ts";
 import { objectCreatedEvent } from "./s3-notification.ts";
-import { type EventSourceStats, runSqsEventSource } from "./sqs-event-source.ts";
+import { type EventSourceStats, runSqsEventSource, sqsRecordFor } from "./sqs-event-source.ts";
 
 export interface LocalRunOptions {
   aws: LocalAws;
@@ -54,6 +59,11 @@ export interface LocalRunOptions {
   bulkEventSource?: { batchSize?: number; maxConcurrency?: number };
   clock?: Clock;
   onProgress?: (progress: LocalRunProgress) => void;
+  /**
+   * The time each splitter invocation has left, as Lambda's `context.getRemainingTimeInMillis` (called anew per
+   * invocation): a short budget makes a split pause and go on through the split-continuation queue.
+   */
+  splitterTime?: () => () => number;
 }
 
 export type LocalRunProgress =
@@ -99,7 +109,9 @@ export async function runPipelineLocally(options: LocalRunOptions): Promise<Loca
   const splitter = createSplitterHandler(localSplitterEnv(aws, options.splitterEnv));
   options.onProgress?.({ phase: "upload", bytes: uploaded.size });
   const dropped = { bucket: aws.dropBucket, key: options.key, size: uploaded.size, eTag: uploaded.eTag };
-  const invoke = (event: S3Event, requestId: string) => splitter(event, lambdaContext("splitter", { requestId }));
+  const splitterContext = (requestId: string) =>
+    lambdaContext("splitter", { requestId, ...(options.splitterTime ? { remainingMs: options.splitterTime() } : {}) });
+  const invoke = (event: S3Event, requestId: string) => splitter(event, splitterContext(requestId));
   const created = objectCreatedEvent(dropped);
   const failedFor: { requestId: string; attempts: number } = { requestId: randomUUID(), attempts: 0 };
   const counted = (event: S3Event, requestId: string) => {
@@ -117,6 +129,8 @@ export async function runPipelineLocally(options: LocalRunOptions): Promise<Loca
       lambdaContext("splitter", { requestId: randomUUID() }),
     );
   }
+
+  await serveSplitContinuations(aws, clock, (event) => splitter(event, splitterContext(randomUUID())));
 
   const file: FileRef = fileRefFor(dropped);
   const reports = new S3ReportStore(aws.s3, aws.workBucket);
@@ -168,6 +182,7 @@ export function localSplitterEnv(aws: LocalAws, extra: Record<string, string> = 
     REPORT_QUEUE_URL: aws.reportQueueUrl,
     // As deployed: the splitter may read the secret, for files whose options ask for the field check.
     MARKETO_SECRET_ID: SECRET_ID,
+    SPLIT_CONTINUATION_QUEUE_URL: aws.splitContinuationQueueUrl,
     // Locally the report writer runs after the queues drained: nothing to wait for.
     REPORT_FIRST_CHECK_SECONDS: "0",
     ...extra,
@@ -327,6 +342,40 @@ class SendProgress {
 }
 
 /** Lambda's asynchronous invocation: the same request id for the event and its two retries after failures. */
+/**
+ * The split-continuation queue's event source: each message starts a fresh splitter invocation (batch size 1, as
+ * deployed) until no split asks for another. A failed invocation leaves its message for another receive.
+ */
+async function serveSplitContinuations(aws: LocalAws, clock: Clock, invoke: (event: SQSEvent) => Promise<void>) {
+  const queueUrl = aws.splitContinuationQueueUrl;
+  for (;;) {
+    const { Messages } = await aws.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 1,
+        MessageSystemAttributeNames: ["All"],
+        WaitTimeSeconds: 0,
+      }),
+    );
+    const message = Messages?.[0];
+    if (!message) return;
+    try {
+      await invoke({ Records: [sqsRecordFor(message, { clock, queueArn: SPLIT_CONTINUATION_ARN })] });
+      await aws.sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle }));
+    } catch {
+      await aws.sqs.send(
+        new ChangeMessageVisibilityCommand({
+          QueueUrl: queueUrl,
+          ReceiptHandle: message.ReceiptHandle,
+          VisibilityTimeout: 0,
+        }),
+      );
+    }
+  }
+}
+
+const SPLIT_CONTINUATION_ARN = "arn:aws:sqs:us-east-1:000000000000:marketo-ingest-split-continuation";
+
 async function invokeAsLambdaRetries(
   invoke: (event: S3Event, requestId: string) => Promise<void>,
   event: S3Event,

@@ -30,7 +30,9 @@ function createRuntime(env: Record<string, string | undefined>): ReportWriterDep
   return {
     reports,
     rejectedRows: reports,
-    openSource: (file) => streamS3Object(s3, file),
+    openSource: (file, fromByte) => streamS3Object(s3, file, fromByte),
+    readRowMarks: (file) => reports.getRowMarks(file),
+    openWorkObject: (key, fromByte) => streamS3Object(s3, { bucket: settings.WORK_BUCKET, key }, fromByte),
     putIssueRows: async (file, csv) => {
       const key = `${file.reportPrefix}${ISSUE_ROWS_FILE}`;
       await uploadText(

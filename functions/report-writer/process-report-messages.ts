@@ -2,7 +2,13 @@ import type { SQSBatchResponse, SQSRecord } from "aws-lambda";
 import { jsonOf } from "../../shared/text/json-text.ts";
 import { METRIC, type PipelineMetrics } from "../../shared/contracts/metrics.ts";
 import type { Logger } from "../../shared/lambda/logger.ts";
-import { inflateIfGzip, type InputFormat, InputFormatSchema, readRows } from "../../shared/parsing/input-format.ts";
+import {
+  inflateIfGzip,
+  type InputFormat,
+  InputFormatSchema,
+  isResumableFormat,
+  readRows,
+} from "../../shared/parsing/input-format.ts";
 import type { FileRef } from "../../shared/contracts/batch-message.ts";
 import { processSqsBatch } from "../../shared/lambda/sqs-batch.ts";
 import { parseOrDeadLetter } from "../../shared/lambda/poison-message.ts";
@@ -19,7 +25,11 @@ import {
 import { windowFinishedDetail } from "../../shared/report/window-event.ts";
 import type { RejectedRowsStore, ReportStore } from "../../shared/contracts/report-store.ts";
 import { rejectedCountOf } from "../../shared/report/file-report.ts";
-import { IssueIndex, issueRowsCsv } from "../../shared/report/issue-rows.ts";
+import { issueEntries, IssueIndex, issueRowsCsv } from "../../shared/report/issue-rows.ts";
+import { rowsNearMarks } from "../../shared/report/rows-near-marks.ts";
+import type { RowMarks } from "../../shared/contracts/split-checkpoint.ts";
+import type { CsvPosition } from "../../shared/parsing/csv-rows.ts";
+import type { RejectedRow } from "../../shared/report/file-report.ts";
 import { type ReportMessage, ReportMessageSchema } from "../../shared/contracts/report-message.ts";
 import { toQueueSafeJson } from "../../shared/text/queue-text.ts";
 
@@ -35,8 +45,14 @@ export interface ReportWriterDeps {
   reports: ReportStore;
   /** The split's rejected rows, when the manifest keeps them in parts. */
   rejectedRows: Pick<RejectedRowsStore, "readRejectedRows">;
-  /** Opens the dropped file's bytes from the start (to copy rows with issues with their original columns). */
-  openSource: (file: FileRef) => AsyncIterable<Uint8Array>;
+  /**
+   * Opens the dropped file's bytes from the start or from an offset (a ranged GET), to copy rows with issues with
+   * their original columns.
+   */
+  openSource: (file: FileRef, fromByte?: number) => AsyncIterable<Uint8Array>;
+  /** Where rows start (`row-marks.json`, written by the splitter), and an object of the work bucket from an offset. */
+  readRowMarks?: (file: FileRef) => Promise<RowMarks | undefined>;
+  openWorkObject?: (key: string, fromByte: number) => AsyncIterable<Uint8Array>;
   /** Stores the rows-with-issues CSV, streamed; returns its key. */
   putIssueRows: (file: FileRef, csv: AsyncIterable<string>) => Promise<string>;
   queue: DelayQueue;
@@ -119,9 +135,23 @@ async function processOne(record: SQSRecord, deps: ReportWriterDeps): Promise<vo
   let rowsWithIssues: FileReport["rowsWithIssues"];
   if (index.size + streamed > 0) {
     const format: InputFormat = InputFormatSchema.catch("csv").parse(manifest.input?.format);
-    const openRows = () =>
-      readRows(inflateIfGzip(deps.openSource(message.file), manifest.input?.gzip ?? false), format);
+    // The limits the split read the file under: a file it accepted is read the same way here.
+    const limits = manifest.input?.readerLimits;
     const rejectedRows = parts > 0 ? () => deps.rejectedRows.readRejectedRows(message.file, parts) : undefined;
+    const marks = isResumableFormat(format) ? await deps.readRowMarks?.(message.file) : undefined;
+    const openAt = (position: CsvPosition | undefined) => {
+      const bytes =
+        position === undefined
+          ? inflateIfGzip(deps.openSource(message.file), manifest.input?.gzip ?? false)
+          : marks?.source.kind === "inflated"
+            ? required(deps.openWorkObject)(marks.source.key, position.byte)
+            : deps.openSource(message.file, position.byte);
+      return readRows(bytes, format, { ...(limits ? { limits } : {}), ...(position ? { resume: position } : {}) });
+    };
+    // With row marks, only the stretches holding rows with issues are read (the first row too: its columns count).
+    const openRows = marks
+      ? () => rowsNearMarks(issueRowNumbers(index, rejectedRows), marks, openAt)
+      : () => openAt(undefined);
     const key = await deps.putIssueRows(message.file, issueRowsCsv(openRows, index, rejectedRows));
     rowsWithIssues = { key, rows: index.size + streamed };
   }
@@ -151,4 +181,18 @@ async function processOne(record: SQSRecord, deps: ReportWriterDeps): Promise<vo
     failed: report.failed,
     deadLettered: report.deadLettered,
   });
+}
+
+/** Row 1 (its columns shape the CSV), then every row with an issue, in order. */
+async function* issueRowNumbers(
+  index: IssueIndex,
+  rejectedRows: (() => AsyncIterable<RejectedRow>) | undefined,
+): AsyncGenerator<number> {
+  yield 1;
+  for await (const entry of issueEntries(index, rejectedRows)) yield entry.row;
+}
+
+function required<T>(value: T | undefined): T {
+  if (value === undefined) throw new Error("row marks in the work bucket need openWorkObject");
+  return value;
 }

@@ -6,14 +6,20 @@ import { createLogger, withLambdaContext } from "../../shared/lambda/logger.ts";
 import { FunctionMetrics, withMetrics } from "../../shared/lambda/metrics.ts";
 import { isSidecarKey } from "./process-dropped-file.ts";
 import { droppedFiles } from "../../shared/contracts/s3-event.ts";
-import { splitDroppedFileOnce } from "./split-once.ts";
+import { continueSplit, splitDroppedFileOnce, type SplitOnceResult } from "./split-once.ts";
+import {
+  SPLIT_CHECKPOINT_FILE,
+  SplitCheckpointSchema,
+  SplitContinuationSchema,
+} from "../../shared/contracts/split-checkpoint.ts";
 import { addSplitMetrics, createFieldLists, createSplitOnceDeps } from "./split-runtime.ts";
 import { systemClock } from "../../shared/time/clock.ts";
 import { jsonOf } from "../../shared/text/json-text.ts";
 import { SplitFailureRecordSchema } from "../../shared/contracts/split-failure.ts";
 import { rejectedCountOf } from "../../shared/report/file-report.ts";
-import { recordSplitFailure } from "./record-split-failure.ts";
+import { recordFailedSplit, recordSplitFailure } from "./record-split-failure.ts";
 import { z } from "zod";
+import { DEPLOYMENT_DEFAULTS } from "../../shared/config/deployment-defaults.ts";
 
 const logger = createLogger("marketo-ingest-splitter");
 const metrics = new FunctionMetrics("marketo-ingest-splitter");
@@ -49,16 +55,41 @@ export function createSplitterHandler(env: Record<string, string | undefined>): 
  */
 export const handler: SplitterHandler = createSplitterHandler(process.env);
 
-/** Records of the split-failures queue (batch size 1); an S3 notification's records say `aws:s3`. */
-const SplitFailureEventSchema = z.object({
-  Records: z.array(z.object({ eventSource: z.literal("aws:sqs"), messageId: z.string(), body: z.string() })).min(1),
+/**
+ * Records of the split-failures queue or the split-continuation queue (batch size 1 each); an S3 notification's
+ * records say `aws:s3`.
+ */
+const SqsEventSchema = z.object({
+  Records: z
+    .array(
+      z.object({
+        eventSource: z.literal("aws:sqs"),
+        messageId: z.string(),
+        body: z.string(),
+        attributes: z.object({ ApproximateReceiveCount: z.coerce.number().int().optional() }).loose().optional(),
+      }),
+    )
+    .min(1),
 });
 const SplitFailureText = jsonOf(SplitFailureRecordSchema);
+const SplitContinuationText = jsonOf(SplitContinuationSchema);
+
+/**
+ * Receives of one continuation message before its split counts as failed for good. The queue's redrive allows one
+ * more, so that receive records the failure (a continuation that timed out every time never reached its catch).
+ */
+export const CONTINUATION_MAX_ATTEMPTS = DEPLOYMENT_DEFAULTS.splitContinuationMaxReceiveCount - 1;
 
 async function splitEvent(event: unknown, runtime: SplitterRuntime, context: Context): Promise<void> {
-  const failures = SplitFailureEventSchema.safeParse(event);
-  if (failures.success) {
-    for (const record of failures.data.Records) {
+  const records = SqsEventSchema.safeParse(event);
+  if (records.success) {
+    for (const record of records.data.Records) {
+      const continuation = SplitContinuationText.safeParse(record.body);
+      if (continuation.success) {
+        const receives = record.attributes?.ApproximateReceiveCount ?? 1;
+        await continueEvent(continuation.data, receives, runtime, context);
+        continue;
+      }
       // A record that is not a failure record throws: SQS retries it, then keeps it in the splitter DLQ.
       const failure = SplitFailureText.parse(record.body);
       const { reports, announce } = createSplitOnceDeps(runtime.settings, runtime.s3, runtime.sqs);
@@ -80,34 +111,70 @@ async function splitEvent(event: unknown, runtime: SplitterRuntime, context: Con
       continue;
     }
     const deps = createSplitOnceDeps(runtime.settings, runtime.s3, runtime.sqs, runtime.fieldLists);
-    const result = await splitDroppedFileOnce(file, invocationId, deps);
-    if (result.status === "skipped") {
-      logger.info("file already split or being split; event ignored", {
-        key: file.key,
-        versionId: file.versionId,
-        why: result.why,
-      });
-      continue;
-    }
-    const { manifest } = result;
-    addSplitMetrics(metrics, manifest);
-    logger.info("file processed", {
-      key: file.key,
-      versionId: file.versionId,
-      as: result.as,
-      status: manifest.status,
-      rowsRead: manifest.rowsRead,
-      rowsQueued: manifest.rowsQueued,
-      rowsRejected: rejectedCountOf(manifest),
-      batches: manifest.batches,
-      error: manifest.error?.code,
-      fieldCheck: manifest.fieldCheck?.result,
+    const result = await splitDroppedFileOnce(file, invocationId, deps, undefined, {
+      remainingMs: () => context.getRemainingTimeInMillis(),
     });
-    if (manifest.fieldCheck?.result === "skipped") {
-      logger.warn("field check skipped; the file was sent unchecked", {
-        key: file.key,
-        reason: manifest.fieldCheck.reason,
-      });
-    }
+    logSplit(result, { key: file.key, versionId: file.versionId });
+  }
+}
+
+async function continueEvent(
+  message: z.infer<typeof SplitContinuationSchema>,
+  receives: number,
+  runtime: SplitterRuntime,
+  context: Context,
+): Promise<void> {
+  const deps = createSplitOnceDeps(runtime.settings, runtime.s3, runtime.sqs, runtime.fieldLists);
+  if (receives > CONTINUATION_MAX_ATTEMPTS) {
+    const stored = await deps.continuation?.checkpoints.read(`${message.reportPrefix}${SPLIT_CHECKPOINT_FILE}`);
+    if (!stored) return;
+    const checkpoint = SplitCheckpointSchema.parse(stored.value);
+    await recordFailedSplit(
+      checkpoint.dropped,
+      `the split failed for good: continuation ${message.seq} (after row ${checkpoint.reader.row}) failed ${receives - 1} times (crash or timeout). Nothing of the file was queued; drop the file again to split it anew`,
+      checkpoint.startedAt,
+      { reports: deps.reports, clock: systemClock, announce: deps.announce },
+    );
+    logger.error("split continuation failed for good; failed report requested", {
+      reportPrefix: message.reportPrefix,
+      seq: message.seq,
+      receives,
+    });
+    return;
+  }
+  const result = await continueSplit(message, context.awsRequestId, deps, {
+    remainingMs: () => context.getRemainingTimeInMillis(),
+  });
+  logSplit(result, { reportPrefix: message.reportPrefix, seq: message.seq });
+}
+
+function logSplit(result: SplitOnceResult, ids: Record<string, unknown>): void {
+  if (result.status === "skipped") {
+    logger.info("file already split or being split; event ignored", { ...ids, why: result.why });
+    return;
+  }
+  if (result.status === "paused") {
+    logger.info("split paused before the invocation's time ran out; continues in a fresh invocation", {
+      ...ids,
+      seq: result.seq,
+      rowsRead: result.rowsRead,
+    });
+    return;
+  }
+  const { manifest } = result;
+  addSplitMetrics(metrics, manifest);
+  logger.info("file processed", {
+    ...ids,
+    as: result.as,
+    status: manifest.status,
+    rowsRead: manifest.rowsRead,
+    rowsQueued: manifest.rowsQueued,
+    rowsRejected: rejectedCountOf(manifest),
+    batches: manifest.batches,
+    error: manifest.error?.code,
+    fieldCheck: manifest.fieldCheck?.result,
+  });
+  if (manifest.fieldCheck?.result === "skipped") {
+    logger.warn("field check skipped; the file was sent unchecked", { ...ids, reason: manifest.fieldCheck.reason });
   }
 }

@@ -17,8 +17,12 @@ import {
   type InputFormat,
   inflateIfGzip,
   isGzipped,
+  isResumableFormat,
   readRows,
 } from "../../shared/parsing/input-format.ts";
+import type { CsvCursor, CsvPosition } from "../../shared/parsing/csv-rows.ts";
+import type { RowMarks, SplitCheckpoint } from "../../shared/contracts/split-checkpoint.ts";
+import { withDefaultLimits } from "../../shared/parsing/reader-limits.ts";
 import type { ReaderLimits } from "../../shared/parsing/reader-limits.ts";
 import type { SplitManifest } from "../../shared/report/file-report.ts";
 import type { RejectedRowsStore, ReportStore } from "../../shared/contracts/report-store.ts";
@@ -27,7 +31,7 @@ import type { FileRef } from "../../shared/contracts/batch-message.ts";
 import { routeForObjectKey, routeForObjectName } from "../../shared/options/object-route.ts";
 import { planRequests } from "./request-plan.ts";
 import { type DroppedFile, fileRefFor } from "../../shared/contracts/s3-event.ts";
-import { splitFile } from "./split-file.ts";
+import { type HeldMessageStore, splitFileResumably } from "./split-file.ts";
 import { applyFieldMap, mapColumns } from "../../shared/options/field-map.ts";
 import type { FieldLists } from "../../shared/marketo/field-lists.ts";
 import { type ArrivalCheck, prepareArrivalCheck, rejectUnknownColumns } from "./arrival-field-check.ts";
@@ -50,6 +54,14 @@ export interface DroppedFileDeps {
   describe: (file: DroppedFile) => Promise<DroppedObjectHead>;
   /** Opens the file's bytes from the start. */
   open: (file: DroppedFile) => AsyncIterable<Uint8Array>;
+  /** Opens the file's bytes from an offset (a ranged GET): a resumed split reads on from its checkpoint. */
+  openFrom?: (file: DroppedFile, fromByte: number) => AsyncIterable<Uint8Array>;
+  /** Opens the inflated copy of a gzip file (in the work bucket) from an offset. */
+  openInflatedCopy?: (key: string, fromByte: number) => AsyncIterable<Uint8Array>;
+  /** Stores where rows start (`row-marks.json`), for the report writer's ranged reads. */
+  putRowMarks?: (file: FileRef, marks: RowMarks) => Promise<void>;
+  /** Where a paused split keeps its held messages (the work bucket). */
+  heldMessages?: (file: FileRef) => HeldMessageStore;
   /** The text of `{key}.options.json` in the same bucket, or undefined when there is none. */
   readSidecar: (file: DroppedFile) => Promise<string | undefined>;
   /** Batch messages (ingestion queue) and the bodies too large for them (work bucket). */
@@ -79,6 +91,17 @@ export interface ExplicitTarget {
   options?: unknown;
 }
 
+/** A split may stop when `pause` says so, and a later invocation go on from the checkpoint it left. */
+export interface Resumable {
+  pause: () => boolean;
+  from?: SplitCheckpoint;
+}
+
+/** What a paused split saves; the caller adds who owns the split and which continuation comes next. */
+export type PausedSplit = Omit<SplitCheckpoint, "owner" | "seq">;
+
+export type DroppedFileResult = { manifest: SplitManifest } | { paused: PausedSplit };
+
 /**
  * Splitter core: one dropped file → queued batches plus a manifest. A file that cannot be processed as a whole
  * (unknown type, invalid options, bad encoding, broken CSV, no rows) gets a `rejected` manifest and nothing is
@@ -89,13 +112,30 @@ export async function processDroppedFile(
   deps: DroppedFileDeps,
   explicit?: ExplicitTarget,
 ): Promise<SplitManifest> {
-  const startedAt = new Date(deps.clock.now()).toISOString();
+  const result = await processDroppedFileResumably(dropped, deps, explicit);
+  if ("paused" in result) throw new Error("a split without a pause condition paused");
+  return result.manifest;
+}
+
+/**
+ * `processDroppedFile` that, given `resumable`, stops a delimited Data Ingestion file after a row once `pause` says
+ * so and returns what the next invocation needs, or goes on from `resumable.from`. Nothing is queued and no
+ * manifest is written until an invocation reads the last row.
+ */
+export async function processDroppedFileResumably(
+  dropped: DroppedFile,
+  deps: DroppedFileDeps,
+  explicit?: ExplicitTarget,
+  resumable?: Resumable,
+): Promise<DroppedFileResult> {
+  const from = resumable?.from;
+  const startedAt = from?.startedAt ?? new Date(deps.clock.now()).toISOString();
   const file: FileRef = fileRefFor(dropped);
   const base = { v: 1 as const, file, startedAt };
   let manifest: SplitManifest;
   let arrival: ArrivalCheck | undefined;
   try {
-    const head = await deps.describe(dropped);
+    const head: DroppedObjectHead = from?.head ?? (await deps.describe(dropped));
     // Before any byte is read: a file over the limit costs one HeadObject.
     const size = head.contentLength ?? dropped.size;
     if (size !== undefined && size > deps.guards.maxFileBytes) {
@@ -104,11 +144,13 @@ export async function processDroppedFile(
         `file is ${size} bytes; the most accepted is ${deps.guards.maxFileBytes} (MAX_FILE_BYTES): split it into smaller files`,
       );
     }
+    // A continuation resolves the options as the first invocation read them.
+    const sidecar = from ? from.sidecar : explicit ? undefined : parseSidecar(await deps.readSidecar(dropped));
     const target = explicit
       ? resolveTarget(routeForObjectName(explicit.objectType), { defaults: deps.defaults, sidecar: explicit.options })
       : resolveTarget(isBulkKey(dropped.key) ? bulkRouteForKey(dropped.key) : routeForObjectKey(dropped.key), {
           defaults: deps.defaults,
-          sidecar: parseSidecar(await deps.readSidecar(dropped)),
+          sidecar,
           metadata: head.metadata,
         });
     const format: InputFormat = target.options.format ?? formatFromKey(dropped.key) ?? "csv";
@@ -128,20 +170,39 @@ export async function processDroppedFile(
         );
       }
     };
+    const cursor: CsvCursor = {};
+    /** Whether the bytes read are inflated: declared gzip, or sniffed from the first bytes. */
+    let inflating = gzipped;
+    const openBytes = (): AsyncIterable<Uint8Array> => {
+      if (!from) return inflateIfGzip(deps.open(dropped), gzipped, deps.guards, (gzip) => (inflating = gzip));
+      const at = from.reader.byte;
+      switch (from.source.kind) {
+        case "dropped":
+          return required(deps.openFrom, "openFrom")(dropped, at);
+        case "inflated":
+          return required(deps.openInflatedCopy, "openInflatedCopy")(from.source.key, at);
+        default:
+          throw new Error("a gzip file's inflated copy must be made before its split goes on");
+      }
+    };
+    // A resumed split checks its columns again (the field list is cached): the rows it reads carry them.
     arrival = target.fieldCheck ? await prepareArrivalCheck(target.route, deps.fieldLists) : undefined;
     const check = arrival && "check" in arrival ? arrival.check : undefined;
     const openRows = () =>
       rejectUnknownColumns(
         applyFieldMap(
-          readRows(inflateIfGzip(deps.open(dropped), gzipped, deps.guards), format, {
+          readRows(openBytes(), format, {
             onHeader,
             ...(deps.readerLimits ? { limits: deps.readerLimits } : {}),
+            ...(isResumableFormat(format) ? { cursor } : {}),
+            ...(from ? { resume: from.reader } : {}),
           }),
           target.fieldMap,
         ),
         check,
         objectTypeOf(target),
       );
+    const canPause = resumable !== undefined && target.kind === "ingestion" && isResumableFormat(format);
     const progress = {
       ...(deps.onProgress ? { onProgress: deps.onProgress } : {}),
       storeRejectedRows: (index: number, ndjson: string) => deps.reports.putRejectedRowsPart(file, index, ndjson),
@@ -159,7 +220,7 @@ export async function processDroppedFile(
             },
             deps.bulk.sink,
           )
-        : await splitFile(
+        : await splitFileResumably(
             {
               file,
               route: target.route,
@@ -167,23 +228,64 @@ export async function processDroppedFile(
               openRows,
               limits: deps.limits,
               ...progress,
+              ...(from ? { resume: from.progress } : {}),
+              ...(cursor && isResumableFormat(format) && target.kind === "ingestion"
+                ? { markRow: () => markOf(required(cursor.at, "a reader position")()) }
+                : {}),
+              ...(canPause
+                ? {
+                    shouldPause: resumable.pause,
+                    heldMessages: required(deps.heldMessages, "heldMessages")(file),
+                  }
+                : {}),
             },
             deps.publisher,
           );
+    if ("done" in summary && !summary.done) {
+      const reader: CsvPosition = required(cursor.at, "a reader position")();
+      const source = from?.source ?? (inflating ? { kind: "inflate" as const } : { kind: "dropped" as const });
+      return {
+        paused: {
+          v: 1,
+          dropped,
+          startedAt,
+          head,
+          ...(sidecar !== undefined ? { sidecar } : {}),
+          source,
+          reader,
+          progress: summary.progress,
+        },
+      };
+    }
+    const totals = "done" in summary ? summary.summary : summary;
+    // Marks count bytes of the dropped object, or of a gzip file's inflated copy; a gzip file split in one go has
+    // neither to read ranges of (the report writer then reads it from the start).
+    const marksSource = from?.source ?? (inflating ? undefined : { kind: "dropped" as const });
+    const last = cursor.at?.();
+    if (totals.marks?.length && last && marksSource && marksSource.kind !== "inflate" && deps.putRowMarks) {
+      await deps.putRowMarks(file, {
+        v: 1,
+        source: marksSource.kind === "dropped" ? marksSource : { kind: "inflated", key: marksSource.key },
+        header: last.header,
+        recordDelimiter: last.recordDelimiter,
+        marks: totals.marks,
+      });
+    }
     manifest = {
       ...base,
       objectType: objectTypeOf(target),
       ...(target.kind === "bulk" ? { mode: "bulk" as const } : {}),
-      input: { format, ...(gzipped ? { gzip: true } : {}) },
+      // The reader limits the split used: the report writer reads the file under the same ones.
+      input: { format, ...(gzipped ? { gzip: true } : {}), readerLimits: withDefaultLimits(deps.readerLimits) },
       options: describeOptions(target),
       status: "queued",
-      rowsRead: summary.rowsRead,
-      rowsQueued: summary.rowsQueued,
-      batches: summary.batches,
-      rejectedRows: summary.rejections.map(({ kind: _kind, ...rest }) => rest),
-      rejectedRowCount: summary.rejected,
-      rejectionGroups: summary.rejectionGroups,
-      rejectedRowParts: summary.rejectedRowParts,
+      rowsRead: totals.rowsRead,
+      rowsQueued: totals.rowsQueued,
+      batches: totals.batches,
+      rejectedRows: totals.rejections.map(({ kind: _kind, ...rest }) => rest),
+      rejectedRowCount: totals.rejected,
+      rejectionGroups: totals.rejectionGroups,
+      rejectedRowParts: totals.rejectedRowParts,
       ...(arrival ? { fieldCheck: fieldCheckOf(arrival) } : {}),
       finishedAt: new Date(deps.clock.now()).toISOString(),
     };
@@ -206,7 +308,14 @@ export async function processDroppedFile(
     };
   }
   await deps.reports.putManifest(file, manifest);
-  return manifest;
+  return { manifest };
+}
+
+const markOf = ({ byte, lineFeeds, row, nextLine }: CsvPosition) => ({ byte, lineFeeds, row, nextLine });
+
+function required<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`a resumable split needs ${what}`);
+  return value;
 }
 
 function fieldCheckOf(arrival: ArrivalCheck): NonNullable<SplitManifest["fieldCheck"]> {

@@ -1,5 +1,5 @@
 import { isSidecarKey } from "./process-dropped-file.ts";
-import { droppedFiles, fileRefFor } from "../../shared/contracts/s3-event.ts";
+import { type DroppedFile, droppedFiles, fileRefFor } from "../../shared/contracts/s3-event.ts";
 import type { SplitFailureRecord } from "../../shared/contracts/split-failure.ts";
 import type { ReportStore } from "../../shared/contracts/report-store.ts";
 import type { SplitManifest } from "../../shared/report/file-report.ts";
@@ -27,31 +27,46 @@ export async function recordSplitFailure(record: SplitFailureRecord, deps: Split
   const written: SplitManifest[] = [];
   for (const dropped of droppedFiles(record.requestPayload)) {
     if (isSidecarKey(dropped.key)) continue;
-    const file = fileRefFor(dropped);
-    const existing = await deps.reports.getManifest(file);
-    if (existing) {
-      await deps.announce(existing);
-      continue;
-    }
-    const now = new Date(deps.clock.now()).toISOString();
-    const manifest: SplitManifest = {
-      v: 1,
-      file,
-      objectType: dropped.key.split("/")[0] ?? "",
-      status: "failed",
-      rowsRead: 0,
-      rowsQueued: 0,
-      batches: 0,
-      rejectedRows: [],
-      error: { code: SPLIT_FAILED, message: describeFailure(record) },
-      startedAt: record.timestamp && !Number.isNaN(Date.parse(record.timestamp)) ? record.timestamp : now,
-      finishedAt: now,
-    };
-    await deps.reports.putManifest(file, manifest);
-    await deps.announce(manifest);
-    written.push(manifest);
+    const startedAt = record.timestamp && !Number.isNaN(Date.parse(record.timestamp)) ? record.timestamp : undefined;
+    const manifest = await recordFailedSplit(dropped, describeFailure(record), startedAt, deps);
+    if (manifest) written.push(manifest);
   }
   return written;
+}
+
+/**
+ * Gives one file a `failed` manifest and announces it (a file that has a manifest after all keeps it and is
+ * announced again). Returns the manifest written, if one was.
+ */
+export async function recordFailedSplit(
+  dropped: DroppedFile,
+  message: string,
+  startedAt: string | undefined,
+  deps: SplitFailureDeps,
+): Promise<SplitManifest | undefined> {
+  const file = fileRefFor(dropped);
+  const existing = await deps.reports.getManifest(file);
+  if (existing) {
+    await deps.announce(existing);
+    return undefined;
+  }
+  const now = new Date(deps.clock.now()).toISOString();
+  const manifest: SplitManifest = {
+    v: 1,
+    file,
+    objectType: dropped.key.split("/")[0] ?? "",
+    status: "failed",
+    rowsRead: 0,
+    rowsQueued: 0,
+    batches: 0,
+    rejectedRows: [],
+    error: { code: SPLIT_FAILED, message },
+    startedAt: startedAt ?? now,
+    finishedAt: now,
+  };
+  await deps.reports.putManifest(file, manifest);
+  await deps.announce(manifest);
+  return manifest;
 }
 
 function describeFailure(record: SplitFailureRecord): string {

@@ -1,5 +1,6 @@
 import type { RowRejection } from "../../shared/parsing/source-row.ts";
 import type { RejectionGroup } from "../../shared/report/file-report.ts";
+import type { RejectionState } from "../../shared/contracts/split-checkpoint.ts";
 
 /** Rejected rows the manifest lists itself (the rest are in the parts); a few are enough to see what went wrong. */
 export const REJECTED_ROWS_IN_MANIFEST = 100;
@@ -37,7 +38,27 @@ export class RejectionRecorder {
   constructor(
     private readonly store?: StoreRejectedRows,
     private readonly partBytes = REJECTED_PART_BYTES,
-  ) {}
+    saved?: RejectionState,
+  ) {
+    if (!saved) return;
+    this.first.push(...saved.first);
+    for (const group of saved.groups) this.groups.set(groupKey(group), { ...group });
+    if (saved.other) this.other = { ...saved.other };
+    this.count = saved.count;
+    this.parts = saved.parts;
+  }
+
+  /** Writes the rows not yet in a part, and returns what a recorder built from it needs to go on. */
+  async save(): Promise<RejectionState> {
+    await this.flushPart();
+    return {
+      first: [...this.first],
+      groups: [...this.groups.values()].map((group) => ({ ...group })),
+      ...(this.other ? { other: { ...this.other } } : {}),
+      count: this.count,
+      parts: this.parts,
+    };
+  }
 
   async add(rejection: RowRejection): Promise<void> {
     this.count++;
@@ -62,7 +83,7 @@ export class RejectionRecorder {
   }
 
   private group(rejection: RowRejection): void {
-    const key = `${rejection.field ?? ""}\u0000${rejection.reason}`;
+    const key = groupKey(rejection);
     const known = this.groups.get(key);
     if (known) known.rows++;
     else if (this.groups.size < MAX_REJECTION_GROUPS) {
@@ -84,3 +105,5 @@ export class RejectionRecorder {
     this.bytes = 0;
   }
 }
+
+const groupKey = (rejection: { field?: string; reason: string }) => `${rejection.field ?? ""}\u0000${rejection.reason}`;

@@ -2,6 +2,7 @@ import {
   BatchPacker,
   GroupedBatchPacker,
   type PackedBatch,
+  type OpenBatch,
   type PackLimits,
   type RequestFrame,
 } from "../../shared/batching/batch-packer.ts";
@@ -14,12 +15,20 @@ export type PreparedRecord = Extract<Preparation, { ok: true }>;
 export interface RowPacker {
   add(record: PreparedRecord, row: number): PackedBatch<number> | undefined;
   flush(): PackedBatch<number> | undefined;
+  /** The open batch, for a checkpoint (undefined: nothing open); `createPacker(limits, saved)` packs on from it. */
+  save(): SavedPacker | undefined;
+}
+
+/** A packer's open batch; lists also name the list it is for. */
+export interface SavedPacker {
+  listId?: number;
+  open: OpenBatch;
 }
 
 /** How one file's rows become requests: the per-row rules and the body shape of its endpoint. */
 export interface RequestPlan {
   prepare(values: Record<string, unknown>): Preparation;
-  createPacker(limits: PackLimits): RowPacker;
+  createPacker(limits: PackLimits, saved?: SavedPacker): RowPacker;
 }
 
 /** Request members other than the objects, in Marketo's wire shape, and the member that holds the objects. */
@@ -60,9 +69,17 @@ function openingFrame(header: Record<string, unknown>, arrayKey: string): Reques
  * `{"listId":…,"leads":[…]}` requests: the body names one list, so a row of another list closes the open
  * request. Within a list, rows pack greedily in file order like any other.
  */
-function createListPacker(arrayKey: string, limits: PackLimits): RowPacker {
+function createListPacker(arrayKey: string, limits: PackLimits, saved: SavedPacker | undefined): RowPacker {
   let open: { listId: number; packer: BatchPacker<number> } | undefined;
+  if (saved?.listId !== undefined) {
+    open = {
+      listId: saved.listId,
+      packer: new BatchPacker<number>(openingFrame({ listId: saved.listId }, arrayKey), limits),
+    };
+    open.packer.restore(saved.open);
+  }
   return {
+    save: () => (open ? { listId: open.listId, open: open.packer.save() } : undefined),
     add: (record, row) => {
       const listId = record.listId as number;
       const item = { json: JSON.stringify(record.object), meta: row };
@@ -92,17 +109,21 @@ export function planRequests(options: FileOptions, text: boolean): RequestPlan {
   const grouped = type === "programmembers" || type === "programmembers/delete";
   return {
     prepare,
-    createPacker: (limits) => {
-      if (type === "lists" || type === "lists/remove") return createListPacker(arrayKey, limits);
+    createPacker: (limits, saved) => {
+      if (type === "lists" || type === "lists/remove") return createListPacker(arrayKey, limits, saved);
       if (!grouped) {
         const packer = new BatchPacker<number>(frame, limits);
+        if (saved) packer.restore(saved.open);
         return {
+          save: () => ({ open: packer.save() }),
           add: (record, row) => packer.add({ json: JSON.stringify(record.object), meta: row }),
           flush: () => packer.flush(),
         };
       }
       const packer = new GroupedBatchPacker<number>(frame, limits);
+      if (saved) packer.restore(saved.open);
       return {
+        save: () => ({ open: packer.save() }),
         add: (record, row) => {
           const program = record.program as { programId: number; status?: string };
           const head = JSON.stringify(program).slice(0, -1);

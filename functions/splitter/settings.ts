@@ -48,6 +48,13 @@ export const SplitterSettingsSchema = z.object({
   MARKETO_SECRET_ID: z.string().min(1).optional(),
   /** How long a warm splitter keeps Marketo's field list of an object before asking again. */
   FIELD_LIST_TTL_MS: int(0, 86_400_000, DEFAULT_FIELD_LIST_TTL_MS),
+  /**
+   * The split-continuation queue: a split that would outlast its invocation pauses at a row boundary and goes on in
+   * a fresh invocation started by a message here. Unset: a split runs in one invocation or not at all.
+   */
+  SPLIT_CONTINUATION_QUEUE_URL: z.string().min(1).optional(),
+  /** Time kept in hand when pausing: enough to stage up to 32 MiB of held bodies and write the checkpoint. */
+  SPLIT_SAFETY_MARGIN_MS: int(1_000, 600_000, 60_000),
   ...requestLimits,
 });
 export type SplitterSettings = z.infer<typeof SplitterSettingsSchema>;

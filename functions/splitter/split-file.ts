@@ -1,3 +1,4 @@
+import { z } from "zod";
 import { ItemTooLargeError, type PackedBatch, type PackLimits } from "../../shared/batching/batch-packer.ts";
 import type { SourceRow } from "../../shared/parsing/source-row.ts";
 import { RejectionRecorder, type RejectionSummary, type StoreRejectedRows } from "./rejected-rows.ts";
@@ -12,6 +13,7 @@ import {
 import type { ObjectRoute } from "../../shared/options/object-route.ts";
 import type { BatchSink } from "../../shared/contracts/batch-publisher.ts";
 import type { RequestPlan } from "./request-plan.ts";
+import { ROW_MARK_EVERY, type RowMark, type SplitProgress } from "../../shared/contracts/split-checkpoint.ts";
 
 /**
  * Largest queue message the splitter sends: SQS takes 1 MiB, and a dead-lettered message keeps its body and gains
@@ -34,12 +36,31 @@ export interface SplitFileRequest {
   onProgress?: (rowsRead: number) => void;
   /** Where the rejected rows go, as NDJSON parts. */
   storeRejectedRows?: StoreRejectedRows;
+  /** Goes on from a paused split of the same file (`openRows` then opens the rows after the pause). */
+  resume?: SplitProgress;
+  /** Asked after each row this invocation packs (never before the first): true stops the split after that row. */
+  shouldPause?: () => boolean;
+  /** Called after every ROW_MARK_EVERY-th row (the reader's cursor is at its end); returns the mark to keep. */
+  markRow?: () => RowMark;
+  /** Where messages waiting for the end of the file go when the split pauses; needed with `shouldPause`. */
+  heldMessages?: HeldMessageStore;
 }
+
+/** Parts of held messages (NDJSON of `{id, body}`), written at each pause and queued at the very end. */
+export interface HeldMessageStore {
+  put(part: number, ndjson: string): Promise<void>;
+  read(part: number): Promise<string>;
+}
+
+/** How a split ended: the whole file read, or paused after a row (its progress saved for the next invocation). */
+export type SplitResult = { done: true; summary: SplitSummary } | { done: false; progress: SplitProgress };
 
 export interface SplitSummary extends RejectionSummary {
   rowsRead: number;
   rowsQueued: number;
   batches: number;
+  /** Row boundaries every ROW_MARK_EVERY rows, when `markRow` was given. */
+  marks?: RowMark[];
 }
 
 /**
@@ -64,15 +85,35 @@ type HeldMessage =
  * Throws InputFileError for such files; row-level problems are returned as rejections.
  */
 export async function splitFile(request: SplitFileRequest, sink: BatchSink): Promise<SplitSummary> {
-  const { route, file } = request;
-  const rejected = new RejectionRecorder(request.storeRejectedRows);
+  const result = await splitFileResumably(request, sink);
+  if (!result.done) throw new Error("splitFile cannot pause: use splitFileResumably");
+  return result.summary;
+}
+
+/**
+ * `splitFile` that can stop after any row when `shouldPause` says so, and go on later from its saved progress: the
+ * bodies held so far are staged in the work bucket, their pointer messages saved as a part, the rejected rows
+ * written, and the open batch returned. Nothing is queued until the invocation that reads the file's last row.
+ */
+export async function splitFileResumably(request: SplitFileRequest, sink: BatchSink): Promise<SplitResult> {
+  const { route, file, resume } = request;
+  const rejected = new RejectionRecorder(request.storeRejectedRows, undefined, resume?.rejections);
   const maxMessageBytes = request.maxMessageBytes ?? MAX_QUEUED_MESSAGE_BYTES;
   const holdBytes = request.holdBytes ?? DEFAULT_HOLD_BYTES;
-  const packer = request.plan.createPacker(request.limits);
-  const summary = { rowsRead: 0, rowsQueued: 0, batches: 0 };
+  const packer = request.plan.createPacker(request.limits, resume?.packer);
+  const summary = {
+    rowsRead: resume?.rowsRead ?? 0,
+    rowsQueued: resume?.rowsQueued ?? 0,
+    batches: resume?.batches ?? 0,
+  };
+  let heldParts = resume?.heldParts ?? 0;
+  const marks: RowMark[] = [...(resume?.marks ?? [])];
   const held: HeldMessage[] = [];
   let heldBytes = 0;
-  let spilled = false;
+  // A resumed split has held messages in parts already: every body from now on is staged too (memory stays flat).
+  let spilled = resume !== undefined;
+  if (request.shouldPause && !request.heldMessages)
+    throw new Error("a split that can pause needs a held-message store");
 
   const stage = async (message: HeldMessage): Promise<HeldMessage & { pointer: string }> => {
     if (message.pointer !== undefined) return message;
@@ -116,46 +157,81 @@ export async function splitFile(request: SplitFileRequest, sink: BatchSink): Pro
     }
   };
 
+  let paused = false;
   for await (const row of request.openRows()) {
     summary.rowsRead++;
     if (summary.rowsRead % 10_000 === 0) request.onProgress?.(summary.rowsRead);
-    if (row.kind === "rejection") {
-      await rejected.add(row);
-      continue;
+    packRow: {
+      if (row.kind === "rejection") {
+        await rejected.add(row);
+        break packRow;
+      }
+      const prepared = request.plan.prepare(row.values);
+      if (!prepared.ok) {
+        await rejected.add({
+          kind: "rejection",
+          row: row.row,
+          line: row.line,
+          ...(prepared.field ? { field: prepared.field } : {}),
+          reason: prepared.reason,
+        });
+        break packRow;
+      }
+      let closed: PackedBatch<number> | undefined;
+      try {
+        closed = packer.add(prepared, row.row);
+      } catch (error) {
+        if (!(error instanceof ItemTooLargeError)) throw error;
+        await rejected.add({
+          kind: "rejection",
+          row: row.row,
+          line: row.line,
+          reason: `row is ${error.itemBytes} bytes as JSON; one request holds at most ${error.maxItemBytes}`,
+        });
+      }
+      // Awaited only when a batch closes: an await per row costs a microtask turn per row.
+      if (closed) await emit(closed);
     }
-    const prepared = request.plan.prepare(row.values);
-    if (!prepared.ok) {
-      await rejected.add({
-        kind: "rejection",
-        row: row.row,
-        line: row.line,
-        ...(prepared.field ? { field: prepared.field } : {}),
-        reason: prepared.reason,
-      });
-      continue;
+    // After a whole row, before the reader moves on: the reader's cursor is at this row's end.
+    if (request.markRow && summary.rowsRead % ROW_MARK_EVERY === 0) marks.push(request.markRow());
+    if (request.shouldPause?.()) {
+      paused = true;
+      break;
     }
-    let closed: PackedBatch<number> | undefined;
-    try {
-      closed = packer.add(prepared, row.row);
-    } catch (error) {
-      if (!(error instanceof ItemTooLargeError)) throw error;
-      await rejected.add({
-        kind: "rejection",
-        row: row.row,
-        line: row.line,
-        reason: `row is ${error.itemBytes} bytes as JSON; one request holds at most ${error.maxItemBytes}`,
-      });
-    }
-    // Awaited only when a batch closes: an await per row costs a microtask turn per row.
-    if (closed) await emit(closed);
+  }
+  if (paused) {
+    const store = request.heldMessages as HeldMessageStore;
+    // Their bodies go to the work bucket; their pointer messages into a part the last invocation queues.
+    const lines: string[] = [];
+    for (const waiting of held) lines.push(`${JSON.stringify(idAndText(await stage(waiting)))}\n`);
+    if (lines.length > 0) await store.put(heldParts++, lines.join(""));
+    const open = packer.save();
+    return {
+      done: false,
+      progress: {
+        ...summary,
+        heldParts,
+        ...(open ? { packer: open } : {}),
+        rejections: await rejected.save(),
+        marks,
+      },
+    };
   }
   await emit(packer.flush());
   // The whole file was read without a file-level error: now, and only now, its batches are queued.
-  for (const entry of held) {
-    const text = entry.pointer ?? serializeBatchMessage(entry.head, entry.body);
-    await sink.publish({ id: `b${entry.head.batch.index}`, body: text });
+  for (let part = 0; part < heldParts; part++) {
+    const ndjson = await (request.heldMessages as HeldMessageStore).read(part);
+    for (const line of ndjson.split("\n")) if (line) await sink.publish(HeldLineSchema.parse(JSON.parse(line)));
   }
+  for (const entry of held) await sink.publish(idAndText(entry));
   await sink.flush();
   request.onProgress?.(summary.rowsRead);
-  return { ...summary, ...(await rejected.finish()) };
+  return { done: true, summary: { ...summary, ...(await rejected.finish()), marks } };
 }
+
+/** A held message as queued: its pointer, or its queue text made now (it is not kept while the message waits). */
+const idAndText = (entry: HeldMessage) => ({
+  id: `b${entry.head.batch.index}`,
+  body: entry.pointer ?? serializeBatchMessage(entry.head, entry.body),
+});
+const HeldLineSchema = z.strictObject({ id: z.string(), body: z.string() });

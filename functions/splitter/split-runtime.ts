@@ -18,7 +18,15 @@ import { lazyMarketoClient } from "../../shared/marketo/lazy-client.ts";
 import type { FileClaim } from "./file-claim.ts";
 import { SIDECAR_SUFFIX } from "./process-dropped-file.ts";
 import { fileGuardsOf, type SplitterSettings } from "./settings.ts";
-import type { SplitOnceDeps } from "./split-once.ts";
+import type { ContinuationDeps, SplitOnceDeps } from "./split-once.ts";
+import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import { Upload } from "@aws-sdk/lib-storage";
+import { Readable } from "node:stream";
+import { heldMessagesKey, type SplitContinuation } from "../../shared/contracts/split-checkpoint.ts";
+import { inflateIfGzip } from "../../shared/parsing/input-format.ts";
+import type { FileGuards } from "./settings.ts";
+import type { DroppedFile } from "../../shared/contracts/s3-event.ts";
+import { ROW_DATA_TAGGING } from "../../shared/contracts/report-store.ts";
 
 /**
  * What splitting a file needs in AWS, for the S3-event handler and the intake handler alike: the same queues,
@@ -32,13 +40,34 @@ export function createSplitOnceDeps(
   sqs: SQSClient,
   fieldLists?: FieldLists,
 ): SplitOnceDeps {
+  const reports = new S3ReportStore(s3, settings.WORK_BUCKET);
   return {
     ...(fieldLists ? { fieldLists } : {}),
+    putRowMarks: (file, marks) => reports.putRowMarks(file, marks),
     describe: (dropped) => headS3Object(s3, dropped),
     open: (dropped) => streamS3Object(s3, dropped),
+    openFrom: (dropped, fromByte) => streamS3Object(s3, dropped, fromByte),
+    openInflatedCopy: (key, fromByte) => streamS3Object(s3, { bucket: settings.WORK_BUCKET, key }, fromByte),
+    heldMessages: (file) => ({
+      put: async (part, ndjson) => {
+        await s3.send(
+          new PutObjectCommand({
+            Bucket: settings.WORK_BUCKET,
+            Key: heldMessagesKey(file.reportPrefix, part),
+            Body: ndjson,
+            ContentType: "application/x-ndjson; charset=utf-8",
+          }),
+        );
+      },
+      read: async (part) => {
+        const key = heldMessagesKey(file.reportPrefix, part);
+        const object = await s3.send(new GetObjectCommand({ Bucket: settings.WORK_BUCKET, Key: key }));
+        return (await object.Body?.transformToString("utf-8")) ?? "";
+      },
+    }),
     readSidecar: (dropped) => readOptionalS3Text(s3, dropped.bucket, `${dropped.key}${SIDECAR_SUFFIX}`),
     publisher: createIngestionBatchSink(s3, sqs, settings.WORK_BUCKET, settings.INGESTION_QUEUE_URL),
-    reports: new S3ReportStore(s3, settings.WORK_BUCKET),
+    reports,
     clock: systemClock,
     limits: { maxObjects: settings.MAX_REQUEST_OBJECTS, maxBytes: settings.MAX_REQUEST_BYTES },
     readerLimits: {
@@ -54,6 +83,9 @@ export function createSplitOnceDeps(
     guards: fileGuardsOf(settings),
     claims: new S3ClaimStore<FileClaim>(s3, settings.WORK_BUCKET),
     leaseMs: settings.SPLIT_CLAIM_LEASE_MS,
+    ...(settings.SPLIT_CONTINUATION_QUEUE_URL
+      ? { continuation: continuationDeps(settings, settings.SPLIT_CONTINUATION_QUEUE_URL, s3, sqs) }
+      : {}),
     announce: async (manifest) => {
       const message: ReportMessage = { v: 1, kind: "file-report", file: manifest.file, checks: 0 };
       await sqs.send(
@@ -99,4 +131,49 @@ export function addSplitMetrics(metrics: PipelineMetrics, manifest: SplitManifes
   metrics.add(METRIC.rowsRead, "Count", manifest.rowsRead);
   metrics.add(METRIC.rowsQueued, "Count", manifest.rowsQueued);
   metrics.add(METRIC.rowsRejected, "Count", rejectedCountOf(manifest));
+}
+
+function continuationDeps(
+  settings: SplitterSettings,
+  queueUrl: string,
+  s3: S3Client,
+  sqs: SQSClient,
+): ContinuationDeps {
+  return {
+    checkpoints: new S3ClaimStore<unknown>(s3, settings.WORK_BUCKET),
+    continueLater: async (message: SplitContinuation) => {
+      await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(message) }));
+    },
+    inflateCopy: (dropped, key) =>
+      inflateIntoWorkBucket(s3, settings.WORK_BUCKET, dropped, key, fileGuardsOf(settings)),
+    safetyMarginMs: settings.SPLIT_SAFETY_MARGIN_MS,
+  };
+}
+
+/**
+ * The fallback for gzip: a deflate stream cannot be entered mid-way (zlib's window is not exposed), so a gzip file
+ * that outlasts one invocation is inflated once into the work bucket (a multipart upload, under the same zip-bomb
+ * guards), and the split reads on from its checkpoint in that copy with ranged GETs.
+ */
+async function inflateIntoWorkBucket(
+  s3: S3Client,
+  bucket: string,
+  dropped: DroppedFile,
+  key: string,
+  guards: FileGuards,
+): Promise<number> {
+  let bytes = 0;
+  const inflated = inflateIfGzip(streamS3Object(s3, dropped), true, guards);
+  const counted = (async function* () {
+    for await (const chunk of inflated) {
+      bytes += chunk.length;
+      yield chunk;
+    }
+  })();
+  // A copy of input rows: tagged to expire with the other row data.
+  await new Upload({
+    client: s3,
+    params: { Bucket: bucket, Key: key, Body: Readable.from(counted), Tagging: ROW_DATA_TAGGING },
+  }).done();
+  return bytes;
 }

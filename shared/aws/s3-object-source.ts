@@ -11,14 +11,28 @@ export interface ObjectLocation {
  * Streams an object's bytes. The body is destroyed when the consumer stops early: an unread body holds a pooled
  * socket, and after 50 of them the client hangs.
  */
-export async function* streamS3Object(s3: S3Client, location: ObjectLocation): AsyncGenerator<Uint8Array> {
-  const response = await s3.send(
-    new GetObjectCommand({
-      Bucket: location.bucket,
-      Key: location.key,
-      ...(location.versionId ? { VersionId: location.versionId } : {}),
-    }),
-  );
+export async function* streamS3Object(
+  s3: S3Client,
+  location: ObjectLocation,
+  fromByte = 0,
+): AsyncGenerator<Uint8Array> {
+  let response;
+  try {
+    response = await s3.send(
+      new GetObjectCommand({
+        Bucket: location.bucket,
+        Key: location.key,
+        ...(location.versionId ? { VersionId: location.versionId } : {}),
+        // A ranged GET: a resumed split fetches only the bytes after its checkpoint.
+        ...(fromByte > 0 ? { Range: `bytes=${fromByte}-` } : {}),
+      }),
+    );
+  } catch (error) {
+    // A range starting at the object's end (a split paused after its last row) has no bytes: 416.
+    if (fromByte > 0 && (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 416)
+      return;
+    throw error;
+  }
   const body = response.Body as Readable | undefined;
   if (!body) return;
   try {

@@ -1,6 +1,7 @@
 import { ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { readOptionalS3Text, readS3Text } from "./s3-object-source.ts";
 import type { FileRef } from "../contracts/batch-message.ts";
+import { ROW_MARKS_FILE, type RowMarks, RowMarksSchema } from "../contracts/split-checkpoint.ts";
 import { type FileReport, REPORT_FILE } from "../report/build-file-report.ts";
 import { type RejectedRowsStore, type ReportStore, ROW_DATA_TAGGING } from "../contracts/report-store.ts";
 import { type BatchOutcome, RejectedRowSchema, type RejectedRow, type SplitManifest } from "../report/file-report.ts";
@@ -34,6 +35,15 @@ export class S3ReportStore implements ReportStore, RejectedRowsStore {
 
   getFileReport(file: FileRef): Promise<FileReport | undefined> {
     return this.getJson<FileReport>(`${file.reportPrefix}${REPORT_FILE}`);
+  }
+
+  putRowMarks(file: FileRef, marks: RowMarks): Promise<void> {
+    return this.putJson(`${file.reportPrefix}${ROW_MARKS_FILE}`, marks);
+  }
+
+  async getRowMarks(file: FileRef): Promise<RowMarks | undefined> {
+    const marks = await this.getJson<unknown>(`${file.reportPrefix}${ROW_MARKS_FILE}`);
+    return marks === undefined ? undefined : RowMarksSchema.parse(marks);
   }
 
   async putRejectedRowsPart(file: FileRef, index: number, ndjson: string): Promise<void> {

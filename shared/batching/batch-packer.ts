@@ -1,3 +1,5 @@
+import { z } from "zod";
+
 export interface PackLimits {
   /** Most objects in one request (Data Ingestion: 1,000; program members: lead references across programs). */
   maxObjects: number;
@@ -49,6 +51,20 @@ interface OpenGroup {
   jsons: string[];
 }
 
+/** The open batch of a packer whose items carry row numbers, saved so a later invocation packs on exactly. */
+export const OpenBatchSchema = z.object({
+  metas: z.array(z.number().int()),
+  bytes: z.number().int().nonnegative(),
+  groups: z.array(
+    z.object({
+      key: z.string(),
+      frame: z.object({ prefix: z.string(), suffix: z.string() }),
+      jsons: z.array(z.string()),
+    }),
+  ),
+});
+export type OpenBatch = z.infer<typeof OpenBatchSchema>;
+
 const utf8Length = (text: string) => Buffer.byteLength(text);
 
 /**
@@ -99,6 +115,18 @@ export class GroupedBatchPacker<M> {
     else this.groups.set(item.groupKey, { frame: item.groupFrame, jsons: [item.json] });
     this.metas.push(item.meta);
     return closed;
+  }
+
+  /** The open batch, to be restored into a packer with the same frame and limits. */
+  save(this: GroupedBatchPacker<number>): OpenBatch {
+    const groups = [...this.groups].map(([key, group]) => ({ key, frame: group.frame, jsons: [...group.jsons] }));
+    return { metas: [...this.metas], bytes: this.bytes, groups };
+  }
+
+  restore(this: GroupedBatchPacker<number>, open: OpenBatch): void {
+    this.groups = new Map(open.groups.map((group) => [group.key, { frame: group.frame, jsons: [...group.jsons] }]));
+    this.metas = [...open.metas];
+    this.bytes = open.bytes;
   }
 
   /** Closes the open batch, if it holds anything. */
@@ -179,6 +207,25 @@ export class BatchPacker<M> {
     this.jsons.push(item.json);
     this.metas.push(item.meta);
     return closed;
+  }
+
+  /** The open batch (one unnamed group), to be restored into a packer with the same frame and limits. */
+  save(this: BatchPacker<number>): OpenBatch {
+    // Saved exact: the packer closes batches on exact sizes whatever it had measured, so the restored one agrees.
+    this.measureAll();
+    return {
+      metas: [...this.metas],
+      bytes: this.exactBytes,
+      groups: [{ key: "", frame: this.frame, jsons: [...this.jsons] }],
+    };
+  }
+
+  restore(this: BatchPacker<number>, open: OpenBatch): void {
+    this.jsons = open.groups.flatMap((group) => group.jsons);
+    this.metas = [...open.metas];
+    this.exactBytes = open.bytes;
+    this.measured = this.jsons.length;
+    this.unmeasuredBound = 0;
   }
 
   flush(): PackedBatch<M> | undefined {

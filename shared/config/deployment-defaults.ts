@@ -28,6 +28,12 @@ export const DEPLOYMENT_DEFAULTS = {
   /** ≥ 6 × the sender timeout (AWS guidance for SQS event sources). */
   ingestionQueueVisibilitySeconds: 6 * 60,
   splitterTimeoutSeconds: 900,
+  /**
+   * Split continuations: ≥ 6 × the splitter timeout (AWS guidance for SQS event sources, as for the other queues);
+   * a message's fourth receive finds three attempts spent and records the split as failed, then the DLQ keeps it.
+   */
+  splitContinuationVisibilitySeconds: 6 * 900,
+  splitContinuationMaxReceiveCount: 4,
   /** Bulk importer timeout: one 10 MB upload or one status/failures round per message. */
   bulkImporterTimeoutSeconds: 120,
   /** ≥ 6 × the importer timeout. */

@@ -1,4 +1,4 @@
-import { decodeUtf8 } from "./decode-utf8.ts";
+import { type BytePosition, type DecodedSpan, decodeUtf8 } from "./decode-utf8.ts";
 import { InputFileError } from "./input-file-error.ts";
 import { fieldTooLong, lineTooLong, type ReaderLimits, tooManyColumns, withDefaultLimits } from "./reader-limits.ts";
 import type { SourceRow } from "./source-row.ts";
@@ -10,6 +10,26 @@ export interface CsvOptions {
   limits?: Partial<ReaderLimits>;
   /** Told the header's column names once it is read: a rule every row needs can reject the file there. */
   onHeader?: (columns: readonly string[]) => void;
+  /** Reads on from a row boundary: `chunks` start at `resume.byte`, and the header and counts come from it. */
+  resume?: CsvPosition;
+  /** Told where the row just yielded ends, so a caller can stop there and resume later. */
+  cursor?: CsvCursor;
+}
+
+/** A row boundary of a delimited file, and what reading on from it needs to know about the file before it. */
+export interface CsvPosition extends BytePosition {
+  /** Data rows before it. */
+  row: number;
+  /** Physical line the next record starts on. */
+  nextLine: number;
+  /** The record delimiter found at the file's first line break. */
+  recordDelimiter: "crlf" | "lf" | "cr";
+  header: string[];
+}
+
+/** Where the row last yielded ends; `at()` is computed only when asked (a checkpoint), never per row. */
+export interface CsvCursor {
+  at?: () => CsvPosition;
 }
 
 const OTHER_DELIMITERS: Record<string, string> = { ";": "semicolon", "\t": "tab", "|": "pipe", ",": "comma" };
@@ -25,10 +45,17 @@ const CRLF = 1;
 const LF_ONLY = 2;
 const CR_ONLY = 3;
 
-/** One record, its fields as text, and the physical line it starts on. */
+const DELIMITER_NAMES = { [CRLF]: "crlf", [LF_ONLY]: "lf", [CR_ONLY]: "cr" } as const;
+const DELIMITER_CODES = { crlf: CRLF, lf: LF_ONLY, cr: CR_ONLY } as const;
+
+/** One record, its fields as text, the physical line it starts on, and where it ends. */
 interface ScannedRecord {
   fields: string[];
   line: number;
+  /** Index in the scanned text (`lastText`) just past the record and its delimiter. */
+  end: number;
+  /** Line the record after it starts on (blank lines not counted). */
+  nextLine: number;
 }
 
 const PROBLEMS = {
@@ -74,6 +101,10 @@ export class CsvScanner {
   private emptyLines = 0;
   private readonly limits: ReaderLimits;
   readonly records: ScannedRecord[] = [];
+  /** The text the last `scan` went through: held-back characters of the previous chunk, then the chunk. */
+  lastText = "";
+  /** Characters of `lastText` that came from the previous chunk (negative: a leading BOM was dropped). */
+  lastShift = 0;
 
   constructor(delimiter: string, limits: ReaderLimits) {
     if (delimiter.length !== 1 || delimiter === '"' || delimiter === "\r" || delimiter === "\n") {
@@ -83,15 +114,32 @@ export class CsvScanner {
     this.limits = limits;
   }
 
+  /** Continues after a record boundary of a file whose record delimiter and next line are known. */
+  resumeAt(position: Pick<CsvPosition, "recordDelimiter" | "nextLine">): void {
+    this.started = true;
+    this.recordDelimiter = DELIMITER_CODES[position.recordDelimiter];
+    this.nextLine = position.nextLine;
+  }
+
+  /** The record delimiter, once a line break has told it. */
+  get recordDelimiterName(): CsvPosition["recordDelimiter"] | undefined {
+    return this.recordDelimiter === UNKNOWN ? undefined : DELIMITER_NAMES[this.recordDelimiter as 1 | 2 | 3];
+  }
+
   /** Scans a chunk; finished records are appended to `records`. `final` marks the end of the input. */
   scan(chunk: string, final: boolean): void {
     let text = this.carry.length > 0 ? this.carry + chunk : chunk;
+    this.lastShift = this.carry.length;
     this.carry = "";
     if (!this.started && text.length > 0) {
       this.started = true;
       // The decoder drops the UTF-8 BOM; csv-parse (bom: true) dropped a second one too.
-      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+      if (text.charCodeAt(0) === 0xfeff) {
+        text = text.slice(1);
+        this.lastShift = -1;
+      }
     }
+    this.lastText = text;
     const n = text.length;
     const delimiter = this.delimiter;
     // Next LF and CR at or after the scan position (-1: none left in this text; -2: not looked for yet). Kept so a
@@ -182,7 +230,7 @@ export class CsvScanner {
           j++;
           continue;
         }
-        this.endRecord(text, i, j);
+        this.endRecord(text, i, j, j + length);
         i = j + length;
         continue outer;
       }
@@ -193,7 +241,9 @@ export class CsvScanner {
   private finish(): void {
     // Named at the line the open field starts on: that is where the stray quote is.
     if (this.quoting) throw this.malformed(PROBLEMS.unclosed, undefined);
-    if (this.wasQuoting || this.fields.length > 0 || this.field.length > 0) this.endRecord("", 0, 0);
+    if (this.wasQuoting || this.fields.length > 0 || this.field.length > 0) {
+      this.endRecord("", 0, 0, this.lastText.length);
+    }
   }
 
   /** Length of the record delimiter at `at` (0: none, -1: the next chunk decides). Discovers it if unknown. */
@@ -243,15 +293,15 @@ export class CsvScanner {
     this.wasQuoting = false;
   }
 
-  private endRecord(text: string, from: number, to: number): void {
+  private endRecord(text: string, from: number, to: number, end: number): void {
     if (this.fields.length === 0 && this.field.length === 0 && to === from && !this.wasQuoting) {
       this.emptyLines++;
       return;
     }
     this.endField(text, from, to);
     const line = this.recordLine();
-    this.records.push({ fields: this.fields, line });
     this.nextLine = line + 1 + (this.mayHoldBreaks ? lineBreaksWithin(this.fields) : 0);
+    this.records.push({ fields: this.fields, line, end, nextLine: this.nextLine });
     this.emptyLines = 0;
     this.fields = [];
     this.recordChars = 0;
@@ -285,7 +335,19 @@ export function readCsvRows(
   chunks: AsyncIterable<Uint8Array>,
   options: CsvOptions = {},
 ): AsyncIterableIterator<SourceRow> {
-  return new CsvRowStream(decodeUtf8(chunks), options);
+  const { resume } = options;
+  const span: DecodedSpan = { endByte: resume?.byte ?? 0, lineFeedsBefore: resume?.lineFeeds ?? 0 };
+  const from = resume ? { from: { byte: resume.byte, lineFeeds: resume.lineFeeds } } : {};
+  return new CsvRowStream(decodeUtf8(chunks, { span, ...from }), options, span);
+}
+
+/** The decoded chunk a scan went through, and where it sits in the input (for row positions, asked rarely). */
+interface ScannedChunk {
+  text: string;
+  endByte: number;
+  lineFeedsBefore: number;
+  /** `CsvScanner.lastShift` of the scan. */
+  shift: number;
 }
 
 /**
@@ -306,13 +368,51 @@ class CsvRowStream implements AsyncIterableIterator<SourceRow> {
   /** The error that ends the file, thrown once the rows finished before it have been handed out. */
   private failure: unknown;
   private ended = false;
+  /** With a cursor: the record of each row of `rows`, and the chunk they were scanned from. */
+  private rowRecords: ScannedRecord[] = [];
+  private chunk: ScannedChunk;
+  /** The last row handed out before `rows` was replaced or dropped (its record, number and chunk). */
+  private previous: { record: ScannedRecord; row: number; chunk: ScannedChunk } | undefined;
 
   constructor(
     private readonly texts: AsyncIterator<string>,
     private readonly options: CsvOptions,
+    private readonly span: DecodedSpan,
   ) {
     this.delimiter = options.delimiter ?? ",";
     this.scanner = new CsvScanner(this.delimiter, withDefaultLimits(options.limits));
+    this.chunk = { text: "", endByte: span.endByte, lineFeedsBefore: span.lineFeedsBefore, shift: 0 };
+    const { resume, cursor } = options;
+    if (resume) {
+      this.scanner.resumeAt(resume);
+      this.header = resume.header;
+      this.plainNames = resume.header.map((name) => (name === "__proto__" ? undefined : name));
+      this.row = resume.row;
+    }
+    if (cursor) cursor.at = () => this.positionAfterLastRow();
+  }
+
+  /** Where the row handed out last ends: computed only when asked (a checkpoint), never per row. */
+  private positionAfterLastRow(): CsvPosition {
+    this.keepLastRow();
+    if (!this.previous) {
+      // No row read since the resume point (it was the end of the file): that is where the reader stands.
+      if (this.options.resume) return this.options.resume;
+      throw new Error("no row has been read yet");
+    }
+    const { record, row, chunk } = this.previous;
+    // Input bytes are exactly the UTF-8 of the decoded text (strict decoding), so the bytes after the record end
+    // within the chunk are the UTF-8 length of the chunk's text after it.
+    const { text, endByte, lineFeedsBefore, shift } = chunk;
+    const inChunk = record.end - shift;
+    return {
+      byte: endByte - Buffer.byteLength(text.slice(inChunk)),
+      lineFeeds: lineFeedsBefore + (text.slice(0, inChunk).match(/\n/g)?.length ?? 0),
+      row,
+      nextLine: record.nextLine,
+      recordDelimiter: this.scanner.recordDelimiterName ?? "lf",
+      header: this.header as string[],
+    };
   }
 
   [Symbol.asyncIterator](): this {
@@ -324,7 +424,15 @@ class CsvRowStream implements AsyncIterableIterator<SourceRow> {
     return this.readMore();
   }
 
+  /** Remembers the last row handed out, before the rows of its chunk are let go (references only: cheap). */
+  private keepLastRow(): void {
+    const record = this.rowRecords[this.at - 1];
+    const row = this.rows[this.at - 1];
+    if (record && row) this.previous = { record, row: row.row, chunk: this.chunk };
+  }
+
   async return(): Promise<IteratorResult<SourceRow>> {
+    if (this.options.cursor) this.keepLastRow();
     this.rows = [];
     this.failure = undefined;
     if (!this.ended) {
@@ -368,6 +476,7 @@ class CsvRowStream implements AsyncIterableIterator<SourceRow> {
 
   /** Scans, then keeps the records finished before any error, as a stream would have: the error comes after. */
   private scanThenCollect(text: string, final: boolean): void {
+    if (this.options.cursor) this.keepLastRow();
     this.rows = [];
     this.at = 0;
     try {
@@ -375,12 +484,32 @@ class CsvRowStream implements AsyncIterableIterator<SourceRow> {
     } catch (error) {
       this.failure = error;
     }
+    const tracking = this.options.cursor !== undefined;
+    if (tracking) {
+      this.rowRecords = [];
+      const previous = this.chunk;
+      this.chunk = final
+        ? // The end of the input: every byte and line feed read so far is before it.
+          {
+            text,
+            endByte: previous.endByte,
+            lineFeedsBefore: previous.lineFeedsBefore + (previous.text.match(/\n/g)?.length ?? 0),
+            shift: this.scanner.lastShift,
+          }
+        : {
+            text,
+            endByte: this.span.endByte,
+            lineFeedsBefore: this.span.lineFeedsBefore,
+            shift: this.scanner.lastShift,
+          };
+    }
     const records = this.scanner.records;
     try {
       for (let k = 0; k < records.length; k++) {
         const record = records[k] as ScannedRecord;
         if (this.header) {
           this.rows.push(this.toRow(record, this.header));
+          if (tracking) this.rowRecords.push(record);
           continue;
         }
         this.header = checkHeader(record.fields, this.delimiter);

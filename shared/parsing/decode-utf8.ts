@@ -63,16 +63,42 @@ function notUtf8(byte: number, line: number, detail: string): InputFileError {
   );
 }
 
+/** A place in the input: bytes before it, and line feeds among them (for error messages' line numbers). */
+export interface BytePosition {
+  byte: number;
+  lineFeeds: number;
+}
+
+/** Where the text last yielded came from in the input, for readers that checkpoint at a byte offset. */
+export interface DecodedSpan {
+  /** Input offset just past the bytes of the last text yielded (bytes of an unfinished sequence excluded). */
+  endByte: number;
+  /** Line feeds before the first byte of the last text yielded. */
+  lineFeedsBefore: number;
+}
+
+export interface DecodeOptions {
+  /** Decoding starts here, not at the file's start: no byte order mark is dropped and offsets count from it. */
+  from?: BytePosition;
+  /** Updated before each yield. */
+  span?: DecodedSpan;
+}
+
 /**
  * Decodes a byte stream as strict UTF-8 (a UTF-8 BOM is dropped). Any invalid sequence rejects the file, naming
  * the line and byte offset of the first bad byte: guessing an encoding would silently corrupt names.
  */
-export async function* decodeUtf8(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<string> {
-  const decoder = new TextDecoder("utf-8", { fatal: true });
-  let offset = 0;
-  let lineFeeds = 0;
+export async function* decodeUtf8(
+  chunks: AsyncIterable<Uint8Array>,
+  options: DecodeOptions = {},
+): AsyncGenerator<string> {
+  // Mid-file, U+FEFF is data, not a byte order mark.
+  const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: options.from !== undefined });
+  let offset = options.from?.byte ?? 0;
+  let lineFeeds = options.from?.lineFeeds ?? 0;
   let pending: Uint8Array = new Uint8Array(0);
-  let first = true;
+  let first = options.from === undefined;
+  const span = options.span;
   for await (const chunk of chunks) {
     if (first && chunk.length >= 2) {
       first = false;
@@ -92,13 +118,21 @@ export async function* decodeUtf8(chunks: AsyncIterable<Uint8Array>): AsyncGener
       const at = Math.max(0, firstInvalidUtf8(joined, false));
       throw notUtf8(offset - pending.length + at, lineFeeds + countLineFeeds(joined, at) + 1, "invalid byte sequence");
     }
+    const lineFeedsBefore = lineFeeds;
     lineFeeds += countLineFeeds(chunk);
     offset += chunk.length;
     // A sequence may span several tiny chunks: look at the carried bytes and the end of this one together.
     const end = Buffer.concat([pending, chunk.subarray(Math.max(0, chunk.length - 3))]);
     const tail = incompleteTail(end);
     pending = end.slice(end.length - tail);
-    if (text.length > 0) yield text;
+    if (text.length > 0) {
+      if (span) {
+        // Bytes carried over hold no line feed (they are a multi-byte sequence's start).
+        span.endByte = offset - pending.length;
+        span.lineFeedsBefore = lineFeedsBefore;
+      }
+      yield text;
+    }
   }
   let rest: string;
   try {
@@ -106,5 +140,11 @@ export async function* decodeUtf8(chunks: AsyncIterable<Uint8Array>): AsyncGener
   } catch {
     throw notUtf8(offset - pending.length, lineFeeds + 1, "truncated multi-byte sequence at the end of the file");
   }
-  if (rest.length > 0) yield rest;
+  if (rest.length > 0) {
+    if (span) {
+      span.endByte = offset;
+      span.lineFeedsBefore = lineFeeds;
+    }
+    yield rest;
+  }
 }

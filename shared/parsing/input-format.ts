@@ -1,6 +1,6 @@
 import { createGunzip } from "node:zlib";
 import { z } from "zod";
-import { readCsvRows } from "./csv-rows.ts";
+import { type CsvCursor, type CsvPosition, readCsvRows } from "./csv-rows.ts";
 import { InputFileError } from "./input-file-error.ts";
 import { readJsonArrayRows, readNdjsonRows } from "./json-rows.ts";
 import type { ReaderLimits } from "./reader-limits.ts";
@@ -109,6 +109,8 @@ export async function* inflateIfGzip(
   chunks: AsyncIterable<Uint8Array>,
   declared: boolean,
   limits?: InflateLimits,
+  /** Told whether the stream is inflated, before its first byte is yielded. */
+  onDecided?: (gzip: boolean) => void,
 ): AsyncGenerator<Uint8Array> {
   const iterator = chunks[Symbol.asyncIterator]();
   const head: Uint8Array[] = [];
@@ -130,6 +132,7 @@ export async function* inflateIfGzip(
     for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
   }
   const magic = first.length >= 2 && first[0] === GZIP_MAGIC[0] && first[1] === GZIP_MAGIC[1];
+  onDecided?.(magic || declared);
   try {
     if (magic || declared) yield* gunzip(replay(), limits);
     else yield* replay();
@@ -141,10 +144,19 @@ export async function* inflateIfGzip(
 
 /** Rows of a file in the given format, within the reader limits (defaults in reader-limits.ts); `onHeader` hears a
  * delimited file's column names (JSON has no header). */
+/** Formats a split can stop in and read on from a row boundary (a JSON array or NDJSON file is read in one go). */
+export const isResumableFormat = (format: InputFormat): boolean => format in DELIMITERS;
+
 export function readRows(
   chunks: AsyncIterable<Uint8Array>,
   format: InputFormat,
-  options: { onHeader?: (columns: readonly string[]) => void; limits?: Partial<ReaderLimits> } = {},
+  options: {
+    onHeader?: (columns: readonly string[]) => void;
+    limits?: Partial<ReaderLimits>;
+    /** Delimited formats only: where the last row ends, and reading on from such a place. */
+    cursor?: CsvCursor;
+    resume?: CsvPosition;
+  } = {},
 ): AsyncIterable<SourceRow> {
   switch (format) {
     case "json":
@@ -156,6 +168,8 @@ export function readRows(
         delimiter: DELIMITERS[format],
         ...(options.onHeader ? { onHeader: options.onHeader } : {}),
         ...(options.limits ? { limits: options.limits } : {}),
+        ...(options.cursor ? { cursor: options.cursor } : {}),
+        ...(options.resume ? { resume: options.resume } : {}),
       });
   }
 }

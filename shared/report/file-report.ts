@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { ReaderLimits } from "../parsing/reader-limits.ts";
 import type { MarketoFailure } from "../marketo/errors.ts";
 import type { FileRef, RowRanges } from "../contracts/batch-message.ts";
 
@@ -29,7 +30,8 @@ export interface SplitManifest {
   /** Present when the file went through Bulk Import (then `batches` counts import parts). */
   mode?: "bulk";
   /** `gzip` when the name or Content-Encoding declared it (undeclared gzip is found by its magic bytes). */
-  input?: { format: string; gzip?: boolean };
+  /** How the file was read: its format, and the reader limits the split applied (the report writer applies them too). */
+  input?: { format: string; gzip?: boolean; readerLimits?: ReaderLimits };
   /** The resolved request options (after metadata, sidecar and stack defaults). */
   options?: Record<string, unknown>;
   /** `failed`: the split itself failed for good (retries exhausted, timeout, crash); written by its failure consumer. */

@@ -314,7 +314,7 @@ export async function* issueRowsCsv(
  * The index's issues merged in row order with the rejected rows read from their parts (in file order), one at a
  * time. A row in both is listed as rejected, the more specific record (a consistent report never has one).
  */
-async function* issueEntries(
+export async function* issueEntries(
   index: IssueIndex,
   rejectedRows: (() => AsyncIterable<RejectedRow>) | undefined,
 ): AsyncGenerator<RowIssueEntry> {

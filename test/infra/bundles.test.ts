@@ -121,6 +121,7 @@ describe("Lambda bundles run on their own", () => {
       WORK_BUCKET: aws.workBucket,
       INTAKE_QUEUE_URL: aws.intakeQueueUrl,
       INTAKE_DLQ_URL: aws.intakeDlqUrl,
+      SPLIT_CONTINUATION_QUEUE_URL: aws.splitContinuationQueueUrl,
       WINDOW_EVENT_BUS: WINDOW_BUS_ARN,
     };
     const { environment, memorySize, runtime } = bundle(name);

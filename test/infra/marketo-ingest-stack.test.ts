@@ -70,13 +70,14 @@ describe("MarketoIngestStack", () => {
 
   it("gives the ingestion, bulk, report and intake queues a DLQ with maxReceiveCount and a visibility ≥ 6 × their function's timeout", () => {
     const queues = resourcesOf(template, "AWS::SQS::Queue");
-    expect(queues).toHaveLength(10);
+    expect(queues).toHaveLength(11);
     const withRedrive = queues.filter(([, queue]) => queue.Properties.RedrivePolicy);
     expect(withRedrive.map(([id]) => id.replace(/Queue.*$/, "")).sort()).toEqual([
       "Bulk",
       "Ingestion",
       "Intake",
       "Report",
+      "SplitContinuation",
       "SplitFailures",
     ]);
     const timeouts: Record<string, number> = {
@@ -85,12 +86,15 @@ describe("MarketoIngestStack", () => {
       Ingestion: DEPLOYMENT_DEFAULTS.senderTimeoutSeconds,
       Report: DEPLOYMENT_DEFAULTS.reportWriterTimeoutSeconds,
       SplitFailures: DEPLOYMENT_DEFAULTS.splitterTimeoutSeconds,
+      SplitContinuation: DEPLOYMENT_DEFAULTS.splitterTimeoutSeconds,
     };
     for (const [id, queue] of withRedrive) {
       expect(queue.Properties.RedrivePolicy).toMatchObject({
         maxReceiveCount: id.startsWith("Ingestion")
           ? DEPLOYMENT_DEFAULTS.ingestionRedriveMaxReceiveCount
-          : DEPLOYMENT_DEFAULTS.redriveMaxReceiveCount,
+          : id.startsWith("SplitContinuation")
+            ? DEPLOYMENT_DEFAULTS.splitContinuationMaxReceiveCount
+            : DEPLOYMENT_DEFAULTS.redriveMaxReceiveCount,
       });
       const timeout = timeouts[id.replace(/Queue.*$/, "")] as number;
       expect(queue.Properties.VisibilityTimeout).toBeGreaterThanOrEqual(6 * timeout);
@@ -224,6 +228,8 @@ describe("MarketoIngestStack", () => {
         "s3:GetObjectVersion",
         "s3:PutObject",
         "s3:PutObjectTagging",
+        // A gzip file's inflated copy (multipart) when its split pauses.
+        "s3:AbortMultipartUpload",
         "s3:ListBucket",
         // Marketo's field list for fieldCheck=reject files.
         "secretsmanager:DescribeSecret",

@@ -225,6 +225,14 @@ describe("MarketoIngestion in a bare App with defaults", () => {
         "s3:PutObject on work/reports/*/bulk-parts/*",
         "s3:PutObject on work/reports/*/rejected-rows/*",
         "s3:PutObjectTagging on work/reports/*/rejected-rows/*",
+        // A split that pauses: its checkpoint, held messages and a gzip file's inflated copy; row marks.
+        "s3:GetObject on work/reports/*/split-checkpoint.json",
+        "s3:GetObject on work/reports/*/split/*",
+        "s3:PutObject on work/reports/*/split-checkpoint.json",
+        "s3:PutObject on work/reports/*/split/*",
+        "s3:PutObject on work/reports/*/row-marks.json",
+        "s3:PutObjectTagging on work/reports/*/split/inflated",
+        "s3:AbortMultipartUpload on work/reports/*/split/inflated",
         "s3:ListBucket on work",
       ].sort(),
     );
@@ -279,6 +287,8 @@ describe("MarketoIngestion in a bare App with defaults", () => {
         "s3:GetObject on work/reports/*/manifest.json",
         "s3:GetObject on work/reports/*/batches/*",
         "s3:GetObject on work/reports/*/rejected-rows/*",
+        "s3:GetObject on work/reports/*/row-marks.json",
+        "s3:GetObject on work/reports/*/split/inflated",
         "s3:GetObject on work/intake/*",
         "s3:GetObjectVersion on work/intake/*",
         "s3:PutObject on work/reports/*/report.json",
@@ -288,6 +298,49 @@ describe("MarketoIngestion in a bare App with defaults", () => {
         "s3:ListBucket on work",
       ].sort(),
     );
+  });
+});
+
+describe("MarketoIngestion: splits that outlast one invocation", () => {
+  let synth: ReturnType<typeof synthInBareApp>;
+  beforeAll(() => {
+    synth = synthInBareApp();
+  }, 120_000);
+
+  it("has a split-continuation queue only the splitter sends to and reads, one message per invocation", () => {
+    const queues = resourcesOf(synth.template, "AWS::SQS::Queue").filter(([id]) => id.includes("SplitContinuation"));
+    expect(queues).toHaveLength(1);
+    const [queueId, queue] = queues[0] as [string, Resource];
+    // Back after a whole invocation; the fourth receive records the split failed, then the splitter DLQ keeps it.
+    expect(queue.Properties.VisibilityTimeout).toBe(6 * 900);
+    const redrive = queue.Properties.RedrivePolicy as { maxReceiveCount: number; deadLetterTargetArn: unknown };
+    expect(redrive.maxReceiveCount).toBe(4);
+    expect(JSON.stringify(redrive.deadLetterTargetArn)).toMatch(/SplitterDeadLetterQueue/);
+    synth.template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+      EventSourceArn: { "Fn::GetAtt": [queueId, "Arn"] },
+      FunctionName: { Ref: Match.stringLikeRegexp("Splitter") },
+      BatchSize: 1,
+    });
+    const splitter = resourcesOf(synth.template, "AWS::Lambda::Function").find(([id]) => /Splitter/.test(id));
+    expect(
+      (splitter?.[1].Properties.Environment as { Variables: Record<string, unknown> }).Variables
+        .SPLIT_CONTINUATION_QUEUE_URL,
+    ).toEqual({ Ref: queueId });
+    const intake = resourcesOf(synth.template, "AWS::Lambda::Function").find(([id]) => /Intake/.test(id));
+    expect((intake?.[1].Properties.Environment as { Variables: Record<string, unknown> }).Variables).not.toHaveProperty(
+      "SPLIT_CONTINUATION_QUEUE_URL",
+    );
+    // Who may send to it: the splitter's role, and no other.
+    const senders = resourcesOf(synth.template, "AWS::IAM::Policy")
+      .filter(([, policy]) =>
+        JSON.stringify(policy.Properties.PolicyDocument).match(
+          new RegExp(`"sqs:SendMessage"[^\\]]*\\][^}]*"${queueId}"`),
+        ),
+      )
+      .map(([id]) => id);
+    expect(senders).toHaveLength(1);
+    expect(senders[0]).toMatch(/Splitter/);
+    expect(openFindings(synth.app, synth.stack)).toEqual([]);
   });
 });
 

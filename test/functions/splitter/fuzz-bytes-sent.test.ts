@@ -107,7 +107,11 @@ function countingPlan(plan: RequestPlan): { plan: RequestPlan; counted: () => Pa
           if (batch) batches.push(batch);
           return batch;
         };
-        return { add: (prepared, row) => record(packer.add(prepared, row)), flush: () => record(packer.flush()) };
+        return {
+          add: (prepared, row) => record(packer.add(prepared, row)),
+          flush: () => record(packer.flush()),
+          save: () => packer.save(),
+        };
       },
     },
   };

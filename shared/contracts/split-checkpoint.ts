@@ -1,0 +1,140 @@
+import { z } from "zod";
+import { OpenBatchSchema } from "../batching/batch-packer.ts";
+
+/** A file as the S3 event announced it (the continuation splits exactly that version). */
+const DroppedFileSchema = z.object({
+  bucket: z.string().min(1),
+  key: z.string().min(1),
+  versionId: z.string().optional(),
+  eTag: z.string().optional(),
+  size: z.number().int().nonnegative().optional(),
+});
+
+/** A row boundary without the file-wide parts (header, record delimiter): row marks store many. */
+const RowMarkSchema = z.object({
+  byte: z.number().int().nonnegative(),
+  lineFeeds: z.number().int().nonnegative(),
+  row: z.number().int().nonnegative(),
+  nextLine: z.number().int().positive(),
+});
+export type RowMark = z.infer<typeof RowMarkSchema>;
+
+/** A row boundary of a delimited input (see shared/parsing/csv-rows.ts `CsvPosition`). */
+const ReaderPositionSchema = z.object({
+  byte: z.number().int().nonnegative(),
+  lineFeeds: z.number().int().nonnegative(),
+  row: z.number().int().nonnegative(),
+  nextLine: z.number().int().positive(),
+  recordDelimiter: z.enum(["crlf", "lf", "cr"]),
+  header: z.array(z.string()),
+});
+
+const RejectionSchema = z.object({
+  kind: z.literal("rejection"),
+  row: z.number().int(),
+  line: z.number().int(),
+  field: z.string().optional(),
+  reason: z.string(),
+});
+
+/** What the rejected-rows writer keeps between parts (its unwritten rows are written as a part at a checkpoint). */
+export const RejectionStateSchema = z.object({
+  first: z.array(RejectionSchema),
+  groups: z.array(z.object({ reason: z.string(), field: z.string().optional(), rows: z.number().int() })),
+  other: z.object({ reason: z.string(), rows: z.number().int() }).optional(),
+  count: z.number().int().nonnegative(),
+  parts: z.number().int().nonnegative(),
+});
+export type RejectionState = z.infer<typeof RejectionStateSchema>;
+
+/** How far the packing got: counts, the open batch, rejected rows, and the parts of held messages written. */
+export const SplitProgressSchema = z.object({
+  rowsRead: z.number().int().nonnegative(),
+  rowsQueued: z.number().int().nonnegative(),
+  batches: z.number().int().nonnegative(),
+  /** Parts of messages waiting for the end of the file (`held/{n}.ndjson`), each a pointer to a staged body. */
+  heldParts: z.number().int().nonnegative(),
+  packer: z.object({ listId: z.number().int().optional(), open: OpenBatchSchema }).optional(),
+  rejections: RejectionStateSchema,
+  /** Row boundaries every ROW_MARK_EVERY rows so far (see RowMarks). */
+  marks: z.array(RowMarkSchema).default([]),
+});
+export type SplitProgress = z.infer<typeof SplitProgressSchema>;
+
+/**
+ * Where the bytes come from: the dropped object itself (read on with a ranged GET); a gzip object, which must first
+ * be inflated into the work bucket (a gzip stream cannot be entered mid-way); or that inflated copy.
+ */
+export const SplitSourceSchema = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("dropped") }),
+  z.object({ kind: z.literal("inflate") }),
+  z.object({ kind: z.literal("inflated"), key: z.string().min(1), bytes: z.number().int().nonnegative() }),
+]);
+export type SplitSource = z.infer<typeof SplitSourceSchema>;
+
+/**
+ * A split that ran out of time, saved in the work bucket (`{reportPrefix}split-checkpoint.json`) for the next
+ * invocation: everything it needs to read on from a row boundary and produce exactly the batches one invocation
+ * would have. The options are kept as read at the start (the sidecar may change meanwhile).
+ */
+export const SplitCheckpointSchema = z.object({
+  v: z.literal(1),
+  dropped: DroppedFileSchema,
+  /** The invocation that claimed the file: continuations renew its claim. */
+  owner: z.string().min(1),
+  /** Continuations so far; the continuation message names the one it starts. */
+  seq: z.number().int().positive(),
+  /** The invocation going on from this checkpoint, and since when (one at a time, as for the file's claim). */
+  runner: z.object({ id: z.string().min(1), since: z.string() }).optional(),
+  startedAt: z.string(),
+  head: z.object({
+    metadata: z.record(z.string(), z.string()),
+    contentEncoding: z.string().optional(),
+    contentLength: z.number().int().nonnegative().optional(),
+  }),
+  /** The sidecar options as parsed at the start (undefined: none). */
+  sidecar: z.unknown().optional(),
+  source: SplitSourceSchema,
+  reader: ReaderPositionSchema,
+  progress: SplitProgressSchema,
+});
+export type SplitCheckpoint = z.infer<typeof SplitCheckpointSchema>;
+
+/** The split-continuation queue's message: go on with checkpoint `seq` of this file. */
+export const SplitContinuationSchema = z.strictObject({
+  v: z.literal(1),
+  kind: z.literal("split-continuation"),
+  reportPrefix: z.string().min(1),
+  seq: z.number().int().positive(),
+});
+export type SplitContinuation = z.infer<typeof SplitContinuationSchema>;
+
+export const SPLIT_CHECKPOINT_FILE = "split-checkpoint.json";
+/** Under the report prefix: held messages of paused invocations, and the inflated copy of a gzip file. */
+export const SPLIT_STATE_FOLDER = "split/";
+export const INFLATED_COPY_FILE = `${SPLIT_STATE_FOLDER}inflated`;
+export const heldMessagesKey = (reportPrefix: string, part: number) =>
+  `${reportPrefix}${SPLIT_STATE_FOLDER}held/${part}.ndjson`;
+export const inflatedCopyKey = (reportPrefix: string) => `${reportPrefix}${INFLATED_COPY_FILE}`;
+
+/** A row boundary is marked after every this many rows: the report writer reads at most this many rows per issue. */
+export const ROW_MARK_EVERY = 10_000;
+
+/**
+ * Where rows start in a delimited file (or its inflated copy), written by the splitter beside the manifest
+ * (`row-marks.json`): the report writer reads only the stretches that hold rows with issues, with ranged GETs, from
+ * the mark before each, instead of the whole file.
+ */
+export const RowMarksSchema = z.object({
+  v: z.literal(1),
+  /** The bytes the offsets count: the dropped object, or the inflated copy of a gzip file in the work bucket. */
+  source: z.discriminatedUnion("kind", [
+    z.object({ kind: z.literal("dropped") }),
+    z.object({ kind: z.literal("inflated"), key: z.string().min(1) }),
+  ]),
+  header: z.array(z.string()),
+  recordDelimiter: z.enum(["crlf", "lf", "cr"]),
+  marks: z.array(RowMarkSchema),
+});
+export type RowMarks = z.infer<typeof RowMarksSchema>;
+export const ROW_MARKS_FILE = "row-marks.json";
