@@ -15,15 +15,17 @@ export class StackOutputError extends Error {
 }
 
 /**
- * One output of a deployed stack (DescribeStacks, with the AWS credentials and region of the environment; an
- * endpoint from AWS_ENDPOINT_URL_CLOUDFORMATION or AWS_ENDPOINT_URL). Every way it can fail is a StackOutputError
- * that says what to do; anything else propagates.
+ * The named outputs of a deployed stack (DescribeStacks, with the AWS credentials and region of the environment;
+ * an endpoint from AWS_ENDPOINT_URL_CLOUDFORMATION or AWS_ENDPOINT_URL), found as `outputsNamed` finds them; the ones
+ * the stack lacks are absent. Every way the read can fail is a StackOutputError that says what to do (`whenAmbiguous`
+ * finishes the sentence for a stack holding two pipelines); anything else propagates.
  */
-export async function readStackOutput(
+export async function readStackOutputs<K extends string>(
   stackName: string,
-  outputKey: string,
+  outputKeys: readonly K[],
   env: Record<string, string | undefined>,
-): Promise<string> {
+  whenAmbiguous: string,
+): Promise<{ region: string; values: Partial<Record<K, string>>; keys: string[] }> {
   const endpoint = env.AWS_ENDPOINT_URL_CLOUDFORMATION ?? env.AWS_ENDPOINT_URL;
   const client = new CloudFormationClient({ ...(endpoint ? { endpoint } : {}) });
   try {
@@ -39,28 +41,42 @@ export async function readStackOutput(
     const stack = answer.Stacks?.[0];
     if (!stack) throw new StackOutputError("no_stack", stackName, `no stack ${stackName} in ${region}`);
     const outputs = stack.Outputs ?? [];
-    const matches = outputsNamed(outputs, outputKey);
-    if (matches.length > 1) {
-      throw new StackOutputError(
-        "no_output",
-        stackName,
-        `stack ${stackName} (${region}) has several ${outputKey} outputs (${matches.map((o) => o.OutputKey).join(", ")}): pass the queue URL itself`,
-      );
+    const values: Partial<Record<K, string>> = {};
+    for (const outputKey of outputKeys) {
+      const matches = outputsNamed(outputs, outputKey);
+      if (matches.length > 1) {
+        throw new StackOutputError(
+          "no_output",
+          stackName,
+          `stack ${stackName} (${region}) has several ${outputKey} outputs (${matches.map((o) => o.OutputKey).join(", ")}): ${whenAmbiguous}`,
+        );
+      }
+      const value = matches[0]?.OutputValue;
+      if (value) values[outputKey] = value;
     }
-    const value = matches[0]?.OutputValue;
-    if (!value) {
-      const keys = outputs.map((output) => output.OutputKey).filter(Boolean);
-      throw new StackOutputError(
-        "no_output",
-        stackName,
-        `stack ${stackName} (${region}) has no output ${outputKey} ` +
-          `(${keys.length > 0 ? `its outputs: ${keys.join(", ")}` : "it has no outputs"}; is it a marketo-ingest stack, deployed with the intake queue?)`,
-      );
-    }
-    return value;
+    return { region, values, keys: outputs.map((output) => output.OutputKey ?? "").filter(Boolean) };
   } finally {
     client.destroy();
   }
+}
+
+/** One output of a deployed stack (see readStackOutputs); a stack without it is a StackOutputError too. */
+export async function readStackOutput(
+  stackName: string,
+  outputKey: string,
+  env: Record<string, string | undefined>,
+): Promise<string> {
+  const { region, values, keys } = await readStackOutputs(stackName, [outputKey], env, "pass the queue URL itself");
+  const value = values[outputKey];
+  if (!value) {
+    throw new StackOutputError(
+      "no_output",
+      stackName,
+      `stack ${stackName} (${region}) has no output ${outputKey} ` +
+        `(${keys.length > 0 ? `its outputs: ${keys.join(", ")}` : "it has no outputs"}; is it a marketo-ingest stack, deployed with the intake queue?)`,
+    );
+  }
+  return value;
 }
 
 /**
@@ -101,7 +117,7 @@ function classify(error: unknown, stackName: string, region: string): unknown {
       `no stack ${stackName} in ${region} (check the name and region)`,
     );
   }
-  if (/AccessDenied/i.test(name)) {
+  if (/AccessDenied|UnauthorizedOperation|not authorized/i.test(`${name} ${message}`)) {
     return new StackOutputError(
       "access_denied",
       stackName,

@@ -1,6 +1,5 @@
-import { CloudFormationClient, DescribeStacksCommand } from "@aws-sdk/client-cloudformation";
 import { CliError } from "./cli-error.ts";
-import { outputsNamed } from "./stack-outputs.ts";
+import { readStackOutputs, StackOutputError } from "./stack-outputs.ts";
 
 export { CliError };
 
@@ -83,37 +82,17 @@ export function required<T>(value: T | undefined, what: string, flag: string): T
 }
 
 async function stackOutputs(stackName: string, env: NodeJS.ProcessEnv): Promise<Record<string, string>> {
-  checkRegion(env);
-  const client = new CloudFormationClient({});
   try {
-    const answer = await client.send(new DescribeStacksCommand({ StackName: stackName }));
-    const stack = answer.Stacks?.[0];
-    if (!stack) throw new CliError(`stack ${stackName} not found in ${env.AWS_REGION ?? env.AWS_DEFAULT_REGION}`);
-    // By the names the CLI reads, found as `send --stack` finds them (a MarketoIngestion embedded elsewhere too).
-    const outputs = stack.Outputs ?? [];
-    return Object.fromEntries(
-      STACK_OUTPUTS.flatMap((name) => {
-        const matches = outputsNamed(outputs, name);
-        if (matches.length > 1) {
-          throw new CliError(
-            `stack ${stackName} has several ${name} outputs (${matches.map((o) => o.OutputKey).join(", ")}): pass the resources with flags (--bucket, --drop-bucket)`,
-          );
-        }
-        const value = matches[0]?.OutputValue;
-        return value ? [[name, value]] : [];
-      }),
+    const { values } = await readStackOutputs(
+      stackName,
+      STACK_OUTPUTS,
+      env,
+      "pass the resources with flags (--bucket, --drop-bucket)",
     );
+    return values;
   } catch (error) {
-    if (error instanceof CliError) throw error;
-    const message = (error as Error).message ?? "";
-    if (/does not exist/.test(message)) {
-      throw new CliError(
-        `stack ${stackName} not found in region ${env.AWS_REGION ?? env.AWS_DEFAULT_REGION} (check --stack and AWS_REGION)`,
-      );
-    }
+    if (error instanceof StackOutputError) throw new CliError(error.message);
     throw explainAwsError(error, `reading stack ${stackName} (cloudformation:DescribeStacks)`);
-  } finally {
-    client.destroy();
   }
 }
 

@@ -124,15 +124,15 @@ describe("commands against a deployed stack (the emulator, with the stack's outp
     const { AWS_ACCESS_KEY_ID: _id, AWS_SECRET_ACCESS_KEY: _secret, ...noCredentials } = env;
     const b = await cli(["ls", "--stack", STACK], noCredentials);
     expect(b.code).toBe(1);
-    expect(b.stderr).toContain("no AWS credentials while reading stack MarketoIngest");
+    expect(b.stderr).toContain("no AWS credentials to read stack MarketoIngest");
 
     const c = await cli(["ls", "--stack", "Nope"], env);
     expect(c.code).toBe(1);
-    expect(c.stderr).toContain("stack Nope not found in region us-east-1");
+    expect(c.stderr).toContain("no stack Nope in us-east-1");
 
     const d = await cli(["dlq", "--stack", "Forbidden"], env);
     expect(d.code).toBe(1);
-    expect(d.stderr).toMatch(/permission denied while reading stack Forbidden .*cloudformation:DescribeStacks/);
+    expect(d.stderr).toMatch(/not allowed to read stack Forbidden in us-east-1: .*cloudformation:DescribeStacks/);
 
     const e = await cli(["rejects", "persons/x.csv"], env);
     expect(e.code).toBe(2);
