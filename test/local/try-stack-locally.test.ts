@@ -4,7 +4,10 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { GetQueueUrlCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, describe, expect, it } from "vitest";
+import { startLocalStack } from "../../local/try-stack-locally.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const TOOL = join(ROOT, "local/try-stack-locally.ts");
@@ -100,5 +103,68 @@ describe("local/try-stack-locally.ts: a deployed stack on 127.0.0.1 for the oper
     const [code] = (await once(tool.child, "exit")) as [number | null];
     expect(code).toBe(0);
     expect(tool.stderr()).toContain("stack MarketoIngest stopped (SIGINT)");
+  }, 120_000);
+});
+
+/** Runs `args` until `done` holds for its result, a second apart, at most `tries` times; the last result. */
+async function cliUntil(
+  args: string[],
+  env: Record<string, string>,
+  done: (result: { code: number; stdout: string }) => boolean,
+  tries = 30,
+) {
+  let result = await cli(args, env);
+  for (let i = 1; i < tries && !done(result); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    result = await cli(args, env);
+  }
+  return result;
+}
+
+describe("the walkthrough's DLQ session against the local stack", () => {
+  it("an S3 pointer sent before its object exists is dead-lettered; once written, redrive sends it and status --message follows it to its file's end", async () => {
+    const stack = await startLocalStack();
+    const { env } = stack;
+    const local = { region: env.AWS_REGION, credentials: { accessKeyId: "local", secretAccessKey: "local" } };
+    const s3 = new S3Client({ ...local, endpoint: env.AWS_ENDPOINT_URL_S3, forcePathStyle: true });
+    const sqs = new SQSClient({ ...local, endpoint: env.AWS_ENDPOINT_URL_SQS });
+    try {
+      await s3.send(new CreateBucketCommand({ Bucket: "crm-exports" }));
+      const outputs = await cli(["dlq", "--queue", "intake"], env);
+      expect(outputs.stdout).toContain("intake DLQ: 0 messages");
+      const intakeQueueUrl = (await sqs.send(new GetQueueUrlCommand({ QueueName: "marketo-ingest-intake" }))).QueueUrl;
+      await sqs.send(
+        new SendMessageCommand({
+          QueueUrl: intakeQueueUrl,
+          MessageBody: JSON.stringify({
+            v: 1,
+            id: "crm-7",
+            objectType: "persons",
+            s3: { bucket: "crm-exports", key: "crm-7.csv" },
+          }),
+        }),
+      );
+      const dead = await cliUntil(["dlq", "--queue", "intake"], env, (r) => r.stdout.includes("1 message"));
+      expect(dead.stdout).toMatch(/code="s3_object_not_found".*path="s3"/);
+
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: "crm-exports",
+          Key: "crm-7.csv",
+          Body: "email,firstName\ndee@example.com,Dee\neve@example.com,Eve\n",
+        }),
+      );
+      const redriven = await cli(["redrive", "--queue", "intake"], env);
+      expect(redriven.code).toBe(0);
+      const followed = await cliUntil(["status", "crm-7", "--message"], env, (r) => r.code !== 3 && r.code !== 4);
+      expect(followed.stdout).toContain("its records are s3://crm-exports/crm-7.csv");
+      expect(followed.stdout).toContain("rows read 2 = accepted 2 + rejected 0 + failed 0 + dead-lettered 0");
+      expect(followed.code).toBe(0);
+      expect((await cli(["dlq", "--queue", "intake"], env)).stdout).toContain("intake DLQ: 0 messages");
+    } finally {
+      s3.destroy();
+      sqs.destroy();
+      await stack.stop();
+    }
   }, 120_000);
 });
