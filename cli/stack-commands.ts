@@ -216,7 +216,7 @@ export async function rejectsCommand(key: string, flags: StackCommandFlags, env:
       return 0;
     }
     process.stdout.write(await readS3Text(s3, bucket, rows.key));
-    console.error(`${n(rows.rows)} rows with issues (s3://${bucket}/${rows.key})`);
+    console.error(`${n(rows.rows)} ${rows.rows === 1 ? "row" : "rows"} with issues (s3://${bucket}/${rows.key})`);
     return 0;
   } catch (error) {
     throw explainAwsError(error, `reading the report of ${key}`);

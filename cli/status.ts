@@ -38,7 +38,7 @@ export async function statusCommand(key: string, flags: StatusFlags, env: NodeJS
   }
   const s3 = createS3Client(env);
   try {
-    if (flags.message) return await intakeStatus(s3, bucket, key, flags);
+    if (flags.message) return await intakeStatus(s3, bucket, key, flags, env);
     const found = await findFileReport(key, flags.version, {
       reports: new S3ReportStore(s3, bucket),
       listReportPrefixes: (fileKey) => listReportPrefixes(s3, bucket, fileKey),
@@ -94,7 +94,13 @@ async function newestSplitClaim(
 
 const SplitClaimSchema = z.object({ claimedAt: z.iso.datetime() });
 /** `status --message ID`: one producer message's records, by state, with the reasons of those not accepted. */
-async function intakeStatus(s3: S3Client, bucket: string, name: string, flags: StatusFlags): Promise<number> {
+async function intakeStatus(
+  s3: S3Client,
+  bucket: string,
+  name: string,
+  flags: StatusFlags,
+  env: NodeJS.ProcessEnv,
+): Promise<number> {
   const found = await lookUpIntakeMessage(s3, bucket, name);
   if (found.found === "none") {
     console.error(
@@ -103,9 +109,9 @@ async function intakeStatus(s3: S3Client, bucket: string, name: string, flags: S
     return 4;
   }
   if (found.found === "pointer") {
+    // Its records were split as the file it names: that file's report is the message's, and so is its exit code.
     console.log(`message ${found.messageId}: its records are s3://${found.source.bucket}/${found.source.key}`);
-    console.log(`see: marketo-ingest status ${found.source.key} --bucket ${bucket}`);
-    return 3;
+    return statusCommand(found.source.key, { ...flags, message: false, bucket }, env);
   }
   const { outcome } = found;
   if (flags.json) console.log(JSON.stringify({ window: found.windowKey, ...outcome }, null, 2));

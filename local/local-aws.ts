@@ -139,7 +139,7 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
 }
 
 /** A queue with the stack's redrive to its own DLQ, created through the SDK as a deployment would have it. */
-async function createQueueWithDlq(
+export async function createQueueWithDlq(
   sqs: SQSClient,
   name: string,
   settings: { visibilityTimeoutSeconds: number; maxReceiveCount: number },

@@ -189,25 +189,11 @@ export function localSplitterEnv(aws: LocalAws, extra: Record<string, string> = 
   };
 }
 
-/** The stages after a split, as a local run configures them. */
-export type DownstreamOptions = Pick<
-  LocalRunOptions,
-  "senderEnv" | "bulkEnv" | "reportEnv" | "eventSource" | "bulkEventSource"
-> & { startedAt: number; clock: Clock };
-
-/**
- * Serves the ingestion and bulk queues until they drain (as their event sources would), then the report queue:
- * every split file's batches end in Marketo or a DLQ, and each file gets its report.
- */
-export async function drainDownstream(
+/** The sender, bulk importer and report writer handlers, configured as a local run deploys them. */
+export function downstreamHandlers(
   aws: LocalAws,
-  options: DownstreamOptions,
-  /** After each sender or bulk importer invocation, with that queue's event source counts. */
-  onSendProgress?: (stats: EventSourceStats, queue: "ingestion" | "bulk") => void,
-  /** While true (an upstream stage still queues batches), an empty ingestion or bulk queue is not the end. */
-  keepPolling?: () => boolean,
-): Promise<{ eventSource: EventSourceStats; bulkEventSource: EventSourceStats; reportEventSource: EventSourceStats }> {
-  const { startedAt, clock } = options;
+  options: Pick<LocalRunOptions, "senderEnv" | "bulkEnv" | "reportEnv">,
+) {
   const sender = createSenderHandler({
     ...aws.awsEnv,
     MARKETO_SECRET_ID: SECRET_ID,
@@ -235,6 +221,29 @@ export async function drainDownstream(
     REPORT_RECHECK_MAX_SECONDS: "1",
     ...options.reportEnv,
   });
+  return { sender, bulkImporter, reportWriter };
+}
+
+/** The stages after a split, as a local run configures them. */
+export type DownstreamOptions = Pick<
+  LocalRunOptions,
+  "senderEnv" | "bulkEnv" | "reportEnv" | "eventSource" | "bulkEventSource"
+> & { startedAt: number; clock: Clock };
+
+/**
+ * Serves the ingestion and bulk queues until they drain (as their event sources would), then the report queue:
+ * every split file's batches end in Marketo or a DLQ, and each file gets its report.
+ */
+export async function drainDownstream(
+  aws: LocalAws,
+  options: DownstreamOptions,
+  /** After each sender or bulk importer invocation, with that queue's event source counts. */
+  onSendProgress?: (stats: EventSourceStats, queue: "ingestion" | "bulk") => void,
+  /** While true (an upstream stage still queues batches), an empty ingestion or bulk queue is not the end. */
+  keepPolling?: () => boolean,
+): Promise<{ eventSource: EventSourceStats; bulkEventSource: EventSourceStats; reportEventSource: EventSourceStats }> {
+  const { startedAt, clock } = options;
+  const { sender, bulkImporter, reportWriter } = downstreamHandlers(aws, options);
 
   const deadlineMs = options.eventSource?.deadlineMs ?? 30 * 60_000;
   // Both queues are served at once, as the deployed event sources would; each run ends when its queue drains.
@@ -341,7 +350,6 @@ class SendProgress {
   }
 }
 
-/** Lambda's asynchronous invocation: the same request id for the event and its two retries after failures. */
 /**
  * The split-continuation queue's event source: each message starts a fresh splitter invocation (batch size 1, as
  * deployed) until no split asks for another. A failed invocation leaves its message for another receive.
@@ -376,7 +384,8 @@ async function serveSplitContinuations(aws: LocalAws, clock: Clock, invoke: (eve
 
 const SPLIT_CONTINUATION_ARN = "arn:aws:sqs:us-east-1:000000000000:marketo-ingest-split-continuation";
 
-async function invokeAsLambdaRetries(
+/** Lambda's asynchronous invocation: the same request id for the event and its two retries after failures. */
+export async function invokeAsLambdaRetries(
   invoke: (event: S3Event, requestId: string) => Promise<void>,
   event: S3Event,
 ): Promise<void> {

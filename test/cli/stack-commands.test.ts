@@ -202,7 +202,7 @@ describe("commands against a deployed stack (the emulator, with the stack's outp
     expect(rejects.code).toBe(0);
     expect(rejects.stdout.split("\r\n")[0]).toBe("row,line,outcome,code,field,reason,email,firstName");
     expect(rejects.stdout).toContain("2,3,rejected,,email,");
-    expect(rejects.stderr).toContain("1 rows with issues");
+    expect(rejects.stderr).toContain("1 row with issues (s3://");
 
     const embedded = await cli(["ls", "--since", "1h", "--stack", "Platform"], env);
     expect(embedded.code).toBe(0);
