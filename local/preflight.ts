@@ -1,7 +1,7 @@
 import { createReadStream } from "node:fs";
 import { z } from "zod";
 import { processDroppedFile } from "../functions/splitter/process-dropped-file.ts";
-import { fileGuardsOf, SplitterSettingsSchema } from "../functions/splitter/settings.ts";
+import { fileGuardsOf, readerLimitsOf, SplitterSettingsSchema } from "../functions/splitter/settings.ts";
 import type { BatchSink, BulkPartSink } from "../shared/contracts/batch-publisher.ts";
 import type { RejectedRowsStore, ReportStore } from "../shared/contracts/report-store.ts";
 import { bulkRouteForKey, isBulkKey } from "../shared/options/bulk-route.ts";
@@ -107,11 +107,7 @@ export async function preflightFile(request: PreflightRequest): Promise<Prefligh
     reports,
     clock: systemClock,
     limits: { maxObjects: settings.MAX_REQUEST_OBJECTS, maxBytes: settings.MAX_REQUEST_BYTES },
-    readerLimits: {
-      maxColumns: settings.MAX_COLUMNS,
-      maxFieldChars: settings.MAX_FIELD_CHARS,
-      maxLineChars: settings.MAX_LINE_CHARS,
-    },
+    readerLimits: readerLimitsOf(settings),
     defaults: settings.DEFAULT_FILE_OPTIONS,
     bulk: { sink: partSink, maxPartBytes: settings.BULK_MAX_PART_BYTES },
     guards: fileGuardsOf(settings),

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { int, requestLimits } from "../../shared/config/settings.ts";
 import { BULK_MAX_REQUEST_BYTES } from "../../shared/contracts/marketo-limits.ts";
-import { DEFAULT_READER_LIMITS } from "../../shared/parsing/reader-limits.ts";
+import { DEFAULT_READER_LIMITS, type ReaderLimits } from "../../shared/parsing/reader-limits.ts";
 import { DefaultFileOptionsSchema } from "../../shared/options/file-options.ts";
 import { DEFAULT_FIELD_LIST_TTL_MS } from "../../shared/marketo/field-lists.ts";
 import { jsonOf } from "../../shared/text/json-text.ts";
@@ -64,6 +64,13 @@ export const fileGuardsOf = (settings: SplitterSettings): FileGuards => ({
   maxInflatedBytes: settings.MAX_INFLATED_BYTES,
   maxInflationRatio: settings.MAX_INFLATION_RATIO,
 });
+/** The reader's limits as configured (the report writer reads the file again under the same ones). */
+export const readerLimitsOf = (settings: SplitterSettings): ReaderLimits => ({
+  maxColumns: settings.MAX_COLUMNS,
+  maxFieldChars: settings.MAX_FIELD_CHARS,
+  maxLineChars: settings.MAX_LINE_CHARS,
+});
+
 /** The intake function's environment: the splitter's, plus its own queue and the DLQ for invalid messages. */
 export const IntakeSettingsSchema = SplitterSettingsSchema.extend({
   INTAKE_QUEUE_URL: z.string().min(1),

@@ -17,7 +17,7 @@ import { createMarketoDispatcher } from "../../shared/marketo/http.ts";
 import { lazyMarketoClient } from "../../shared/marketo/lazy-client.ts";
 import type { FileClaim } from "./file-claim.ts";
 import { SIDECAR_SUFFIX } from "./process-dropped-file.ts";
-import { fileGuardsOf, type SplitterSettings } from "./settings.ts";
+import { fileGuardsOf, readerLimitsOf, type SplitterSettings } from "./settings.ts";
 import type { ContinuationDeps, SplitOnceDeps } from "./split-once.ts";
 import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
@@ -70,11 +70,7 @@ export function createSplitOnceDeps(
     reports,
     clock: systemClock,
     limits: { maxObjects: settings.MAX_REQUEST_OBJECTS, maxBytes: settings.MAX_REQUEST_BYTES },
-    readerLimits: {
-      maxColumns: settings.MAX_COLUMNS,
-      maxFieldChars: settings.MAX_FIELD_CHARS,
-      maxLineChars: settings.MAX_LINE_CHARS,
-    },
+    readerLimits: readerLimitsOf(settings),
     defaults: settings.DEFAULT_FILE_OPTIONS,
     bulk: {
       sink: createBulkPartSink(s3, sqs, settings.WORK_BUCKET, settings.BULK_QUEUE_URL),

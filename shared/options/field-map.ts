@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { InputFileError } from "../parsing/input-file-error.ts";
 import { setField, type SourceRow } from "../parsing/source-row.ts";
+import { jsonOf } from "../text/json-text.ts";
 
 /** File column → Marketo field name; `null` or `""` drops the column (it is never sent). */
 export type FieldMap = Readonly<Record<string, string | null>>;
@@ -14,18 +15,7 @@ const FieldMapRecordSchema = z.record(
  * `{"Email Address":"email","Internal Notes":null}` as an object, or the same JSON as text (S3 metadata
  * `x-amz-meta-field-map`, the CLI's `--field-map`).
  */
-export const FieldMapSchema = z
-  .unknown()
-  .transform((value, ctx) => {
-    if (typeof value !== "string") return value;
-    try {
-      return JSON.parse(value) as unknown;
-    } catch {
-      ctx.addIssue({ code: "custom", message: 'fieldMap is not valid JSON (expected {"Column": "field"})' });
-      return z.NEVER;
-    }
-  })
-  .pipe(FieldMapRecordSchema);
+export const FieldMapSchema = jsonOf(FieldMapRecordSchema, 'fieldMap is not valid JSON (expected {"Column": "field"})');
 
 /**
  * Renames and drops columns of every row before any rule sees it, so field types, dedupe fields, bulk headers

@@ -4,7 +4,7 @@ import { z } from "zod";
  * A value that arrives as JSON text (an environment variable, a `-c key=value`) or already parsed (cdk.json),
  * then checked by `schema`.
  */
-export const jsonOf = <S extends z.ZodType>(schema: S) =>
+export const jsonOf = <S extends z.ZodType>(schema: S, notJson = "is not valid JSON") =>
   z
     .unknown()
     .transform((value, ctx) => {
@@ -12,7 +12,7 @@ export const jsonOf = <S extends z.ZodType>(schema: S) =>
       try {
         return JSON.parse(value) as unknown;
       } catch {
-        ctx.addIssue({ code: "custom", message: "is not valid JSON" });
+        ctx.addIssue({ code: "custom", message: notJson });
         return z.NEVER;
       }
     })
