@@ -24,7 +24,7 @@ export type StoreRejectedRows = (index: number, ndjson: string) => Promise<void>
 
 /**
  * Takes a split's rejected rows one at a time and keeps only counts, groups and the first few in memory; the rows
- * themselves go to NDJSON parts as they fill. Without a store (a dry pass), it only counts.
+ * themselves go to NDJSON parts as they fill. Without a store (the pre-flight, a test), it only counts.
  */
 export class RejectionRecorder {
   private readonly first: RowRejection[] = [];

@@ -31,7 +31,7 @@ export interface BulkSplitRequest {
    */
   maxRequestBytes?: number;
   onProgress?: (rowsRead: number) => void;
-  /** Where the rejected rows go, as NDJSON parts (the dry pass only counts them). */
+  /** Where the rejected rows go, as NDJSON parts (without it they are only counted). */
   storeRejectedRows?: StoreRejectedRows;
 }
 
@@ -86,27 +86,38 @@ export function missingBulkColumn(
 
 /**
  * Turns a file into import parts of at most `maxPartBytes` whose import requests stay within `maxRequestBytes`,
- * each a complete file with the header row, stored before its message is queued. Read twice: the dry pass finds file-level errors and the columns (every field any
- * valid row has, in first-seen order), so nothing is stored or queued for a broken file.
+ * each a complete file with its own header row (the columns its rows have, in first-seen order), in one read of the
+ * file. Parts are stored as they fill; their queue messages are held until the last row has been read, so a file
+ * found broken midway queues nothing (its stored parts are orphans the report lifecycle expires).
  */
 export async function splitIntoParts(request: BulkSplitRequest, sink: BulkPartSink): Promise<SplitSummary> {
-  const columns = new Set<string>();
-  await runPass(request, undefined, new RejectionRecorder(), (cells) => {
-    for (const field of cells.keys()) columns.add(field);
-  });
-  return runPass(request, { sink, columns: [...columns] }, new RejectionRecorder(request.storeRejectedRows));
+  const held: Array<{ id: string; body: string }> = [];
+  const summary = await readIntoParts(request, sink, held, new RejectionRecorder(request.storeRejectedRows));
+  for (const message of held) await sink.publish(message);
+  await sink.flush();
+  return summary;
 }
 
-async function runPass(
+/** One part being filled: its columns grow as rows bring new ones (appended, so earlier lines only gain delimiters). */
+interface OpenPart {
+  columns: string[];
+  known: Set<string>;
+  /** Each line as formatted when added, with the column count it was formatted for (without its newline). */
+  lines: Array<{ text: string; columnCount: number }>;
+  rows: number[];
+  /** The bytes of the part as it would be written now: header and lines, each line padded to every column. */
+  bytes: number;
+}
+
+async function readIntoParts(
   request: BulkSplitRequest,
-  output: { sink: BulkPartSink; columns: string[] } | undefined,
+  sink: BulkPartSink,
+  held: Array<{ id: string; body: string }>,
   rejected: RejectionRecorder,
-  onRow?: (cells: Map<string, string>) => void,
 ): Promise<SplitSummary> {
   const summary = { rowsRead: 0, rowsQueued: 0, batches: 0 };
   const delimiter = BULK_DELIMITERS[request.params.format];
-  const header = output ? formatCsvLine(output.columns, delimiter) : "";
-  const headerBytes = Buffer.byteLength(header);
+  const delimiterBytes = Buffer.byteLength(delimiter);
   const maxRequestBytes = request.maxRequestBytes ?? BULK_MAX_REQUEST_BYTES;
   // Both readings of Marketo's 10 MB hold: the file alone, and the request with its framing (which names the part).
   const limitOf = (index: number): number =>
@@ -114,38 +125,64 @@ async function runPass(
       request.maxPartBytes,
       maxRequestBytes - bulkImportFramingBytes(request.params, partFileName(index, request.params.format)),
     );
-  let lines: string[] = [];
-  let rows: number[] = [];
-  let bytes = headerBytes;
+  const emptyPart = (): OpenPart => ({ columns: [], known: new Set(), lines: [], rows: [], bytes: 0 });
+  let part = emptyPart();
   let limit = limitOf(0);
 
   const emit = async (): Promise<void> => {
-    if (!output || rows.length === 0) return;
+    if (part.rows.length === 0) return;
     const index = summary.batches++;
-    const part: BulkPart = {
+    const width = part.columns.length;
+    const text =
+      formatCsvLine(part.columns, delimiter) +
+      part.lines.map((line) => `${line.text}${delimiter.repeat(width - line.columnCount)}\n`).join("");
+    const bytes = Buffer.byteLength(text);
+    // The running count is what decided the part's size; the text written must be exactly that.
+    if (bytes !== part.bytes || bytes > limit) {
+      throw new Error(`bulk part ${index}: ${bytes} bytes written, ${part.bytes} counted, limit ${limit}`);
+    }
+    const stored: BulkPart = {
       index,
       key: partKey(request.file, index, request.params.format),
       bytes,
-      rowCount: rows.length,
-      rows: toRowRanges(rows),
+      rowCount: part.rows.length,
+      rows: toRowRanges(part.rows),
     };
-    await output.sink.putPart(part.key, header + lines.join(""));
+    await sink.putPart(stored.key, text);
     const message: BulkPartMessage = {
       v: 1,
       kind: "bulk-part",
       file: request.file,
       route: request.route,
       params: request.params,
-      part,
+      part: stored,
       stage: { step: "submit", tries: 0, waits: 0 },
       copyId: randomUUID(),
     };
-    await output.sink.publish({ id: `p${index}`, body: toQueueSafeJson(message) });
-    summary.rowsQueued += rows.length;
-    lines = [];
-    rows = [];
-    bytes = headerBytes;
+    held.push({ id: `p${index}`, body: toQueueSafeJson(message) });
+    summary.rowsQueued += part.rows.length;
+    part = emptyPart();
     limit = limitOf(summary.batches);
+  };
+
+  /** The part's bytes with `cells` added (and the columns they bring), or undefined when it would pass `limit`. */
+  const withRow = (into: OpenPart, cells: Map<string, string>) => {
+    const fresh = [...cells.keys()].filter((column) => !into.known.has(column));
+    const columns = fresh.length ? [...into.columns, ...fresh] : into.columns;
+    const line = formatCsvLine(
+      columns.map((column) => cells.get(column) ?? ""),
+      delimiter,
+    ).slice(0, -1);
+    const headerBytes = Buffer.byteLength(formatCsvLine(columns, delimiter));
+    const oldHeaderBytes = into.columns.length ? Buffer.byteLength(formatCsvLine(into.columns, delimiter)) : 0;
+    const bytes =
+      into.bytes -
+      oldHeaderBytes +
+      headerBytes +
+      into.rows.length * fresh.length * delimiterBytes +
+      Buffer.byteLength(line) +
+      1;
+    return { fresh, columns, line, bytes };
   };
 
   const reject = (row: { row: number; line: number }, reason: string, field?: string): Promise<void> => {
@@ -166,29 +203,27 @@ async function runPass(
       await reject(row, checked.reason, checked.field);
       continue;
     }
-    if (![...checked.cells.values()].some((value) => value !== "")) {
+    if (checked.cells.size === 0) {
       // An all-blank row would be a blank line in the import file, which Marketo's CSV reading skips.
       await reject(row, "row has no values");
       continue;
     }
-    onRow?.(checked.cells);
-    if (!output) continue;
-    const line = formatCsvLine(
-      output.columns.map((column) => checked.cells.get(column) ?? ""),
-      delimiter,
-    );
-    const lineBytes = Buffer.byteLength(line);
-    if (headerBytes + lineBytes > limit) {
-      await reject(row, `row is ${lineBytes} bytes; with the header, one import file holds at most ${limit}`);
-      continue;
+    let added = withRow(part, checked.cells);
+    if (added.bytes > limit) {
+      await emit();
+      added = withRow(part, checked.cells);
+      if (added.bytes > limit) {
+        await reject(row, `row is ${added.bytes} bytes with its header; one import file holds at most ${limit}`);
+        continue;
+      }
     }
-    if (bytes + lineBytes > limit) await emit();
-    lines.push(line);
-    rows.push(row.row);
-    bytes += lineBytes;
+    for (const column of added.fresh) part.known.add(column);
+    part.columns = added.columns;
+    part.lines.push({ text: added.line, columnCount: added.columns.length });
+    part.rows.push(row.row);
+    part.bytes = added.bytes;
   }
   await emit();
-  await output?.sink.flush();
   request.onProgress?.(summary.rowsRead);
   return { ...summary, ...(await rejected.finish()) };
 }

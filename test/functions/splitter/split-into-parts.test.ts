@@ -63,6 +63,79 @@ const splitLeads = (csv: string, maxPartBytes: number, sink = new MemorySink(), 
   }));
 
 describe("splitting a file into import parts", () => {
+  it("reads the file once, and queues no part of a file found broken after its first parts were stored", async () => {
+    const rows = Array.from({ length: 40 }, (_, i) => `lead${i}@example.com,Name ${i}\n`).join("");
+    let opened = 0;
+    const sink = new MemorySink();
+    const split = (csv: string) =>
+      splitIntoParts(
+        {
+          file,
+          route: { target: "leads" },
+          params: { format: "csv" },
+          openRows: () => {
+            opened++;
+            return readCsvRows(bytes(csv));
+          },
+          maxPartBytes: 200,
+        },
+        sink,
+      );
+
+    const whole = await split(`email,firstName\n${rows}`);
+    expect(opened).toBe(1);
+    expect(whole.batches).toBeGreaterThan(3);
+    expect(sink.messages).toHaveLength(whole.batches);
+
+    const broken = new MemorySink();
+    opened = 0;
+    await expect(
+      splitIntoParts(
+        {
+          file,
+          route: { target: "leads" },
+          params: { format: "csv" },
+          openRows: () => {
+            opened++;
+            return readCsvRows(bytes(`email,firstName\n${rows}"unterminated,quote\n`));
+          },
+          maxPartBytes: 200,
+        },
+        broken,
+      ),
+    ).rejects.toBeInstanceOf(InputFileError);
+    expect(opened).toBe(1);
+    // Parts were stored as they filled; none was announced, so nothing of the file reaches Marketo.
+    expect(broken.parts.size).toBeGreaterThan(3);
+    expect(broken.messages).toEqual([]);
+  });
+
+  it("gives each part the columns its own rows have, so no part carries a column none of its rows fills", async () => {
+    const sink = new MemorySink();
+    const ndjson = [
+      { email: "a@example.com", firstName: "A" },
+      { email: "b@example.com", firstName: "B" },
+      { email: "c@example.com", company: "Initech" },
+    ]
+      .map((record) => JSON.stringify(record))
+      .join("\n");
+    await splitIntoParts(
+      {
+        file,
+        route: { target: "leads" },
+        params: { format: "csv" },
+        openRows: () => readNdjsonRows(bytes(ndjson)),
+        maxPartBytes: 70,
+      },
+      sink,
+    );
+    const texts = [...sink.parts.values()];
+    expect(texts).toEqual([
+      "email,firstName\na@example.com,A\nb@example.com,B\n",
+      "email,company\nc@example.com,Initech\n",
+    ]);
+  });
+
   it("keeps every part under the byte limit, each with the header, and maps part rows to original rows", async () => {
     const rows = Array.from({ length: 500 }, (_, i) => `p${i}@example.com,Name ${i},"Acme, Inc."`);
     const csv = `email,firstName,company\n${rows.join("\n")}\n`;
