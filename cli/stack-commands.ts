@@ -177,11 +177,22 @@ export async function statusOnStack(key: string, flags: StackCommandFlags, env: 
   const intervalMs = Number(str(flags.interval) ?? "10") * 1000;
   if (!Number.isFinite(intervalMs) || intervalMs <= 0) throw new CliError("--interval takes seconds, e.g. 10", 2);
   const s3 = createS3Client(env);
+  const dropBucket = stack?.dropBucket ?? str(flags["drop-bucket"]);
+  const waitUntil = Date.now() + PICKUP_WAIT_MS;
   try {
     let last = "";
     for (;;) {
       const found = await findFileReport(key, statusFlags.version, reportLookup(s3, bucket));
-      if (found.found === "none" && found.versions === 0) break;
+      if (found.found === "none" && found.versions === 0) {
+        // Right after a drop the splitter may not have started yet (S3 events take seconds, a cold start more):
+        // a file that is in the drop bucket is waited for, a key that is not there ends the watch at once.
+        if (Date.now() > waitUntil || !dropBucket || !(await objectExists(s3, dropBucket, key))) break;
+        const line = "dropped, not picked up by the splitter yet";
+        if (line !== last) console.error(`${new Date().toISOString().slice(11, 19)}  ${key}: ${line}`);
+        last = line;
+        await sleep(intervalMs);
+        continue;
+      }
       const line = summaryOf(found);
       if (line !== last) console.error(`${new Date().toISOString().slice(11, 19)}  ${key}: ${line}`);
       last = line;
@@ -192,6 +203,19 @@ export async function statusOnStack(key: string, flags: StackCommandFlags, env: 
     s3.destroy();
   }
   return statusCommand(key, statusFlags, env);
+}
+
+/** How long `status --watch` waits for a dropped file's split to start before saying there is no such file. */
+const PICKUP_WAIT_MS = 5 * 60_000;
+
+/** Whether `key` is in `bucket` now; any answer but a found object (404, 403) counts as not there. */
+async function objectExists(s3: S3Client, bucket: string, key: string): Promise<boolean> {
+  try {
+    await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** `rejects KEY > rows.csv`: the file's rows with issues (its own columns plus row, line, outcome, code, reason). */

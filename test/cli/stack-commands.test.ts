@@ -2,6 +2,7 @@ import { execFile } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import {
@@ -183,6 +184,23 @@ describe("commands against a deployed stack (the emulator, with the stack's outp
     const stored = await h.aws.s3.send(new HeadObjectCommand({ Bucket: h.aws.dropBucket, Key: "persons/big.csv" }));
     expect(stored.ContentLength).toBe(20_000_006);
   }, 120_000);
+
+  it("status --watch right after a drop waits for the splitter to pick the file up, then follows it to the end", async () => {
+    const key = "persons/picked-up-late.csv";
+    const body = "email,firstName\r\nlate@example.com,Lee\r\n";
+    await h.aws.s3.send(new PutObjectCommand({ Bucket: h.aws.dropBucket, Key: key, Body: body }));
+    // Nothing has split it yet, as in the seconds between an upload and the splitter's start.
+    const watching = cli(["status", key, "--watch", "--interval", "1", "--stack", STACK], env);
+    await sleep(2_500);
+    await h.run(key, body);
+    const watched = await watching;
+
+    expect(watched.stderr).toContain(`${key}: dropped, not picked up by the splitter yet`);
+    expect(watched.stdout).toContain("rows read 1 = accepted 1 + rejected 0 + failed 0 + dead-lettered 0");
+    expect(watched.code).toBe(0);
+    // A key that was never dropped still ends the watch at once.
+    expect((await cli(["status", "persons/never-dropped.csv", "--watch", "--stack", STACK], env)).code).toBe(4);
+  }, 90_000);
 
   it("ls, status --watch and rejects follow a file the pipeline processed", async () => {
     await h.run("persons/ls.csv", "email,firstName\r\na@example.com,Ann\r\n,NoEmail\r\n");
