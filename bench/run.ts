@@ -29,7 +29,7 @@ import { runPipelineLocally } from "../local/run-pipeline-locally.ts";
 import { sendIntakeMessages } from "../local/intake-producer.ts";
 import { runIntakeLocally } from "../local/run-intake-locally.ts";
 import { DEPLOYMENT_DEFAULTS } from "../shared/config/deployment-defaults.ts";
-import { startMarketoSimulator } from "../local/marketo-simulator/index.ts";
+import { simulatorSecret, startMarketoSimulator } from "../local/marketo-simulator/index.ts";
 import { createMarketoIngestApp } from "../infra/create-app.ts";
 import {
   type ChildMode,
@@ -268,13 +268,7 @@ async function benchEndToEnd(): Promise<DownstreamUse> {
       aws,
       source: { bytes: csv },
       key: "persons/bench.csv",
-      marketo: {
-        clientId: sim.clientId,
-        clientSecret: sim.clientSecret,
-        munchkinId: sim.munchkinId,
-        identityUrl: sim.identityUrl,
-        ingestionUrl: sim.ingestionUrl,
-      },
+      marketo: simulatorSecret(sim),
       onProgress: (progress) => {
         phaseAt[progress.phase] ??= performance.now();
       },
@@ -470,13 +464,7 @@ async function benchIntake(label: string, messages: number, perSecond: number | 
       }
       sending = false;
     };
-    const marketo = {
-      clientId: sim.clientId,
-      clientSecret: sim.clientSecret,
-      munchkinId: sim.munchkinId,
-      identityUrl: sim.identityUrl,
-      ingestionUrl: sim.ingestionUrl,
-    };
+    const marketo = simulatorSecret(sim);
     const invokedAt = new Array<number>(messages).fill(Number.NaN);
     const returnedAt = new Array<number>(messages).fill(Number.NaN);
     const windowSizes: number[] = [];

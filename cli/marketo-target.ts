@@ -1,6 +1,6 @@
 import type { MarketoSecret } from "../shared/config/marketo-secret.ts";
 import { MarketoSecretSchema } from "../shared/config/marketo-secret.ts";
-import { startMarketoSimulator } from "../local/marketo-simulator/index.ts";
+import { simulatorSecret, startMarketoSimulator } from "../local/marketo-simulator/index.ts";
 
 export interface MarketoTarget {
   secret: MarketoSecret;
@@ -28,14 +28,7 @@ export async function resolveMarketoTarget(env: NodeJS.ProcessEnv): Promise<Mark
   }
   const simulator = await startMarketoSimulator();
   return {
-    secret: {
-      clientId: simulator.clientId,
-      clientSecret: simulator.clientSecret,
-      munchkinId: simulator.munchkinId,
-      identityUrl: simulator.identityUrl,
-      ingestionUrl: simulator.ingestionUrl,
-      restUrl: simulator.restUrl,
-    },
+    secret: simulatorSecret(simulator),
     label: `Marketo simulator at ${simulator.url}`,
     close: () => simulator.close(),
   };

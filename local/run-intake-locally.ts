@@ -12,6 +12,7 @@ import { type FileReportSummary, type SplitManifest, summarizeReport } from "../
 import { type Clock, systemClock } from "../shared/time/clock.ts";
 import type { LocalAws } from "./local-aws.ts";
 import {
+  countDeadLetters,
   countMessages,
   type DownstreamOptions,
   drainDownstream,
@@ -166,10 +167,7 @@ export async function runIntakeLocally(options: IntakeRunOptions): Promise<Intak
     windows,
     summary: total,
     intakeDeadLetters: await countMessages(aws, aws.intakeDlqUrl),
-    deadLetterMessages:
-      (await countMessages(aws, aws.ingestionDlqUrl)) +
-      (await countMessages(aws, aws.bulkDlqUrl)) +
-      (await countMessages(aws, aws.reportDlqUrl)),
+    deadLetterMessages: await countDeadLetters(aws),
     intakeEventSource,
     eventSource,
     elapsedMs: clock.now() - startedAt,

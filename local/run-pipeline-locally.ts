@@ -161,10 +161,7 @@ export async function runPipelineLocally(options: LocalRunOptions): Promise<Loca
     outcomes,
     summary: summarizeReport(manifest, outcomes),
     report: await reports.getFileReport(file),
-    deadLetterMessages:
-      (await countMessages(aws, aws.ingestionDlqUrl)) +
-      (await countMessages(aws, aws.bulkDlqUrl)) +
-      (await countMessages(aws, aws.reportDlqUrl)),
+    deadLetterMessages: await countDeadLetters(aws),
     eventSource,
     bulkEventSource,
     reportEventSource,
@@ -416,6 +413,14 @@ async function upload(aws: LocalAws, options: LocalRunOptions): Promise<{ size: 
     partSize: 8 * 1024 * 1024,
   }).done();
   return { size, eTag: (result.ETag ?? "").replace(/"/g, "") };
+}
+
+/** Messages in the ingestion, bulk and report DLQs together (a local run's undeliverable batches). */
+export async function countDeadLetters(aws: LocalAws): Promise<number> {
+  const counts = await Promise.all(
+    [aws.ingestionDlqUrl, aws.bulkDlqUrl, aws.reportDlqUrl].map((url) => countMessages(aws, url)),
+  );
+  return counts.reduce((total, count) => total + count, 0);
 }
 
 export async function countMessages(aws: LocalAws, queueUrl: string): Promise<number> {

@@ -10,7 +10,7 @@ import { setLogSink } from "../shared/lambda/logger.ts";
 import { type Clock, systemClock } from "../shared/time/clock.ts";
 import { lambdaContext } from "./lambda-context.ts";
 import { createQueueWithDlq, type LocalAws, startLocalAws } from "./local-aws.ts";
-import { type MarketoSimulator, startMarketoSimulator } from "./marketo-simulator/index.ts";
+import { type MarketoSimulator, simulatorSecret, startMarketoSimulator } from "./marketo-simulator/index.ts";
 import { downstreamHandlers, invokeAsLambdaRetries, localSplitterEnv, SECRET_ID } from "./run-pipeline-locally.ts";
 import { objectCreatedEvent } from "./s3-notification.ts";
 import { splitFailureEvent } from "./split-failure-event.ts";
@@ -49,14 +49,7 @@ export async function startLocalStack(options: { stackName?: string } = {}): Pro
   const stackName = options.stackName ?? "MarketoIngest";
   const aws = await startLocalAws({ visibilityTimeoutSeconds: 30 });
   const sim = await startMarketoSimulator({ tokenTtlSeconds: 3600, maxLifetimeMs: Number.POSITIVE_INFINITY });
-  const secret = {
-    clientId: sim.clientId,
-    clientSecret: sim.clientSecret,
-    munchkinId: sim.munchkinId,
-    identityUrl: sim.identityUrl,
-    ingestionUrl: sim.ingestionUrl,
-    restUrl: sim.restUrl,
-  };
+  const secret = simulatorSecret(sim);
   aws.secrets.putSecret(SECRET_ID, JSON.stringify(secret));
   // The split-failures queue (the splitter's on-failure destination) and behind it the splitter DLQ.
   const splitFailures = await createQueueWithDlq(aws.sqs, "marketo-ingest-split-failures", {
@@ -101,9 +94,9 @@ export async function startLocalStack(options: { stackName?: string } = {}): Pro
       MARKETO_CLIENT_ID: secret.clientId,
       MARKETO_CLIENT_SECRET: secret.clientSecret,
       MARKETO_MUNCHKIN_ID: secret.munchkinId,
-      MARKETO_IDENTITY_URL: secret.identityUrl,
-      MARKETO_INGESTION_URL: secret.ingestionUrl,
-      MARKETO_REST_URL: secret.restUrl,
+      MARKETO_IDENTITY_URL: sim.identityUrl,
+      MARKETO_INGESTION_URL: sim.ingestionUrl,
+      MARKETO_REST_URL: sim.restUrl,
     },
     stop: async () => {
       await functions.stop();

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import type { MarketoSecret } from "../../shared/config/marketo-secret.ts";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { setTimeout as delay } from "node:timers/promises";
@@ -165,6 +166,18 @@ const INGESTION_PATH =
   /^\/subscriptions\/([^/]+)\/(persons|customobjects\/([^/]+)|companies|programmembers|programmembers\/delete|lists|lists\/remove)$/;
 
 /** A Marketo identity endpoint and Data Ingestion API on 127.0.0.1, with state to assert on and faults to inject. */
+/** The Marketo secret that points a client at `sim`, with the credentials it accepts now (after any rotation). */
+export function simulatorSecret(sim: MarketoSimulator): MarketoSecret {
+  return {
+    clientId: sim.clientId,
+    clientSecret: sim.clientSecret,
+    munchkinId: sim.munchkinId,
+    identityUrl: sim.identityUrl,
+    ingestionUrl: sim.ingestionUrl,
+    restUrl: sim.restUrl,
+  };
+}
+
 export async function startMarketoSimulator(options: SimulatorOptions = {}): Promise<MarketoSimulator> {
   const munchkinId = options.munchkinId ?? "123-ABC-456";
   // Mutable: rotateCredentials() replaces them, as an admin rotating the API user's secret in Marketo would.

@@ -4,7 +4,7 @@ import type { Dispatcher } from "undici";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type Delivery, type DeliveryPolicy, deliverBatch } from "../../functions/ingestion-sender/deliver-batch.ts";
 import { type LocalAws, startLocalAws } from "../../local/local-aws.ts";
-import { type MarketoSimulator, startMarketoSimulator } from "../../local/marketo-simulator/index.ts";
+import { type MarketoSimulator, simulatorSecret, startMarketoSimulator } from "../../local/marketo-simulator/index.ts";
 import { S3FleetPause } from "../../shared/aws/s3-fleet-pause.ts";
 import type { BatchMessage } from "../../shared/contracts/batch-message.ts";
 import { createMarketoDispatcher } from "../../shared/marketo/http.ts";
@@ -74,17 +74,7 @@ function senderProcess(clock: Clock, cacheMs: number) {
 beforeAll(async () => {
   aws = await startLocalAws();
   sim = await startMarketoSimulator({ maxLifetimeMs: 120_000 });
-  aws.secrets.putSecret(
-    SECRET_ID,
-    JSON.stringify({
-      clientId: sim.clientId,
-      clientSecret: sim.clientSecret,
-      munchkinId: sim.munchkinId,
-      identityUrl: sim.identityUrl,
-      ingestionUrl: sim.ingestionUrl,
-      restUrl: sim.restUrl,
-    }),
-  );
+  aws.secrets.putSecret(SECRET_ID, JSON.stringify(simulatorSecret(sim)));
   secrets = new SecretsManagerClient({
     endpoint: aws.secrets.url,
     region: "us-east-1",

@@ -5,6 +5,7 @@ import { type LocalRunOptions, type LocalRunResult, runPipelineLocally } from ".
 import {
   type MarketoSimulator,
   type SimulatorOptions,
+  simulatorSecret,
   startMarketoSimulator,
 } from "../../local/marketo-simulator/index.ts";
 
@@ -43,14 +44,7 @@ export async function startHarness(simOptions: SimulatorOptions = {}): Promise<H
   process.env.POWERTOOLS_LOG_LEVEL = "SILENT";
   const aws = await startLocalAws({ visibilityTimeoutSeconds: 30 });
   const sim = await startMarketoSimulator({ tokenTtlSeconds: 3600, ...simOptions });
-  const secret: MarketoSecret = {
-    clientId: sim.clientId,
-    clientSecret: sim.clientSecret,
-    munchkinId: sim.munchkinId,
-    identityUrl: sim.identityUrl,
-    ingestionUrl: sim.ingestionUrl,
-    restUrl: sim.restUrl,
-  };
+  const secret: MarketoSecret = simulatorSecret(sim);
   return {
     aws,
     sim,
