@@ -14,7 +14,7 @@ import {
   partKey,
 } from "../../shared/contracts/bulk-message.ts";
 import type { BulkRoute } from "../../shared/options/bulk-route.ts";
-import { BULK_DELIMITERS, cellText, formatCsvLine } from "../../shared/text/csv-text.ts";
+import { BULK_DELIMITERS, cellText, formatCsvCells, formatCsvLine } from "../../shared/text/csv-text.ts";
 import { toQueueSafeJson } from "../../shared/text/queue-text.ts";
 import type { RequiredColumn } from "../../shared/options/record-rules.ts";
 
@@ -105,6 +105,8 @@ interface OpenPart {
   /** Each line as formatted when added, with the column count it was formatted for (without its newline). */
   lines: Array<{ text: string; columnCount: number }>;
   rows: number[];
+  /** The header row's bytes, line break included (0 while the part has no column). */
+  headerBytes: number;
   /** The bytes of the part as it would be written now: header and lines, each line padded to every column. */
   bytes: number;
 }
@@ -125,7 +127,7 @@ async function readIntoParts(
       request.maxPartBytes,
       maxRequestBytes - bulkImportFramingBytes(request.params, partFileName(index, request.params.format)),
     );
-  const emptyPart = (): OpenPart => ({ columns: [], known: new Set(), lines: [], rows: [], bytes: 0 });
+  const emptyPart = (): OpenPart => ({ columns: [], known: new Set(), lines: [], rows: [], headerBytes: 0, bytes: 0 });
   let part = emptyPart();
   let limit = limitOf(0);
 
@@ -169,20 +171,20 @@ async function readIntoParts(
   const withRow = (into: OpenPart, cells: Map<string, string>) => {
     const fresh = [...cells.keys()].filter((column) => !into.known.has(column));
     const columns = fresh.length ? [...into.columns, ...fresh] : into.columns;
-    const line = formatCsvLine(
+    const line = formatCsvCells(
       columns.map((column) => cells.get(column) ?? ""),
       delimiter,
-    ).slice(0, -1);
-    const headerBytes = Buffer.byteLength(formatCsvLine(columns, delimiter));
-    const oldHeaderBytes = into.columns.length ? Buffer.byteLength(formatCsvLine(into.columns, delimiter)) : 0;
+    );
+    // The header is formatted again only when the row brings a column the part does not have yet.
+    const headerBytes = fresh.length ? Buffer.byteLength(formatCsvLine(columns, delimiter)) : into.headerBytes;
     const bytes =
       into.bytes -
-      oldHeaderBytes +
+      into.headerBytes +
       headerBytes +
       into.rows.length * fresh.length * delimiterBytes +
       Buffer.byteLength(line) +
       1;
-    return { fresh, columns, line, bytes };
+    return { fresh, columns, line, headerBytes, bytes };
   };
 
   const reject = (row: { row: number; line: number }, reason: string, field?: string): Promise<void> => {
@@ -221,6 +223,7 @@ async function readIntoParts(
     part.columns = added.columns;
     part.lines.push({ text: added.line, columnCount: added.columns.length });
     part.rows.push(row.row);
+    part.headerBytes = added.headerBytes;
     part.bytes = added.bytes;
   }
   await emit();

@@ -8,7 +8,12 @@ export type BulkFormat = keyof typeof BULK_DELIMITERS;
  * (`5e+06` is refused).
  */
 export function formatCsvLine(cells: readonly string[], delimiter: string): string {
-  return `${cells.map((cell) => quoteCell(cell, delimiter)).join(delimiter)}\n`;
+  return `${formatCsvCells(cells, delimiter)}\n`;
+}
+
+/** The cells of one line, quoted as formatCsvLine quotes them, without the line break. */
+export function formatCsvCells(cells: readonly string[], delimiter: string): string {
+  return cells.map((cell) => quoteCell(cell, delimiter)).join(delimiter);
 }
 
 function quoteCell(cell: string, delimiter: string): string {
