@@ -31,7 +31,6 @@ import { INTAKE_PREFIX } from "../shared/contracts/intake-window.ts";
 import { senderConcurrencyCeiling } from "../shared/config/deployment-defaults.ts";
 import { checkDefaultOptions, type DefaultFileOptions } from "../shared/options/file-options.ts";
 import { routeForObjectName } from "../shared/options/object-route.ts";
-import { Alarm, ComparisonOperator, TreatMissingData } from "aws-cdk-lib/aws-cloudwatch";
 import { PipelineDashboard } from "./constructs/dashboard.ts";
 import { PipelineAlarms } from "./constructs/dlq-alarms.ts";
 import { PipelineFunction } from "./constructs/pipeline-function.ts";
@@ -712,19 +711,7 @@ export class MarketoIngestion extends Construct {
       SplitterDLQ: splitterDlq,
       IntakeDLQ: intakeQueues.deadLetterQueue,
     };
-    this.alarms = new PipelineAlarms(this, "Alarms", { deadLetterQueues, alarmAction });
-    const splitFailed = new Alarm(this, "SplitFailed", {
-      alarmDescription:
-        "A split failed for good (retries exhausted, timeout or crash): its report says so and why, and `marketo-ingest status KEY` exits 5. Fix the cause the report names, then drop the file again. Runbook: docs/operators.md, section 'Runbook'.",
-      metric: splitFailures.metricNumberOfMessagesSent({ period: Duration.minutes(5) }),
-      threshold: 0,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    });
-    splitFailed.addAlarmAction(alarmAction);
-    splitFailed.addOkAction(alarmAction);
-    this.alarms.alarms.push(splitFailed);
+    this.alarms = new PipelineAlarms(this, "Alarms", { deadLetterQueues, splitFailures, alarmAction });
     this.dashboard = new PipelineDashboard(this, "Observability", {
       functions: {
         splitter: { fn: splitter, service: "marketo-ingest-splitter" },
