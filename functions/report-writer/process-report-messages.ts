@@ -6,7 +6,7 @@ import {
   inflateIfGzip,
   type InputFormat,
   InputFormatSchema,
-  isResumableFormat,
+  type ReaderPosition,
   readRows,
 } from "../../shared/parsing/input-format.ts";
 import type { FileRef } from "../../shared/contracts/batch-message.ts";
@@ -28,7 +28,6 @@ import { rejectedCountOf } from "../../shared/report/file-report.ts";
 import { issueEntries, IssueIndex, issueRowsCsv } from "../../shared/report/issue-rows.ts";
 import { rowsNearMarks } from "../../shared/report/rows-near-marks.ts";
 import type { RowMarks } from "../../shared/contracts/split-checkpoint.ts";
-import type { CsvPosition } from "../../shared/parsing/csv-rows.ts";
 import type { RejectedRow } from "../../shared/report/file-report.ts";
 import { type ReportMessage, ReportMessageSchema } from "../../shared/contracts/report-message.ts";
 import { toQueueSafeJson } from "../../shared/text/queue-text.ts";
@@ -138,8 +137,8 @@ async function processOne(record: SQSRecord, deps: ReportWriterDeps): Promise<vo
     // The limits the split read the file under: a file it accepted is read the same way here.
     const limits = manifest.input?.readerLimits;
     const rejectedRows = parts > 0 ? () => deps.rejectedRows.readRejectedRows(message.file, parts) : undefined;
-    const marks = isResumableFormat(format) ? await deps.readRowMarks?.(message.file) : undefined;
-    const openAt = (position: CsvPosition | undefined) => {
+    const marks = await deps.readRowMarks?.(message.file);
+    const openAt = (position: ReaderPosition | undefined) => {
       const bytes =
         position === undefined
           ? inflateIfGzip(deps.openSource(message.file), manifest.input?.gzip ?? false)

@@ -17,10 +17,11 @@ import {
   type InputFormat,
   inflateIfGzip,
   isGzipped,
-  isResumableFormat,
+  type ReaderCursor,
+  type ReaderPosition,
   readRows,
 } from "../../shared/parsing/input-format.ts";
-import type { CsvCursor, CsvPosition } from "../../shared/parsing/csv-rows.ts";
+import { markAt } from "../../shared/report/rows-near-marks.ts";
 import type { RowMarks, SplitCheckpoint } from "../../shared/contracts/split-checkpoint.ts";
 import { withDefaultLimits } from "../../shared/parsing/reader-limits.ts";
 import type { ReaderLimits } from "../../shared/parsing/reader-limits.ts";
@@ -118,8 +119,8 @@ export async function processDroppedFile(
 }
 
 /**
- * `processDroppedFile` that, given `resumable`, stops a delimited Data Ingestion file after a row once `pause` says
- * so and returns what the next invocation needs, or goes on from `resumable.from`. Nothing is queued and no
+ * `processDroppedFile` that, given `resumable`, stops a Data Ingestion file (any format, gzip too) after a row once
+ * `pause` says so and returns what the next invocation needs, or goes on from `resumable.from`. Nothing is queued and no
  * manifest is written until an invocation reads the last row.
  */
 export async function processDroppedFileResumably(
@@ -170,7 +171,7 @@ export async function processDroppedFileResumably(
         );
       }
     };
-    const cursor: CsvCursor = {};
+    const cursor: ReaderCursor = {};
     /** Whether the bytes read are inflated: declared gzip, or sniffed from the first bytes. */
     let inflating = gzipped;
     const openBytes = (): AsyncIterable<Uint8Array> => {
@@ -194,7 +195,7 @@ export async function processDroppedFileResumably(
           readRows(openBytes(), format, {
             onHeader,
             ...(deps.readerLimits ? { limits: deps.readerLimits } : {}),
-            ...(isResumableFormat(format) ? { cursor } : {}),
+            cursor,
             ...(from ? { resume: from.reader } : {}),
           }),
           target.fieldMap,
@@ -202,7 +203,7 @@ export async function processDroppedFileResumably(
         check,
         objectTypeOf(target),
       );
-    const canPause = resumable !== undefined && target.kind === "ingestion" && isResumableFormat(format);
+    const canPause = resumable !== undefined && target.kind === "ingestion";
     const progress = {
       ...(deps.onProgress ? { onProgress: deps.onProgress } : {}),
       storeRejectedRows: (index: number, ndjson: string) => deps.reports.putRejectedRowsPart(file, index, ndjson),
@@ -229,9 +230,7 @@ export async function processDroppedFileResumably(
               limits: deps.limits,
               ...progress,
               ...(from ? { resume: from.progress } : {}),
-              ...(cursor && isResumableFormat(format) && target.kind === "ingestion"
-                ? { markRow: () => markOf(required(cursor.at, "a reader position")()) }
-                : {}),
+              markRow: () => markAt(required(cursor.at, "a reader position")()),
               ...(canPause
                 ? {
                     shouldPause: resumable.pause,
@@ -242,7 +241,7 @@ export async function processDroppedFileResumably(
             deps.publisher,
           );
     if ("done" in summary && !summary.done) {
-      const reader: CsvPosition = required(cursor.at, "a reader position")();
+      const reader: ReaderPosition = required(cursor.at, "a reader position")();
       const source = from?.source ?? (inflating ? { kind: "inflate" as const } : { kind: "dropped" as const });
       return {
         paused: {
@@ -266,8 +265,7 @@ export async function processDroppedFileResumably(
       await deps.putRowMarks(file, {
         v: 1,
         source: marksSource.kind === "dropped" ? marksSource : { kind: "inflated", key: marksSource.key },
-        header: last.header,
-        recordDelimiter: last.recordDelimiter,
+        ...("kind" in last ? { format: last.kind } : { header: last.header, recordDelimiter: last.recordDelimiter }),
         marks: totals.marks,
       });
     }
@@ -310,8 +308,6 @@ export async function processDroppedFileResumably(
   await deps.reports.putManifest(file, manifest);
   return { manifest };
 }
-
-const markOf = ({ byte, lineFeeds, row, nextLine }: CsvPosition) => ({ byte, lineFeeds, row, nextLine });
 
 function required<T>(value: T | undefined, what: string): T {
   if (value === undefined) throw new Error(`a resumable split needs ${what}`);

@@ -10,24 +10,29 @@ const DroppedFileSchema = z.object({
   size: z.number().int().nonnegative().optional(),
 });
 
-/** A row boundary without the file-wide parts (header, record delimiter): row marks store many. */
-const RowMarkSchema = z.object({
+const BoundarySchema = z.object({
   byte: z.number().int().nonnegative(),
   lineFeeds: z.number().int().nonnegative(),
   row: z.number().int().nonnegative(),
   nextLine: z.number().int().positive(),
 });
+
+/**
+ * A row boundary without the file-wide parts (header, record delimiter): row marks store many. `closed` is set on
+ * a JSON array's mark after its last element.
+ */
+const RowMarkSchema = BoundarySchema.extend({ closed: z.literal(true).optional() });
 export type RowMark = z.infer<typeof RowMarkSchema>;
 
-/** A row boundary of a delimited input (see shared/parsing/csv-rows.ts `CsvPosition`). */
-const ReaderPositionSchema = z.object({
-  byte: z.number().int().nonnegative(),
-  lineFeeds: z.number().int().nonnegative(),
-  row: z.number().int().nonnegative(),
-  nextLine: z.number().int().positive(),
-  recordDelimiter: z.enum(["crlf", "lf", "cr"]),
-  header: z.array(z.string()),
-});
+/**
+ * A row boundary of the input (see `ReaderPosition` in shared/parsing/input-format.ts): a delimited file's (no
+ * kind: the shape checkpoints had before JSON files could pause), an NDJSON file's, or a JSON array file's.
+ */
+const ReaderPositionSchema = z.union([
+  BoundarySchema.extend({ kind: z.literal("ndjson") }),
+  BoundarySchema.extend({ kind: z.literal("json"), closed: z.boolean() }),
+  BoundarySchema.extend({ recordDelimiter: z.enum(["crlf", "lf", "cr"]), header: z.array(z.string()) }),
+]);
 
 const RejectionSchema = z.object({
   kind: z.literal("rejection"),
@@ -121,7 +126,7 @@ export const inflatedCopyKey = (reportPrefix: string) => `${reportPrefix}${INFLA
 export const ROW_MARK_EVERY = 10_000;
 
 /**
- * Where rows start in a delimited file (or its inflated copy), written by the splitter beside the manifest
+ * Where rows start in a file (or its inflated copy), written by the splitter beside the manifest
  * (`row-marks.json`): the report writer reads only the stretches that hold rows with issues, with ranged GETs, from
  * the mark before each, instead of the whole file.
  */
@@ -132,8 +137,11 @@ export const RowMarksSchema = z.object({
     z.object({ kind: z.literal("dropped") }),
     z.object({ kind: z.literal("inflated"), key: z.string().min(1) }),
   ]),
-  header: z.array(z.string()),
-  recordDelimiter: z.enum(["crlf", "lf", "cr"]),
+  /** The reader the marks are for: a JSON array or NDJSON file's, or (absent) a delimited file's. */
+  format: z.enum(["json", "ndjson"]).optional(),
+  /** A delimited file's header and record delimiter (reading on from a mark needs them). */
+  header: z.array(z.string()).optional(),
+  recordDelimiter: z.enum(["crlf", "lf", "cr"]).optional(),
   marks: z.array(RowMarkSchema),
 });
 export type RowMarks = z.infer<typeof RowMarksSchema>;

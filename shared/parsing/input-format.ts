@@ -1,8 +1,8 @@
 import { createGunzip } from "node:zlib";
 import { z } from "zod";
-import { type CsvCursor, type CsvPosition, readCsvRows } from "./csv-rows.ts";
+import { type CsvPosition, readCsvRows } from "./csv-rows.ts";
 import { InputFileError } from "./input-file-error.ts";
-import { readJsonArrayRows, readNdjsonRows } from "./json-rows.ts";
+import { type JsonArrayPosition, type NdjsonPosition, readJsonArrayRows, readNdjsonRows } from "./json-rows.ts";
 import type { ReaderLimits } from "./reader-limits.ts";
 import type { SourceRow } from "./source-row.ts";
 
@@ -142,34 +142,52 @@ export async function* inflateIfGzip(
   }
 }
 
-/** Rows of a file in the given format, within the reader limits (defaults in reader-limits.ts); `onHeader` hears a
- * delimited file's column names (JSON has no header). */
-/** Formats a split can stop in and read on from a row boundary (a JSON array or NDJSON file is read in one go). */
-export const isResumableFormat = (format: InputFormat): boolean => format in DELIMITERS;
+/** A row boundary of any input format: where a split can stop and read on, and where row marks point. */
+export type ReaderPosition = CsvPosition | NdjsonPosition | JsonArrayPosition;
 
+/** Where the row last yielded ends, in the reader's own terms (computed only when asked). */
+export interface ReaderCursor {
+  at?: () => ReaderPosition;
+}
+
+/**
+ * Rows of a file in the given format, within the reader limits (defaults in reader-limits.ts); `onHeader` hears a
+ * delimited file's column names (JSON has no header). With `cursor`, the reader tells where the row it last yielded
+ * ends; with `resume` (a position of the same format), `chunks` start there and the reader reads on from it.
+ */
 export function readRows(
   chunks: AsyncIterable<Uint8Array>,
   format: InputFormat,
   options: {
     onHeader?: (columns: readonly string[]) => void;
     limits?: Partial<ReaderLimits>;
-    /** Delimited formats only: where the last row ends, and reading on from such a place. */
-    cursor?: CsvCursor;
-    resume?: CsvPosition;
+    cursor?: ReaderCursor;
+    resume?: ReaderPosition;
   } = {},
 ): AsyncIterable<SourceRow> {
+  const { limits, cursor, resume } = options;
+  // Each reader only writes `at` (with its own kind of position): a ReaderCursor holds any of them.
+  const common = { ...(limits ? { limits } : {}), ...(cursor ? { cursor: cursor as { at?: () => never } } : {}) };
   switch (format) {
     case "json":
-      return readJsonArrayRows(chunks, options.limits);
+      return readJsonArrayRows(chunks, { ...common, ...(resume ? { resume: positionOf(resume, "json") } : {}) });
     case "ndjson":
-      return readNdjsonRows(chunks, options.limits);
+      return readNdjsonRows(chunks, { ...common, ...(resume ? { resume: positionOf(resume, "ndjson") } : {}) });
     default:
       return readCsvRows(chunks, {
         delimiter: DELIMITERS[format],
         ...(options.onHeader ? { onHeader: options.onHeader } : {}),
-        ...(options.limits ? { limits: options.limits } : {}),
-        ...(options.cursor ? { cursor: options.cursor } : {}),
-        ...(options.resume ? { resume: options.resume } : {}),
+        ...common,
+        ...(resume ? { resume: positionOf(resume, "delimited") } : {}),
       });
   }
+}
+
+type PositionKinds = { json: JsonArrayPosition; ndjson: NdjsonPosition; delimited: CsvPosition };
+
+/** The position as the reader of `kind` needs it; one of another format is a programming error. */
+function positionOf<K extends keyof PositionKinds>(position: ReaderPosition, kind: K): PositionKinds[K] {
+  const found = "kind" in position ? position.kind : "delimited";
+  if (found !== kind) throw new Error(`a ${found} position cannot resume a ${kind} reader`);
+  return position as PositionKinds[K];
 }

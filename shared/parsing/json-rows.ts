@@ -1,4 +1,4 @@
-import { decodeUtf8 } from "./decode-utf8.ts";
+import { type BytePosition, type DecodedSpan, decodeUtf8 } from "./decode-utf8.ts";
 import { InputFileError } from "./input-file-error.ts";
 import { lineTooLong, type ReaderLimits, withDefaultLimits } from "./reader-limits.ts";
 import { setField, type SourceRow } from "./source-row.ts";
@@ -13,24 +13,108 @@ function withoutNulls(object: Record<string, unknown>): Record<string, unknown> 
   return values;
 }
 
+/** A boundary after a line of an NDJSON file: bytes and lines before it, rows read. */
+export interface NdjsonPosition extends BytePosition {
+  kind: "ndjson";
+  row: number;
+  /** Physical line the next line is (line feeds before it + 1). */
+  nextLine: number;
+}
+
+/** A boundary just after an array element's `,` (or the closing `]`) of a JSON array file. */
+export interface JsonArrayPosition extends BytePosition {
+  kind: "json";
+  row: number;
+  nextLine: number;
+  /** The element ended the array: only whitespace may follow. */
+  closed: boolean;
+}
+
+/** Where the row last yielded ends (`at()` is computed only when asked: a checkpoint or a row mark). */
+export interface JsonCursor<P> {
+  at?: () => P;
+}
+
+export interface JsonReadOptions<P> {
+  limits?: Partial<ReaderLimits>;
+  /** Reads on from a boundary: `chunks` start at `resume.byte`. */
+  resume?: P;
+  cursor?: JsonCursor<P>;
+}
+
+/**
+ * Where the reader stands in the input: the decoded text it is going through and the input offset its end has.
+ * A row's end is turned into a byte offset only when asked (the bytes after it in the text are its UTF-8 length:
+ * strict decoding means the input is exactly the text's UTF-8).
+ */
+class TextPlace {
+  text = "";
+  endByte: number;
+  constructor(
+    private readonly span: DecodedSpan,
+    start: number,
+  ) {
+    this.endByte = start;
+  }
+  /** Called with each decoded text as it arrives. */
+  enter(text: string): void {
+    this.text = text;
+    this.endByte = this.span.endByte;
+  }
+  /** The input offset of index `index` of the current text. */
+  byteAt(index: number): number {
+    return this.endByte - Buffer.byteLength(this.text.slice(index));
+  }
+}
+
+function decodeFrom(chunks: AsyncIterable<Uint8Array>, resume: BytePosition | undefined) {
+  const span: DecodedSpan = { endByte: resume?.byte ?? 0, lineFeedsBefore: resume?.lineFeeds ?? 0 };
+  const texts = decodeUtf8(chunks, {
+    span,
+    ...(resume ? { from: { byte: resume.byte, lineFeeds: resume.lineFeeds } } : {}),
+  });
+  return { texts, place: new TextPlace(span, resume?.byte ?? 0) };
+}
+
 /**
  * Streams the elements of a top-level JSON array without holding the file: a small scanner finds where each
  * element ends (depth and string state), then JSON.parse reads that element. Values keep their JSON types.
  */
 export async function* readJsonArrayRows(
   chunks: AsyncIterable<Uint8Array>,
-  limits?: Partial<ReaderLimits>,
+  options: JsonReadOptions<JsonArrayPosition> = {},
 ): AsyncGenerator<SourceRow> {
+  const { resume, cursor } = options;
   // An element longer than this is rejected before its text outgrows memory (or V8's string length: RangeError).
-  const { maxLineChars } = withDefaultLimits(limits);
-  let state: "before" | "between" | "element" | "after" = "before";
+  const { maxLineChars } = withDefaultLimits(options.limits);
+  let state: "before" | "between" | "element" | "after" = resume ? (resume.closed ? "after" : "between") : "before";
   let element = "";
   let depth = 0;
   let inString = false;
   let escaped = false;
-  let line = 1;
-  let elementLine = 1;
-  let row = 0;
+  let line = resume?.nextLine ?? 1;
+  let elementLine = line;
+  let row = resume?.row ?? 0;
+  const { texts, place } = decodeFrom(chunks, resume);
+  /** The last element's end: index just past its `,` or `]` in the place's text, and the lines before it. */
+  let endIndex = -1;
+  let endLine = line;
+  if (cursor) {
+    cursor.at = () => {
+      if (endIndex < 0) {
+        if (resume) return resume;
+        throw new Error("no row has been read yet");
+      }
+      return {
+        kind: "json",
+        byte: place.byteAt(endIndex),
+        lineFeeds: endLine - 1,
+        row,
+        nextLine: endLine,
+        closed: state === "after",
+      };
+    };
+  }
 
   const finish = (): SourceRow | undefined => {
     const text = element.trim();
@@ -51,7 +135,8 @@ export async function* readJsonArrayRows(
     return { kind: "record", row, line: elementLine, values: withoutNulls(value) };
   };
 
-  for await (const text of decodeUtf8(chunks)) {
+  for await (const text of texts) {
+    place.enter(text);
     let start = 0;
     for (let i = 0; i < text.length; i++) {
       const c = text[i] as string;
@@ -87,9 +172,12 @@ export async function* readJsonArrayRows(
         if (element.length > maxLineChars) throw lineTooLong(maxLineChars, elementLine, "an array element");
         start = i + 1;
         const parsed = finish();
-        if (parsed) yield parsed;
-        else if (c === ",") throw new InputFileError("MALFORMED_JSON", "empty array element", { line });
         state = c === "]" ? "after" : "between";
+        if (parsed) {
+          endIndex = i + 1;
+          endLine = line;
+          yield parsed;
+        } else if (c === ",") throw new InputFileError("MALFORMED_JSON", "empty array element", { line });
       }
     }
     if (state === "element" || state === "between") {
@@ -111,14 +199,29 @@ export async function* readJsonArrayRows(
  */
 export async function* readNdjsonRows(
   chunks: AsyncIterable<Uint8Array>,
-  limits?: Partial<ReaderLimits>,
+  options: JsonReadOptions<NdjsonPosition> = {},
 ): AsyncGenerator<SourceRow> {
-  const { maxLineChars } = withDefaultLimits(limits);
+  const { resume, cursor } = options;
+  const { maxLineChars } = withDefaultLimits(options.limits);
   /** The current line's text from earlier chunks (a rope: appending is cheap, it is flattened once). */
   let pending = "";
   let pendingTooLong = false;
-  let line = 0;
-  let row = 0;
+  /** Lines read (each but the file's last ends with a line feed). */
+  let line = resume ? resume.nextLine - 1 : 0;
+  let row = resume?.row ?? 0;
+  const { texts, place } = decodeFrom(chunks, resume);
+  /** The last row's end: index just past its line feed in the place's text (the text's length at the file's end). */
+  let endIndex = -1;
+  let endLine = line;
+  if (cursor) {
+    cursor.at = () => {
+      if (endIndex < 0) {
+        if (resume) return resume;
+        throw new Error("no row has been read yet");
+      }
+      return { kind: "ndjson", byte: place.byteAt(endIndex), lineFeeds: endLine, row, nextLine: endLine + 1 };
+    };
+  }
   const parseLine = (text: string, tooLong: boolean): SourceRow | undefined => {
     line++;
     if (tooLong) {
@@ -143,15 +246,20 @@ export async function* readNdjsonRows(
       ? { kind: "record", row, line, values: withoutNulls(value) }
       : { kind: "rejection", row, line, reason: "line is not a JSON object" };
   };
-  for await (const text of decodeUtf8(chunks)) {
+  for await (const text of texts) {
+    place.enter(text);
     let start = 0;
     for (let newline = text.indexOf("\n"); newline >= 0; newline = text.indexOf("\n", start)) {
       const whole = pending.length > 0 ? pending + text.slice(start, newline) : text.slice(start, newline);
       const parsed = parseLine(whole, pendingTooLong || whole.length > maxLineChars);
-      if (parsed) yield parsed;
       pending = "";
       pendingTooLong = false;
       start = newline + 1;
+      if (parsed) {
+        endIndex = start;
+        endLine = line;
+        yield parsed;
+      }
     }
     if (start < text.length && !pendingTooLong) {
       pending += text.slice(start);
@@ -162,6 +270,11 @@ export async function* readNdjsonRows(
     }
   }
   const last = parseLine(pending, pendingTooLong);
-  if (last) yield last;
+  if (last) {
+    // The file's end: past every byte of the place's text (the last line has no line feed: no line ends here).
+    endIndex = place.text.length;
+    endLine = line - 1;
+    yield last;
+  }
   if (row === 0) throw new InputFileError("EMPTY_FILE", "file is empty: expected one JSON object per line");
 }

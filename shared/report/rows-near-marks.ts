@@ -1,9 +1,36 @@
 import type { RowMark, RowMarks } from "../contracts/split-checkpoint.ts";
-import type { CsvPosition } from "../parsing/csv-rows.ts";
+import type { ReaderPosition } from "../parsing/input-format.ts";
 import type { SourceRow } from "../parsing/source-row.ts";
 
 /** Opens a file's rows from its start (undefined) or from a row boundary. */
-export type OpenRowsAt = (position: CsvPosition | undefined) => AsyncIterable<SourceRow>;
+export type OpenRowsAt = (position: ReaderPosition | undefined) => AsyncIterable<SourceRow>;
+
+/** The reader position a mark stands for, with the file-wide parts its format needs. */
+export function positionAtMark(marks: RowMarks, mark: RowMark): ReaderPosition {
+  const { byte, lineFeeds, row, nextLine } = mark;
+  const boundary = { byte, lineFeeds, row, nextLine };
+  switch (marks.format) {
+    case "json":
+      return { kind: "json", ...boundary, closed: mark.closed === true };
+    case "ndjson":
+      return { kind: "ndjson", ...boundary };
+    default:
+      if (!marks.header || !marks.recordDelimiter) throw new Error("row marks of a delimited file need its header");
+      return { ...boundary, header: marks.header, recordDelimiter: marks.recordDelimiter };
+  }
+}
+
+/** The mark of a position (its file-wide parts are kept once, in the marks' head). */
+export function markAt(position: ReaderPosition): RowMark {
+  const { byte, lineFeeds, row, nextLine } = position;
+  return {
+    byte,
+    lineFeeds,
+    row,
+    nextLine,
+    ...("kind" in position && position.kind === "json" && position.closed ? { closed: true as const } : {}),
+  };
+}
 
 /**
  * The rows numbered in `wanted` (ascending), read only near them: each stretch is read from the last mark before it
@@ -26,8 +53,7 @@ export async function* rowsNearMarks(
       const markRow = mark?.row ?? 0;
       if (!reader || done || at >= row || at < markRow) {
         await reader?.return?.();
-        const position = mark && { ...mark, header: marks.header, recordDelimiter: marks.recordDelimiter };
-        reader = open(position)[Symbol.asyncIterator]();
+        reader = open(mark && positionAtMark(marks, mark))[Symbol.asyncIterator]();
         at = markRow;
         done = false;
       }

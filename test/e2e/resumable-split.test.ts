@@ -22,51 +22,62 @@ const invocationsOf = (rows: number) => () => {
   return () => (++reads > rows ? 500 : 900_000);
 };
 
+/** The same persons as each input format writes them (BOM and CRLF included). */
+const fileText = {
+  csv: (rows: Array<Record<string, string>>) => `\uFEFF${toCsv(rows)}`,
+  ndjson: (rows: Array<Record<string, string>>) => `\uFEFF${rows.map((row) => JSON.stringify(row)).join("\r\n")}\r\n`,
+  json: (rows: Array<Record<string, string>>) =>
+    `[\r\n${rows.map((row) => `  ${JSON.stringify(row)}`).join(",\r\n")}\r\n]`,
+};
+
 describe("a split that outlasts its invocation goes on in fresh ones (split-continuation queue)", () => {
-  it("sends Marketo the same requests and writes the same report as one invocation would", async () => {
-    const rows = samplePersons(1_200, 7);
-    // Rejected rows far apart, multi-line quoted fields, non-ASCII, CRLF and a BOM.
-    for (const at of [3, 640, 1_150]) rows[at] = { ...rows[at], email: "" } as Record<string, string>;
-    for (let i = 0; i < rows.length; i += 97) rows[i] = { ...rows[i], lastName: `Zoë "Ló"\r\nÅngström ${i}` } as never;
-    const csv = `\uFEFF${toCsv(rows)}`;
-    const env = { splitterEnv: { MAX_REQUEST_OBJECTS: "50", SPLIT_SAFETY_MARGIN_MS: "1000" } };
+  for (const format of ["csv", "ndjson", "json"] as const) {
+    it(`sends Marketo the same requests and writes the same report as one invocation would (${format})`, async () => {
+      const rows = samplePersons(1_200, 7);
+      // Rejected rows far apart, multi-line quoted fields, non-ASCII, CRLF and a BOM.
+      for (const at of [3, 640, 1_150]) rows[at] = { ...rows[at], email: "" } as Record<string, string>;
+      for (let i = 0; i < rows.length; i += 97)
+        rows[i] = { ...rows[i], lastName: `Zoë "Ló"\r\nÅngström ${i}` } as never;
+      const csv = fileText[format](rows);
+      const env = { splitterEnv: { MAX_REQUEST_OBJECTS: "50", SPLIT_SAFETY_MARGIN_MS: "1000" } };
 
-    const whole = await h().run("persons/whole.csv", csv, env);
-    const wholeRequests = h()
-      .sim.requests.map((r) => `${r.status} ${r.objectCount} ${r.bodyBytes}`)
-      .sort();
-    const personsStored = () =>
-      h()
-        .sim.persons()
-        .map((p) => JSON.stringify(p.fields))
-        .sort();
-    const wholePersons = personsStored();
-    const wholeIssues = await readIssueRows(h(), whole);
-    h().sim.reset();
-
-    const resumed = await h().run("persons/resumed.csv", csv, { ...env, splitterTime: invocationsOf(250) });
-    expectEveryRowAccountedFor(resumed);
-    // 1,200 rows, 250 an invocation: the split went through five invocations (four continuations).
-    expect(resumed.manifest).toMatchObject({ status: "queued", rowsRead: 1_200, rowsQueued: 1_197, batches: 24 });
-    const checkpoint = await h().aws.s3.send(
-      new GetObjectCommand({ Bucket: h().aws.workBucket, Key: `${resumed.file.reportPrefix}split-checkpoint.json` }),
-    );
-    // (The handler reads the clock a few times besides once per row.)
-    expect(JSON.parse((await checkpoint.Body?.transformToString()) ?? "{}")).toMatchObject({ seq: 4 });
-    expect(
-      h()
+      const whole = await h().run(`persons/whole.${format}`, csv, env);
+      const wholeRequests = h()
         .sim.requests.map((r) => `${r.status} ${r.objectCount} ${r.bodyBytes}`)
-        .sort(),
-    ).toEqual(wholeRequests);
-    expect(personsStored()).toEqual(wholePersons);
-    const { file: _a, timings: _b, requestIds: _c, rowsWithIssues: issuesKey, ...report } = resumed.report ?? {};
-    const { file: _d, timings: _e, requestIds: _f, rowsWithIssues: wholeKey, ...wholeReport } = whole.report ?? {};
-    expect(report).toEqual(wholeReport);
-    expect(issuesKey?.rows).toBe(wholeKey?.rows);
-    expect(await readIssueRows(h(), resumed)).toEqual(wholeIssues);
-    expect(wholeIssues.map((issue) => Number(issue.row))).toEqual([4, 641, 1_151]);
-    expect(resumed.deadLetterMessages).toBe(0);
-  }, 60_000);
+        .sort();
+      const personsStored = () =>
+        h()
+          .sim.persons()
+          .map((p) => JSON.stringify(p.fields))
+          .sort();
+      const wholePersons = personsStored();
+      const wholeIssues = await readIssueRows(h(), whole);
+      h().sim.reset();
+
+      const resumed = await h().run(`persons/resumed.${format}`, csv, { ...env, splitterTime: invocationsOf(250) });
+      expectEveryRowAccountedFor(resumed);
+      // 1,200 rows, 250 an invocation: the split went through five invocations (four continuations).
+      expect(resumed.manifest).toMatchObject({ status: "queued", rowsRead: 1_200, rowsQueued: 1_197, batches: 24 });
+      const checkpoint = await h().aws.s3.send(
+        new GetObjectCommand({ Bucket: h().aws.workBucket, Key: `${resumed.file.reportPrefix}split-checkpoint.json` }),
+      );
+      // (The handler reads the clock a few times besides once per row.)
+      expect(JSON.parse((await checkpoint.Body?.transformToString()) ?? "{}")).toMatchObject({ seq: 4 });
+      expect(
+        h()
+          .sim.requests.map((r) => `${r.status} ${r.objectCount} ${r.bodyBytes}`)
+          .sort(),
+      ).toEqual(wholeRequests);
+      expect(personsStored()).toEqual(wholePersons);
+      const { file: _a, timings: _b, requestIds: _c, rowsWithIssues: issuesKey, ...report } = resumed.report ?? {};
+      const { file: _d, timings: _e, requestIds: _f, rowsWithIssues: wholeKey, ...wholeReport } = whole.report ?? {};
+      expect(report).toEqual(wholeReport);
+      expect(issuesKey?.rows).toBe(wholeKey?.rows);
+      expect(await readIssueRows(h(), resumed)).toEqual(wholeIssues);
+      expect(wholeIssues.map((issue) => Number(issue.row))).toEqual([4, 641, 1_151]);
+      expect(resumed.deadLetterMessages).toBe(0);
+    }, 60_000);
+  }
 
   it("a continuation that keeps failing ends as a failed split, with nothing queued for Marketo", async () => {
     const { aws } = h();

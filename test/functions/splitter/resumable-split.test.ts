@@ -172,12 +172,34 @@ describe("a split interrupted anywhere gives the batches and rejected rows of on
     );
   }, 120_000);
 
+  it("for JSON array and NDJSON files: pretty or compact, CRLF, blank lines, BOM and non-ASCII text", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        personTable(30),
+        layoutOf(["json", "ndjson"]),
+        budgets,
+        fc.integer({ min: 1, max: 4 }),
+        async (table, layout, budget, maxObjects) => {
+          const bytes = writeTable(table, layout);
+          const whole = await split(bytes, `.${layout.format}`, undefined, maxObjects);
+          const interrupted = await split(bytes, `.${layout.format}`, budget, maxObjects);
+          expect(outcomeOf(interrupted)).toEqual(outcomeOf(whole));
+          expect(interrupted.queuedBeforeLast).toBe(0);
+          if (whole.manifest.status === "queued" && whole.manifest.rowsRead > Math.max(...budget)) {
+            expect(interrupted.invocations).toBeGreaterThan(1);
+          }
+        },
+      ),
+      { numRuns: 40 },
+    );
+  }, 120_000);
+
   it("for gzip files: the first pause inflates a copy into the work bucket, and the split reads on in it", async () => {
     await fc.assert(
-      fc.asyncProperty(personTable(30), layoutOf(["csv"]), budgets, async (table, layout, budget) => {
+      fc.asyncProperty(personTable(30), layoutOf(["csv", "ndjson", "json"]), budgets, async (table, layout, budget) => {
         const bytes = new Uint8Array(gzipSync(writeTable(table, layout)));
-        const whole = await split(bytes, ".csv.gz");
-        const interrupted = await split(bytes, ".csv.gz", budget);
+        const whole = await split(bytes, `.${layout.format}.gz`);
+        const interrupted = await split(bytes, `.${layout.format}.gz`, budget);
         expect(outcomeOf(interrupted)).toEqual(outcomeOf(whole));
         if (whole.manifest.status === "queued" && whole.manifest.rowsRead > Math.max(...budget)) {
           expect(interrupted.invocations).toBeGreaterThan(1);
@@ -188,19 +210,34 @@ describe("a split interrupted anywhere gives the batches and rejected rows of on
     );
   }, 120_000);
 
-  it("fetches the file once, plus at most a chunk per pause: ≤ 1.05× its bytes over several invocations", async () => {
-    const rows = Array.from(
-      { length: 150_000 },
-      (_, i) => `p${i}@example.com,"Zoë ${i}, ""the"" 🎉\r\nsecond line",${i % 97 === 0 ? "" : "Acme"}`,
-    );
-    const bytes = new Uint8Array(Buffer.from(`\uFEFFemail,notes,company\r\n${rows.join("\r\n")}\r\n`, "utf8"));
-    const whole = await split(bytes, ".csv", undefined, 1000);
-    const interrupted = await split(bytes, ".csv", [30_000, 40_000, 50_000], 1000);
-    expect(interrupted.invocations).toBe(4);
-    expect(outcomeOf(interrupted)).toEqual(outcomeOf(whole));
-    expect(whole.bytesRead).toBe(bytes.length);
-    const pauses = interrupted.invocations - 1;
-    expect(interrupted.bytesRead).toBeLessThanOrEqual(bytes.length + pauses * interrupted.largestChunk);
-    expect(interrupted.bytesRead).toBeLessThanOrEqual(1.05 * bytes.length);
-  }, 60_000);
+  // Each under the S3 emulator's 10 MB request limit; budgets that take four invocations to read it.
+  const budgetsFor = { csv: [30_000, 40_000, 50_000], ndjson: [20_000, 25_000, 30_000] };
+  const largeFile = {
+    csv: () =>
+      `\uFEFFemail,notes,company\r\n${Array.from(
+        { length: 150_000 },
+        (_, i) => `p${i}@example.com,"Zoë ${i}, ""the"" 🎉\r\nsecond line",${i % 97 === 0 ? "" : "Acme"}`,
+      ).join("\r\n")}\r\n`,
+    ndjson: () =>
+      `\uFEFF${Array.from({ length: 90_000 }, (_, i) =>
+        JSON.stringify({
+          email: `p${i}@example.com`,
+          notes: `Zoë ${i}, "the" 🎉\r\nsecond line`,
+          company: i % 97 === 0 ? null : "Acme",
+        }),
+      ).join("\r\n")}\r\n`,
+  };
+  for (const format of ["csv", "ndjson"] as const) {
+    it(`fetches a ${format} file once, plus at most a chunk per pause: ≤ 1.05× its bytes over several invocations`, async () => {
+      const bytes = new Uint8Array(Buffer.from(largeFile[format](), "utf8"));
+      const whole = await split(bytes, `.${format}`, undefined, 1000);
+      const interrupted = await split(bytes, `.${format}`, budgetsFor[format], 1000);
+      expect(interrupted.invocations).toBe(4);
+      expect(outcomeOf(interrupted)).toEqual(outcomeOf(whole));
+      expect(whole.bytesRead).toBe(bytes.length);
+      const pauses = interrupted.invocations - 1;
+      expect(interrupted.bytesRead).toBeLessThanOrEqual(bytes.length + pauses * interrupted.largestChunk);
+      expect(interrupted.bytesRead).toBeLessThanOrEqual(1.05 * bytes.length);
+    }, 60_000);
+  }
 });
