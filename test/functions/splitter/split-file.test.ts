@@ -5,7 +5,7 @@ import { BatchMessageSchema } from "../../../shared/contracts/batch-message.ts";
 import { resolveFileOptions } from "../../../shared/options/file-options.ts";
 import { routeForObjectName } from "../../../shared/options/object-route.ts";
 import { planRequests } from "../../../functions/splitter/request-plan.ts";
-import { splitFile } from "../../../functions/splitter/split-file.ts";
+import { splitFile, STAGING_CONCURRENCY } from "../../../functions/splitter/split-file.ts";
 import type { BatchSink } from "../../../shared/contracts/batch-publisher.ts";
 import { summarizeReport } from "../../../shared/report/file-report.ts";
 
@@ -222,6 +222,42 @@ describe("splitFile reads the file once and queues nothing before its end", () =
     const firstPublish = staged.calls.findIndex((call) => call.startsWith("publish"));
     expect(staged.calls.slice(0, firstPublish)).toHaveLength(10);
     expect(staged.calls.slice(firstPublish).every((call) => call.startsWith("publish"))).toBe(true);
+  });
+
+  it("stages bodies several at a time, and queues no pointer before every body has been written", async () => {
+    /** A work bucket whose writes take a while (timers, not a clock: nothing here depends on how long). */
+    class SlowSink extends RecordingSink {
+      inFlight = 0;
+      mostInFlight = 0;
+      override async storeBody(key: string, text: string): Promise<void> {
+        this.inFlight++;
+        this.mostInFlight = Math.max(this.mostInFlight, this.inFlight);
+        await new Promise((resolve) => setTimeout(resolve, 2));
+        this.inFlight--;
+        await super.storeBody(key, text);
+        this.calls.push(`stored ${key}`);
+      }
+    }
+    const sink = new SlowSink();
+    const summary = await run(persons(300), sink, 2_000).summary;
+    expect(summary.batches).toBe(30);
+    expect(sink.mostInFlight).toBeGreaterThan(1);
+    expect(sink.mostInFlight).toBeLessThanOrEqual(STAGING_CONCURRENCY);
+    const firstPublish = sink.calls.findIndex((call) => call.startsWith("publish"));
+    expect(sink.calls.slice(0, firstPublish).filter((call) => call.startsWith("stored"))).toHaveLength(30);
+    expect(sink.messages).toHaveLength(30);
+  });
+
+  it("a body that cannot be written fails the split, and nothing is queued", async () => {
+    class FailingSink extends RecordingSink {
+      override async storeBody(key: string, text: string): Promise<void> {
+        if (key.endsWith("bodies/000017.json")) throw new Error("S3 is down");
+        await super.storeBody(key, text);
+      }
+    }
+    const sink = new FailingSink();
+    await expect(run(persons(300), sink, 2_000).summary).rejects.toThrow("S3 is down");
+    expect(sink.messages).toEqual([]);
   });
 
   it("a file broken after many batches, held or staged, queues nothing", async () => {
