@@ -41,17 +41,17 @@ import {
   lambdaSecondsAt,
   median,
   ONE_VCPU_MEMORY_MB,
-  parseSizes,
   sqsBilledRequests,
 } from "./bench-figures.ts";
+import { parseBenchArgs } from "./bench-args.ts";
 
-const argv = process.argv.slice(2);
-const QUICK = argv.includes("--quick");
-const sizesAt = argv.indexOf("--sizes");
-const SIZES_TEXT = sizesAt >= 0 ? (argv[sizesAt + 1] ?? "") : QUICK ? "100MB" : "100MB,1GB";
-const SIZES = parseSizes(SIZES_TEXT);
+// Checked already by bench/main.ts (which answers --help); parsed again here for the values.
+const args = parseBenchArgs(process.argv.slice(2));
+if (args.help) throw new Error("bench/run.ts runs the bench; bench/main.ts answers --help");
+const SIZES_TEXT = args.sizesText;
+const SIZES = args.sizes;
 /** `--intake`: only the intake latency runs (a minute or so), written to docs/benchmarks-intake.md. */
-const INTAKE_ONLY = argv.includes("--intake");
+const INTAKE_ONLY = args.intakeOnly;
 const MB = 1_000_000;
 const E2E_ROWS = Number(process.env.BENCH_E2E_ROWS ?? 50_000);
 /** Lambda's timeout: the longest one invocation may run. */

@@ -1,5 +1,6 @@
 // Fails when project files import each other in a cycle, type-only imports included (ESLint's import-x/no-cycle
 // skips those, yet a cycle of types still ties two files into one idea). Run by `npm run lint`.
+import { answerHelp } from "./script-help.ts";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, normalize, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -64,6 +65,9 @@ export function findCycles(graph: Map<string, string[]>): string[][] {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  answerHelp(
+    "Usage: node --import tsx scripts/check-import-cycles.ts\n\nFails (exit 1) naming every import cycle among the project's TypeScript files; part of npm run lint.",
+  );
   const root = join(dirname(fileURLToPath(import.meta.url)), "..");
   const cycles = findCycles(importGraph(root));
   if (cycles.length > 0) {

@@ -1,6 +1,7 @@
 // Writes the intake's public JSON Schemas (generated from their zod schemas) to docs/schemas/: the intake message
 // and the window event's detail. Run after changing shared/contracts/intake-message.ts or intake-window-event.ts:
 // `node --import tsx scripts/generate-intake-schema.ts`.
+import { answerHelp } from "./script-help.ts";
 import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { format, resolveConfig } from "prettier";
@@ -23,6 +24,9 @@ export const windowEventSchemaText = (): Promise<string> =>
   schemaText(WINDOW_EVENT_SCHEMA_PATH, windowFinishedDetailJsonSchema());
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  answerHelp(
+    "Usage: node --import tsx scripts/generate-intake-schema.ts\n\nWrites the JSON Schemas of the intake message and the window-finished event (docs/schemas/) from their zod schemas. Run it after changing either; a test fails while they differ.",
+  );
   for (const [path, text] of [
     [INTAKE_SCHEMA_PATH, intakeSchemaText],
     [WINDOW_EVENT_SCHEMA_PATH, windowEventSchemaText],

@@ -2,6 +2,7 @@
  * Writes samples/persons.csv: deterministic, messy on purpose (quoted commas, embedded newlines, doubled quotes,
  * non-ASCII names, empty cells, leading-zero postal codes, CRLF line ends). Run: npx tsx scripts/make-sample-persons.ts
  */
+import { answerHelp } from "./script-help.ts";
 import { writeFileSync } from "node:fs";
 
 const FIRST = [
@@ -122,5 +123,8 @@ export function toCsv(rows: Array<Record<string, string>>, columns: readonly str
 }
 
 if (process.argv[1]?.endsWith("make-sample-persons.ts")) {
+  answerHelp(
+    "Usage: node --import tsx scripts/make-sample-persons.ts\n\nWrites samples/persons.csv again: 5,000 messy persons (quoted commas, multi-line notes, non-ASCII, CRLF, BOM), the same every time.",
+  );
   writeFileSync(new URL("../samples/persons.csv", import.meta.url), toCsv(samplePersons(5_000)));
 }

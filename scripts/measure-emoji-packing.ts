@@ -4,6 +4,7 @@
  * each queued message back the way the sender does (inline body, or the stored body it points to).
  * Run: npx tsx scripts/measure-emoji-packing.ts [rows]
  */
+import { answerHelp } from "./script-help.ts";
 import { readCsvRows } from "../shared/parsing/csv-rows.ts";
 import { resolveFileOptions } from "../shared/options/file-options.ts";
 import { routeForObjectName } from "../shared/options/object-route.ts";
@@ -11,7 +12,14 @@ import { planRequests } from "../functions/splitter/request-plan.ts";
 import { splitFile } from "../functions/splitter/split-file.ts";
 import { emojiDensePersons, toCsv } from "./make-sample-persons.ts";
 
+answerHelp(
+  "Usage: npx tsx scripts/measure-emoji-packing.ts [ROWS]\n\nSplits ROWS (default 10000) emoji-dense persons with the real plan and packer and prints the requests needed against the 1 MB bound and the greedy minimum.",
+);
 const ROWS = Number(process.argv[2] ?? 10_000);
+if (!Number.isInteger(ROWS) || ROWS < 1) {
+  console.error(`ROWS must be a whole number of rows, not ${JSON.stringify(process.argv[2])}`);
+  process.exit(2);
+}
 const LIMITS = { maxObjects: 1_000, maxBytes: 1_000_000 };
 const COLUMNS = ["email", "firstName", "lastName", "notes"];
 /** `{"persons":[` and `]}`: the frame of a persons request without header options. */
