@@ -1,6 +1,6 @@
 import type { PackLimits } from "../../shared/batching/batch-packer.ts";
 import { type BulkRoute, bulkRouteForKey, bulkType, isBulkKey } from "../../shared/options/bulk-route.ts";
-import { missingBulkColumn, splitIntoParts } from "./split-into-parts.ts";
+import { missingBulkColumn, type OpenPartStore, splitIntoPartsResumably } from "./split-into-parts.ts";
 import { missingRequiredColumn } from "../../shared/options/record-rules.ts";
 import type { FileGuards } from "./settings.ts";
 import type { BulkPartSink } from "../../shared/contracts/batch-publisher.ts";
@@ -21,7 +21,12 @@ import {
   readRows,
 } from "../../shared/parsing/input-format.ts";
 import type { CsvCursor, CsvPosition } from "../../shared/parsing/csv-rows.ts";
-import type { RowMarks, SplitCheckpoint } from "../../shared/contracts/split-checkpoint.ts";
+import type {
+  BulkSplitProgress,
+  CheckpointProgress,
+  RowMarks,
+  SplitCheckpoint,
+} from "../../shared/contracts/split-checkpoint.ts";
 import { withDefaultLimits } from "../../shared/parsing/reader-limits.ts";
 import type { ReaderLimits } from "../../shared/parsing/reader-limits.ts";
 import type { SplitManifest } from "../../shared/report/file-report.ts";
@@ -62,6 +67,8 @@ export interface DroppedFileDeps {
   putRowMarks?: (file: FileRef, marks: RowMarks) => Promise<void>;
   /** Where a paused split keeps its held messages (the work bucket). */
   heldMessages?: (file: FileRef) => HeldMessageStore;
+  /** Where a paused bulk split keeps the part it was filling (the work bucket). */
+  openBulkParts?: (file: FileRef) => OpenPartStore;
   /** The text of `{key}.options.json` in the same bucket, or undefined when there is none. */
   readSidecar: (file: DroppedFile) => Promise<string | undefined>;
   /** Batch messages (ingestion queue) and the bodies too large for them (work bucket). */
@@ -118,9 +125,9 @@ export async function processDroppedFile(
 }
 
 /**
- * `processDroppedFile` that, given `resumable`, stops a delimited Data Ingestion file after a row once `pause` says
- * so and returns what the next invocation needs, or goes on from `resumable.from`. Nothing is queued and no
- * manifest is written until an invocation reads the last row.
+ * `processDroppedFile` that, given `resumable`, stops a delimited file (Data Ingestion or bulk) after a row once
+ * `pause` says so and returns what the next invocation needs, or goes on from `resumable.from`. Nothing is queued
+ * and no manifest is written until an invocation reads the last row.
  */
 export async function processDroppedFileResumably(
   dropped: DroppedFile,
@@ -207,9 +214,11 @@ export async function processDroppedFileResumably(
       ...(deps.onProgress ? { onProgress: deps.onProgress } : {}),
       storeRejectedRows: (index: number, ndjson: string) => deps.reports.putRejectedRowsPart(file, index, ndjson),
     };
+    // A bulk file pauses like a delimited ingestion file: its reader can go on from a row boundary.
+    const bulkCanPause = resumable !== undefined && isResumableFormat(format);
     const summary =
       target.kind === "bulk"
-        ? await splitIntoParts(
+        ? await splitIntoPartsResumably(
             {
               file,
               route: target.route,
@@ -217,6 +226,17 @@ export async function processDroppedFileResumably(
               openRows,
               maxPartBytes: deps.bulk.maxPartBytes,
               ...progress,
+              ...(from ? { resume: bulkProgressOf(from.progress) } : {}),
+              ...(isResumableFormat(format)
+                ? { markRow: () => markOf(required(cursor.at, "a reader position")()) }
+                : {}),
+              ...(bulkCanPause
+                ? {
+                    shouldPause: resumable.pause,
+                    heldMessages: required(deps.heldMessages, "heldMessages")(file),
+                    openParts: required(deps.openBulkParts, "openBulkParts")(file),
+                  }
+                : {}),
             },
             deps.bulk.sink,
           )
@@ -309,6 +329,12 @@ export async function processDroppedFileResumably(
   }
   await deps.reports.putManifest(file, manifest);
   return { manifest };
+}
+
+/** A checkpoint's progress as a bulk split's (a checkpoint is only ever continued by the kind of split that wrote it). */
+function bulkProgressOf(progress: CheckpointProgress): BulkSplitProgress {
+  if (progress.kind !== "bulk") throw new Error("a bulk file's checkpoint holds a Data Ingestion split's progress");
+  return progress;
 }
 
 const markOf = ({ byte, lineFeeds, row, nextLine }: CsvPosition) => ({ byte, lineFeeds, row, nextLine });

@@ -234,4 +234,4 @@ const idAndText = (entry: HeldMessage) => ({
   id: `b${entry.head.batch.index}`,
   body: entry.pointer ?? serializeBatchMessage(entry.head, entry.body),
 });
-const HeldLineSchema = z.strictObject({ id: z.string(), body: z.string() });
+export const HeldLineSchema = z.strictObject({ id: z.string(), body: z.string() });
