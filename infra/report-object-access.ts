@@ -2,6 +2,7 @@ import { JOB_SLOT_PREFIX } from "../shared/contracts/job-slots.ts";
 import { ISSUE_ROWS_FILE, REPORT_FILE, SPLIT_CLAIM_FILE } from "../shared/report/build-file-report.ts";
 import {
   INFLATED_COPY_FILE,
+  OPEN_BULK_PARTS_FOLDER,
   ROW_MARKS_FILE,
   SPLIT_CHECKPOINT_FILE,
   SPLIT_STATE_FOLDER,
@@ -25,7 +26,8 @@ export interface ReportObjectAccess {
 export const REPORT_OBJECT_ACCESS = {
   // Claims the file, checks for an earlier manifest or report, writes the manifest (a `failed` one too, from the
   // split-failures queue), rejected rows, staged request bodies and bulk parts, row marks; a split that pauses
-  // writes and reads back its checkpoint, held messages and a gzip file's inflated copy (`split/…`).
+  // writes and reads back its checkpoint, held messages, a bulk split's open part and a gzip file's inflated copy
+  // (`split/…`).
   splitter: {
     read: [SPLIT_CLAIM_FILE, "manifest.json", REPORT_FILE, SPLIT_CHECKPOINT_FILE, `${SPLIT_STATE_FOLDER}*`],
     write: [
@@ -38,7 +40,7 @@ export const REPORT_OBJECT_ACCESS = {
       SPLIT_CHECKPOINT_FILE,
       `${SPLIT_STATE_FOLDER}*`,
     ],
-    tagged: ["rejected-rows/*", INFLATED_COPY_FILE],
+    tagged: ["rejected-rows/*", INFLATED_COPY_FILE, `${OPEN_BULK_PARTS_FOLDER}*`],
   },
   // Claims a batch, reads its body when it did not fit a message, writes its outcome; for a message it must
   // dead-letter, reads the manifest (was this batch announced?) before recording the rows dead-lettered.

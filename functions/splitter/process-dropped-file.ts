@@ -1,6 +1,6 @@
 import type { PackLimits } from "../../shared/batching/batch-packer.ts";
 import { type BulkRoute, bulkRouteForKey, bulkType, isBulkKey } from "../../shared/options/bulk-route.ts";
-import { missingBulkColumn, splitIntoParts } from "./split-into-parts.ts";
+import { missingBulkColumn, type OpenPartStore, splitIntoPartsResumably } from "./split-into-parts.ts";
 import { missingRequiredColumn } from "../../shared/options/record-rules.ts";
 import type { FileGuards } from "./settings.ts";
 import type { BulkPartSink } from "../../shared/contracts/batch-publisher.ts";
@@ -22,7 +22,13 @@ import {
   readRows,
 } from "../../shared/parsing/input-format.ts";
 import { markAt } from "../../shared/report/rows-near-marks.ts";
-import type { RowMarks, SplitCheckpoint } from "../../shared/contracts/split-checkpoint.ts";
+import type {
+  BulkSplitProgress,
+  CheckpointProgress,
+  RowMarks,
+  SplitCheckpoint,
+  SplitProgress,
+} from "../../shared/contracts/split-checkpoint.ts";
 import { withDefaultLimits } from "../../shared/parsing/reader-limits.ts";
 import type { ReaderLimits } from "../../shared/parsing/reader-limits.ts";
 import type { SplitManifest } from "../../shared/report/file-report.ts";
@@ -63,6 +69,8 @@ export interface DroppedFileDeps {
   putRowMarks?: (file: FileRef, marks: RowMarks) => Promise<void>;
   /** Where a paused split keeps its held messages (the work bucket). */
   heldMessages?: (file: FileRef) => HeldMessageStore;
+  /** Where a paused bulk split keeps the part it was filling (the work bucket). */
+  openBulkParts?: (file: FileRef) => OpenPartStore;
   /** The text of `{key}.options.json` in the same bucket, or undefined when there is none. */
   readSidecar: (file: DroppedFile) => Promise<string | undefined>;
   /** Batch messages (ingestion queue) and the bodies too large for them (work bucket). */
@@ -119,9 +127,9 @@ export async function processDroppedFile(
 }
 
 /**
- * `processDroppedFile` that, given `resumable`, stops a Data Ingestion file (any format, gzip too) after a row once
- * `pause` says so and returns what the next invocation needs, or goes on from `resumable.from`. Nothing is queued and no
- * manifest is written until an invocation reads the last row.
+ * `processDroppedFile` that, given `resumable`, stops a file after a row once `pause` says so (a Data Ingestion file
+ * in any format, a bulk file in a delimited one; gzip too) and returns what the next invocation needs, or goes on
+ * from `resumable.from`. Nothing is queued and no manifest is written until an invocation reads the last row.
  */
 export async function processDroppedFileResumably(
   dropped: DroppedFile,
@@ -203,14 +211,15 @@ export async function processDroppedFileResumably(
         check,
         objectTypeOf(target),
       );
-    const canPause = resumable !== undefined && target.kind === "ingestion";
+    // Every reader can go on from a row boundary: any file pauses, Data Ingestion or bulk, in any format.
+    const canPause = resumable !== undefined;
     const progress = {
       ...(deps.onProgress ? { onProgress: deps.onProgress } : {}),
       storeRejectedRows: (index: number, ndjson: string) => deps.reports.putRejectedRowsPart(file, index, ndjson),
     };
     const summary =
       target.kind === "bulk"
-        ? await splitIntoParts(
+        ? await splitIntoPartsResumably(
             {
               file,
               route: target.route,
@@ -218,6 +227,15 @@ export async function processDroppedFileResumably(
               openRows,
               maxPartBytes: deps.bulk.maxPartBytes,
               ...progress,
+              ...(from ? { resume: bulkProgressOf(from.progress) } : {}),
+              markRow: () => markAt(required(cursor.at, "a reader position")()),
+              ...(canPause
+                ? {
+                    shouldPause: resumable.pause,
+                    heldMessages: required(deps.heldMessages, "heldMessages")(file),
+                    openParts: required(deps.openBulkParts, "openBulkParts")(file),
+                  }
+                : {}),
             },
             deps.bulk.sink,
           )
@@ -229,7 +247,7 @@ export async function processDroppedFileResumably(
               openRows,
               limits: deps.limits,
               ...progress,
-              ...(from ? { resume: from.progress } : {}),
+              ...(from ? { resume: ingestionProgressOf(from.progress) } : {}),
               markRow: () => markAt(required(cursor.at, "a reader position")()),
               ...(canPause
                 ? {
@@ -307,6 +325,18 @@ export async function processDroppedFileResumably(
   }
   await deps.reports.putManifest(file, manifest);
   return { manifest };
+}
+
+/** A checkpoint's progress as a bulk split's (a checkpoint is only ever continued by the kind of split that wrote it). */
+function bulkProgressOf(progress: CheckpointProgress): BulkSplitProgress {
+  if (progress.kind !== "bulk") throw new Error("a bulk file's checkpoint holds a Data Ingestion split's progress");
+  return progress;
+}
+
+/** A checkpoint's progress as a Data Ingestion split's. */
+function ingestionProgressOf(progress: CheckpointProgress): SplitProgress {
+  if (progress.kind === "bulk") throw new Error("a Data Ingestion file's checkpoint holds a bulk split's progress");
+  return progress;
 }
 
 function required<T>(value: T | undefined, what: string): T {

@@ -249,7 +249,7 @@ const idAndText = (entry: HeldMessage) => ({
   id: `b${entry.head.batch.index}`,
   body: entry.pointer ?? serializeBatchMessage(entry.head, entry.body),
 });
-const HeldLineSchema = z.strictObject({ id: z.string(), body: z.string() });
+export const HeldLineSchema = z.strictObject({ id: z.string(), body: z.string() });
 
 /** Writes run a few at a time: `start` waits only for room; `settle` waits for all and throws the first failure. */
 class BoundedWrites {

@@ -22,7 +22,7 @@ import type { ContinuationDeps, SplitOnceDeps } from "./split-once.ts";
 import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { Readable } from "node:stream";
-import { heldMessagesKey, type SplitContinuation } from "../../shared/contracts/split-checkpoint.ts";
+import { heldMessagesKey, openBulkPartKey, type SplitContinuation } from "../../shared/contracts/split-checkpoint.ts";
 import { inflateIfGzip } from "../../shared/parsing/input-format.ts";
 import type { FileGuards } from "./settings.ts";
 import type { DroppedFile } from "../../shared/contracts/s3-event.ts";
@@ -61,6 +61,25 @@ export function createSplitOnceDeps(
       },
       read: async (part) => {
         const key = heldMessagesKey(file.reportPrefix, part);
+        const object = await s3.send(new GetObjectCommand({ Bucket: settings.WORK_BUCKET, Key: key }));
+        return (await object.Body?.transformToString("utf-8")) ?? "";
+      },
+    }),
+    openBulkParts: (file) => ({
+      put: async (rowsRead, json) => {
+        // Input rows: tagged to expire with the other row data.
+        await s3.send(
+          new PutObjectCommand({
+            Bucket: settings.WORK_BUCKET,
+            Key: openBulkPartKey(file.reportPrefix, rowsRead),
+            Body: json,
+            ContentType: "application/json; charset=utf-8",
+            Tagging: ROW_DATA_TAGGING,
+          }),
+        );
+      },
+      read: async (rowsRead) => {
+        const key = openBulkPartKey(file.reportPrefix, rowsRead);
         const object = await s3.send(new GetObjectCommand({ Bucket: settings.WORK_BUCKET, Key: key }));
         return (await object.Body?.transformToString("utf-8")) ?? "";
       },

@@ -67,6 +67,47 @@ export const SplitProgressSchema = z.object({
 export type SplitProgress = z.infer<typeof SplitProgressSchema>;
 
 /**
+ * How far a Bulk Import split got: counts, parts stored, the held parts of their messages, rejected rows, row marks,
+ * and the size of the part being filled (its rows are in the work bucket, `openBulkPartKey`: up to 10 MB).
+ */
+export const BulkSplitProgressSchema = z.object({
+  kind: z.literal("bulk"),
+  rowsRead: z.number().int().nonnegative(),
+  rowsQueued: z.number().int().nonnegative(),
+  /** Parts stored so far (the next part's index). */
+  batches: z.number().int().nonnegative(),
+  /** Parts of stored parts' messages waiting for the end of the file (`held/{n}.ndjson`). */
+  heldParts: z.number().int().nonnegative(),
+  /** The part being filled, as saved at the pause (absent: none open). */
+  openPart: z.object({ rows: z.number().int().positive(), bytes: z.number().int().positive() }).optional(),
+  rejections: RejectionStateSchema,
+  marks: z.array(RowMarkSchema).default([]),
+});
+export type BulkSplitProgress = z.infer<typeof BulkSplitProgressSchema>;
+
+/** The part a paused bulk split was filling, exactly as it stood: the next invocation goes on filling it. */
+export const OpenBulkPartSchema = z.object({
+  columns: z.array(z.string()),
+  /** Each line as formatted when added, with the column count it was formatted for (without its newline). */
+  lines: z.array(z.object({ text: z.string(), columnCount: z.number().int().nonnegative() })),
+  rows: z.array(z.number().int().nonnegative()),
+  /** The header row's bytes, line break included. */
+  headerBytes: z.number().int().nonnegative(),
+  bytes: z.number().int().nonnegative(),
+});
+export type OpenBulkPart = z.infer<typeof OpenBulkPartSchema>;
+
+/**
+ * A checkpoint's progress: a Data Ingestion split's (no `kind`: checkpoints written before bulk splits paused), or a
+ * bulk split's. The ingestion shape refuses any `kind`, so a broken bulk progress is refused, not read as the other.
+ */
+export const CheckpointProgressSchema = z.union([
+  BulkSplitProgressSchema,
+  SplitProgressSchema.extend({ kind: z.never().optional() }),
+]);
+export type CheckpointProgress = z.infer<typeof CheckpointProgressSchema>;
+
+/**
  * Where the bytes come from: the dropped object itself (read on with a ranged GET); a gzip object, which must first
  * be inflated into the work bucket (a gzip stream cannot be entered mid-way); or that inflated copy.
  */
@@ -101,7 +142,7 @@ export const SplitCheckpointSchema = z.object({
   sidecar: z.unknown().optional(),
   source: SplitSourceSchema,
   reader: ReaderPositionSchema,
-  progress: SplitProgressSchema,
+  progress: CheckpointProgressSchema,
 });
 export type SplitCheckpoint = z.infer<typeof SplitCheckpointSchema>;
 
@@ -120,6 +161,11 @@ export const SPLIT_STATE_FOLDER = "split/";
 export const INFLATED_COPY_FILE = `${SPLIT_STATE_FOLDER}inflated`;
 export const heldMessagesKey = (reportPrefix: string, part: number) =>
   `${reportPrefix}${SPLIT_STATE_FOLDER}held/${part}.ndjson`;
+/** Parts a paused bulk split was filling (input rows: written tagged as row data). */
+export const OPEN_BULK_PARTS_FOLDER = `${SPLIT_STATE_FOLDER}open-part/`;
+/** The part a paused bulk split was filling, keyed by the rows read at the pause (each checkpoint names its own). */
+export const openBulkPartKey = (reportPrefix: string, rowsRead: number) =>
+  `${reportPrefix}${OPEN_BULK_PARTS_FOLDER}${rowsRead}.json`;
 export const inflatedCopyKey = (reportPrefix: string) => `${reportPrefix}${INFLATED_COPY_FILE}`;
 
 /** A row boundary is marked after every this many rows: the report writer reads at most this many rows per issue. */

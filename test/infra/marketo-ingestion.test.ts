@@ -225,13 +225,15 @@ describe("MarketoIngestion in a bare App with defaults", () => {
         "s3:PutObject on work/reports/*/bulk-parts/*",
         "s3:PutObject on work/reports/*/rejected-rows/*",
         "s3:PutObjectTagging on work/reports/*/rejected-rows/*",
-        // A split that pauses: its checkpoint, held messages and a gzip file's inflated copy; row marks.
+        // A split that pauses: its checkpoint, held messages, a bulk split's open part (input rows, tagged) and a
+        // gzip file's inflated copy; row marks.
         "s3:GetObject on work/reports/*/split-checkpoint.json",
         "s3:GetObject on work/reports/*/split/*",
         "s3:PutObject on work/reports/*/split-checkpoint.json",
         "s3:PutObject on work/reports/*/split/*",
         "s3:PutObject on work/reports/*/row-marks.json",
         "s3:PutObjectTagging on work/reports/*/split/inflated",
+        "s3:PutObjectTagging on work/reports/*/split/open-part/*",
         "s3:AbortMultipartUpload on work/reports/*/split/inflated",
         "s3:ListBucket on work",
       ].sort(),

@@ -13,7 +13,8 @@ import {
 import { bulkRouteForKey, type BulkRoute } from "../../../shared/options/bulk-route.ts";
 import { cellText, formatCsvLine } from "../../../shared/text/csv-text.ts";
 import { mapJobRows } from "../../../functions/bulk-importer/map-job-rows.ts";
-import { splitIntoParts } from "../../../functions/splitter/split-into-parts.ts";
+import { splitIntoParts, splitIntoPartsResumably } from "../../../functions/splitter/split-into-parts.ts";
+import type { SourceRow } from "../../../shared/parsing/source-row.ts";
 import type { BulkPartSink } from "../../../shared/contracts/batch-publisher.ts";
 import { readCsvRows } from "../../../shared/parsing/csv-rows.ts";
 import { readNdjsonRows } from "../../../shared/parsing/json-rows.ts";
@@ -459,5 +460,70 @@ describe("choosing Bulk Import for a file", () => {
     expect(bulk("bulk/leads/a.csv", { listId: "abc" })).toThrow(/listId: must be a positive integer/);
     expect(bulk("bulk/leads/a.csv", { format: "json" })).toThrow(/csv, tsv or ssv/);
     expect(bulk("persons/a.csv", { mode: "sometimes" })).toThrow(/mode must be bulk or ingestion/);
+  });
+});
+
+describe("a bulk split that pauses", () => {
+  /** Leads as the reader hands them over, from row `from` on. */
+  async function* leads(from: number, to: number): AsyncGenerator<SourceRow> {
+    for (let row = from; row <= to; row++) {
+      yield { kind: "record", row, line: row + 1, values: { email: `lead${row}@example.com`, firstName: `N${row}` } };
+    }
+  }
+  const stores = () => {
+    const held = new Map<number, string>();
+    const open = new Map<number, string>();
+    return {
+      heldMessages: {
+        put: async (n: number, text: string) => void held.set(n, text),
+        read: async (n: number) => held.get(n) ?? "",
+      },
+      openParts: {
+        put: async (n: number, text: string) => void open.set(n, text),
+        read: async (n: number) => open.get(n) ?? "",
+      },
+    };
+  };
+  const request = {
+    file,
+    route: { target: "leads" } as BulkRoute,
+    params: { format: "csv" } as BulkJobParams,
+    maxPartBytes: 200,
+  };
+
+  it("queues each part with a copy id drawn when it is queued: a last invocation run twice queues two distinct copies", async () => {
+    const saved = stores();
+    const first = new MemorySink();
+    let rows = 0;
+    const paused = await splitIntoPartsResumably(
+      { ...request, openRows: () => leads(1, 20), ...saved, shouldPause: () => ++rows === 12 },
+      first,
+    );
+    if (paused.done) throw new Error("the split should have paused after row 12");
+    expect(first.messages).toEqual([]);
+    // The part being filled at the pause is saved beside the held messages of the parts stored before it.
+    expect(paused.progress).toMatchObject({ kind: "bulk", rowsRead: 12, heldParts: 1, openPart: { rows: 4 } });
+
+    // Lambda retries a last invocation that died after queuing: both runs queue every part.
+    const runs = await Promise.all(
+      [1, 2].map(async () => {
+        // The work bucket holds the parts the first invocation stored.
+        const sink = new MemorySink();
+        for (const [key, text] of first.parts) sink.parts.set(key, text);
+        const result = await splitIntoPartsResumably(
+          { ...request, openRows: () => leads(13, 20), ...saved, resume: paused.progress, shouldPause: () => false },
+          sink,
+        );
+        expect(result).toMatchObject({ done: true, summary: { rowsRead: 20, rowsQueued: 20 } });
+        return sink.messages.map((text) => BulkPartMessageSchema.parse(JSON.parse(text)));
+      }),
+    );
+    const [once, again] = runs as [BulkPartMessage[], BulkPartMessage[]];
+    const withoutCopyId = (messages: BulkPartMessage[]) => messages.map(({ copyId: _copyId, ...message }) => message);
+    expect(withoutCopyId(again)).toEqual(withoutCopyId(once));
+    expect(once.map((message) => message.part.rows)).toEqual([[[1, 8]], [[9, 16]], [[17, 20]]]);
+    // The importer's claim tells copies apart by copyId: a copy id saved with a held part would make both owners.
+    const copyIds = [...once, ...again].map((message) => message.copyId);
+    expect(new Set(copyIds).size).toBe(copyIds.length);
   });
 });
