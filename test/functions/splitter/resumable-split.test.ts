@@ -19,7 +19,7 @@ import { readSettings } from "../../../shared/config/settings.ts";
 import { BatchMessageText, batchBodyKey } from "../../../shared/contracts/batch-message.ts";
 import type { BatchSink } from "../../../shared/contracts/batch-publisher.ts";
 import { type DroppedFile, fileRefFor } from "../../../shared/contracts/s3-event.ts";
-import type { SplitContinuation } from "../../../shared/contracts/split-checkpoint.ts";
+import type { SplitQueueMessage } from "../../../shared/contracts/split-checkpoint.ts";
 import type { SplitManifest } from "../../../shared/report/file-report.ts";
 import { type LocalAws, startLocalAws } from "../../../local/local-aws.ts";
 import { localSplitterEnv } from "../../../local/run-pipeline-locally.ts";
@@ -83,7 +83,7 @@ async function split(bytes: Uint8Array, extension: string, budgets?: number[], m
     localSplitterEnv(aws, { MAX_REQUEST_OBJECTS: String(maxObjects), SPLIT_SAFETY_MARGIN_MS: "1000" }),
   );
   const queue = new QueueRecorder();
-  const continuations: SplitContinuation[] = [];
+  const continuations: SplitQueueMessage[] = [];
   let bytesRead = 0;
   let largestChunk = 0;
   const counted = (chunks: AsyncIterable<Uint8Array>) =>
@@ -117,7 +117,8 @@ async function split(bytes: Uint8Array, extension: string, budgets?: number[], m
   let queuedBeforeLast = 0;
   while (result.status === "paused") {
     queuedBeforeLast += queue.published.length;
-    const next = continuations.shift() as SplitContinuation;
+    const next = continuations.shift();
+    if (next?.kind !== "split-continuation") throw new Error(`a paused split queued ${next?.kind ?? "nothing"}`);
     expect(next.seq).toBe(result.seq);
     result = await continueSplit(next, `continuation-${next.seq}`, deps, time());
   }
