@@ -134,9 +134,10 @@ async function continueEvent(
     const checkpoint = SplitCheckpointSchema.parse(stored.value);
     await recordFailedSplit(
       checkpoint.dropped,
-      `the split failed for good: continuation ${message.seq} (after row ${checkpoint.reader.row}) failed ${receives - 1} times (crash or timeout). Nothing of the file was queued; drop the file again to split it anew`,
+      `the split failed for good: continuation ${message.seq} (after row ${checkpoint.reader.row}) failed ${receives - 1} times (crash or timeout). Nothing of the file was queued; drop the file (or send its intake message) again to split it anew`,
       checkpoint.startedAt,
       { reports: deps.reports, clock: systemClock, announce: deps.announce },
+      checkpoint.explicit?.objectType,
     );
     logger.error("split continuation failed for good; failed report requested", {
       reportPrefix: message.reportPrefix,
@@ -158,9 +159,10 @@ async function startEvent(message: SplitStart, receives: number, runtime: Splitt
   if (receives > CONTINUATION_MAX_ATTEMPTS) {
     await recordFailedSplit(
       message.dropped,
-      `the split failed for good: its start, deferred to a fresh invocation, failed ${receives - 1} times (crash or timeout). Batches it queued before failing are still sent and counted; send the file again to split it anew`,
+      `the split failed for good: its start, deferred to a fresh invocation, failed ${receives - 1} times (crash or timeout). Batches it queued before failing are still sent and counted; drop the file (or send its intake message) again to split it anew`,
       undefined,
       { reports: deps.reports, clock: systemClock, announce: deps.announce },
+      message.explicit?.objectType,
     );
     logger.error("deferred split failed for good; failed report requested", { ...ids, receives });
     return;

@@ -1,4 +1,12 @@
-import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
+import { createIntakeHandler } from "../../functions/splitter/intake-handler.ts";
+import { createSplitterHandler } from "../../functions/splitter/handler.ts";
+import { SPLIT_FAILED } from "../../functions/splitter/record-split-failure.ts";
+import { lambdaContext } from "../../local/lambda-context.ts";
+import { localSplitterEnv } from "../../local/run-pipeline-locally.ts";
+import { sqsRecordFor } from "../../local/sqs-event-source.ts";
+import { systemClock } from "../../shared/time/clock.ts";
 import { describe, expect, it } from "vitest";
 import { sendIntakeMessages } from "../../local/intake-producer.ts";
 import { type IntakeRunOptions, type IntakeRunResult, runIntakeLocally } from "../../local/run-intake-locally.ts";
@@ -187,4 +195,97 @@ describe("intake splits that outlast the intake function's invocation go on in t
     ).toEqual([]);
     expect(h().sim.persons()).toHaveLength(5);
   }, 180_000);
+
+  it("a deferred split whose start keeps failing ends as a failed split of the object type the message named, with nothing queued", async () => {
+    const { aws } = h();
+    await send([{ v: 1, id: "doomed-1", objectType: "customobjects/car_c", records: [{ vin: "D1", year: 2001 }] }]);
+    const { Messages: received = [] } = await aws.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: aws.intakeQueueUrl, MaxNumberOfMessages: 10 }),
+    );
+    expect(received).toHaveLength(1);
+    const intake = createIntakeHandler({
+      ...localSplitterEnv(aws, SPLIT_ENV),
+      INTAKE_QUEUE_URL: aws.intakeQueueUrl,
+      INTAKE_DLQ_URL: aws.intakeDlqUrl,
+    });
+    // No time left at all: the window is written, its split handed to the splitter.
+    await intake(
+      { Records: received.map((message) => sqsRecordFor(message, { clock: systemClock })) },
+      lambdaContext("intake", { remainingMs: () => 0 }),
+    );
+    const { Messages: handedOver = [] } = await aws.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: aws.splitContinuationQueueUrl, MessageSystemAttributeNames: ["All"] }),
+    );
+    expect(handedOver.map((message) => JSON.parse(message.Body ?? "{}"))).toEqual([
+      expect.objectContaining({ kind: "split-start", explicit: { objectType: "customobjects/car_c" } }),
+    ]);
+    // Its fourth receive: three splitter invocations crashed or timed out on it.
+    const record = sqsRecordFor(handedOver[0] ?? {}, { clock: systemClock });
+    await createSplitterHandler(localSplitterEnv(aws, SPLIT_ENV))(
+      { Records: [{ ...record, attributes: { ...record.attributes, ApproximateReceiveCount: "4" } }] },
+      lambdaContext("splitter"),
+    );
+
+    const window = JSON.parse(handedOver[0]?.Body ?? "{}").dropped as { bucket: string; key: string; eTag: string };
+    const manifest = await new S3ReportStore(aws.s3, aws.workBucket).getManifest(fileRefFor(window));
+    expect(manifest).toMatchObject({
+      status: "failed",
+      objectType: "customobjects/car_c",
+      rowsQueued: 0,
+      error: { code: SPLIT_FAILED, message: expect.stringMatching(/deferred to a fresh invocation, failed 3 times/) },
+    });
+    const queued = await aws.sqs.send(new ReceiveMessageCommand({ QueueUrl: aws.ingestionQueueUrl }));
+    expect(queued.Messages ?? []).toEqual([]);
+    // The report writer was told: the window's report will say failed, not running.
+    const announced = await aws.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: aws.reportQueueUrl, MaxNumberOfMessages: 10 }),
+    );
+    expect(announced.Messages?.map((message) => JSON.parse(message.Body ?? "{}").file?.key)).toEqual([window.key]);
+  });
+
+  it("an intake split that paused and whose continuation keeps failing ends as a failed split of the object type the message named", async () => {
+    const { aws } = h();
+    await aws.s3.send(new CreateBucketCommand({ Bucket: PAYLOADS })).catch(() => undefined);
+    const key = "exports/keeps-failing.csv";
+    await aws.s3.send(new PutObjectCommand({ Bucket: PAYLOADS, Key: key, Body: toCsv(samplePersons(50, 3)) }));
+    await send([{ v: 1, objectType: "persons", s3: { bucket: PAYLOADS, key } }]);
+    const { Messages: received = [] } = await aws.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: aws.intakeQueueUrl, MaxNumberOfMessages: 10 }),
+    );
+    const intake = createIntakeHandler({
+      ...localSplitterEnv(aws, SPLIT_ENV),
+      INTAKE_QUEUE_URL: aws.intakeQueueUrl,
+      INTAKE_DLQ_URL: aws.intakeDlqUrl,
+    });
+    // Time for the split to start and read a few rows: it pauses and asks for a continuation.
+    await intake(
+      { Records: received.map((message) => sqsRecordFor(message, { clock: systemClock })) },
+      lambdaContext("intake", { remainingMs: invocationsOf(4)() }),
+    );
+    const { Messages: continuations = [] } = await aws.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: aws.splitContinuationQueueUrl, MessageSystemAttributeNames: ["All"] }),
+    );
+    expect(continuations.map((message) => JSON.parse(message.Body ?? "{}"))).toEqual([
+      expect.objectContaining({ kind: "split-continuation", seq: 1 }),
+    ]);
+    const record = sqsRecordFor(continuations[0] ?? {}, { clock: systemClock });
+    await createSplitterHandler(localSplitterEnv(aws, SPLIT_ENV))(
+      { Records: [{ ...record, attributes: { ...record.attributes, ApproximateReceiveCount: "4" } }] },
+      lambdaContext("splitter"),
+    );
+
+    const manifests = new S3ReportStore(aws.s3, aws.workBucket);
+    const { ETag } = await aws.s3.send(new HeadObjectCommand({ Bucket: PAYLOADS, Key: key }));
+    const manifest = await manifests.getManifest(
+      fileRefFor({ bucket: PAYLOADS, key, eTag: (ETag ?? "").replace(/"/g, "") }),
+    );
+    expect(manifest).toMatchObject({
+      status: "failed",
+      objectType: "persons",
+      rowsQueued: 0,
+      error: { code: SPLIT_FAILED, message: expect.stringMatching(/continuation 1 \(after row \d+\) failed 3 times/) },
+    });
+    const queued = await aws.sqs.send(new ReceiveMessageCommand({ QueueUrl: aws.ingestionQueueUrl }));
+    expect(queued.Messages ?? []).toEqual([]);
+  });
 });
