@@ -38,6 +38,7 @@ import { protectedQueueProps, QueueWithDlq } from "./constructs/queue-with-dlq.t
 import { SecureBucket } from "./constructs/secure-bucket.ts";
 import { acknowledgeFindings } from "./nag-acknowledgements.ts";
 import {
+  intakeWindowFilePattern,
   jobSlotPattern,
   REPORT_OBJECT_ACCESS,
   type ReportObjectAccess,
@@ -500,7 +501,6 @@ export class MarketoIngestion extends Construct {
       timeout: Duration.seconds(d.splitterTimeoutSeconds),
       environment: {
         ...splitEnvironment,
-        // Only the splitter pauses and continues; the intake function's windows are small.
         SPLIT_CONTINUATION_QUEUE_URL: splitContinuation.queueUrl,
         POWERTOOLS_SERVICE_NAME: "marketo-ingest-splitter",
       },
@@ -516,7 +516,14 @@ export class MarketoIngestion extends Construct {
     // One continuation per invocation: each gets the whole 15 minutes.
     splitter.addEventSource(new SqsEventSource(splitContinuation, { batchSize: 1 }));
     splitContinuation.grantSendMessages(splitter);
-    grantDroppedFileRead(splitterFunction.role, dropBucket);
+    // Continuations of the intake function's splits too: window files and the objects S3 pointers name.
+    grantDroppedFileRead(splitterFunction.role, dropBucket, props.intakePayloadBucketArns);
+    grantIntakeObjects(
+      splitterFunction.role,
+      workBucket,
+      ["s3:GetObject", "s3:GetObjectVersion"],
+      intakeWindowFilePattern,
+    );
     // Whether a sidecar `{key}.options.json` exists: without ListBucket a missing object answers 403, not 404.
     splitterFunction.role.addToPrincipalPolicy(
       new PolicyStatement({ actions: ["s3:ListBucket"], resources: [dropBucket.bucketArn] }),
@@ -544,6 +551,8 @@ export class MarketoIngestion extends Construct {
         ...splitEnvironment,
         INTAKE_QUEUE_URL: intakeQueues.queue.queueUrl,
         INTAKE_DLQ_URL: intakeQueues.deadLetterQueue.queueUrl,
+        // A split that would outlast the invocation pauses (or is not started) and goes on in the splitter.
+        SPLIT_CONTINUATION_QUEUE_URL: splitContinuation.queueUrl,
         POWERTOOLS_SERVICE_NAME: "marketo-ingest-intake",
       },
     });
@@ -565,6 +574,7 @@ export class MarketoIngestion extends Construct {
     bulk.queue.grantSendMessages(intake);
     report.queue.grantSendMessages(intake);
     intakeQueues.deadLetterQueue.grantSendMessages(intake);
+    splitContinuation.grantSendMessages(intake);
 
     const senderFunction = new PipelineFunction(this, "Sender", {
       ...logging,
@@ -833,10 +843,8 @@ function grantDroppedFileRead(role: IRole, dropBucket: IBucket, payloadBucketArn
 }
 
 /** Intake window files, their descriptors and producer-id claims: keys made at run time under intake/. */
-function grantIntakeObjects(role: IRole, workBucket: IBucket, actions: string[]): void {
-  role.addToPrincipalPolicy(
-    new PolicyStatement({ actions, resources: [workBucket.arnForObjects(`${INTAKE_PREFIX}*`)] }),
-  );
+function grantIntakeObjects(role: IRole, workBucket: IBucket, actions: string[], pattern = `${INTAKE_PREFIX}*`): void {
+  role.addToPrincipalPolicy(new PolicyStatement({ actions, resources: [workBucket.arnForObjects(pattern)] }));
 }
 
 /**

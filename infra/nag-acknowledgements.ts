@@ -2,7 +2,12 @@ import { Stack, Validations } from "aws-cdk-lib";
 import type { IBucket } from "aws-cdk-lib/aws-s3";
 import type { Construct } from "constructs";
 import { INTAKE_PREFIX } from "../shared/contracts/intake-window.ts";
-import { jobSlotPattern, REPORT_OBJECT_ACCESS, reportObjectPattern } from "./report-object-access.ts";
+import {
+  intakeWindowFilePattern,
+  jobSlotPattern,
+  REPORT_OBJECT_ACCESS,
+  reportObjectPattern,
+} from "./report-object-access.ts";
 
 type FunctionName = keyof typeof REPORT_OBJECT_ACCESS;
 
@@ -139,6 +144,14 @@ export function acknowledgeFindings(scope: Construct, parts: Parts): void {
       `AwsSolutions-IAM5[Resource::${arnOf(parts.workBucket)}/${INTAKE_PREFIX}*]`,
       "Intake window files, their descriptors and producer-id claims have keys made at run time (date, window, hashed id); scoped to intake/.",
     );
+  }
+  ack(
+    parts.functions.splitter,
+    `AwsSolutions-IAM5[Resource::${arnOf(parts.workBucket)}/${intakeWindowFilePattern}]`,
+    "Goes on with intake window splits the intake function paused or deferred: window files have keys made at run time (date, window id); read-only, not their descriptors or claims.",
+  );
+  // The splitter goes on with splits of objects S3 pointers name, when the intake function paused them.
+  for (const fn of [parts.functions.intake, parts.functions.reportWriter, parts.functions.splitter]) {
     for (const bucketArn of parts.intakePayloadBucketArns) {
       ack(
         fn,

@@ -1,6 +1,8 @@
 import { JOB_SLOT_PREFIX } from "../shared/contracts/job-slots.ts";
+import { INTAKE_PREFIX } from "../shared/contracts/intake-window.ts";
 import { ISSUE_ROWS_FILE, REPORT_FILE, SPLIT_CLAIM_FILE } from "../shared/report/build-file-report.ts";
 import {
+  HELD_MESSAGES_FOLDER,
   INFLATED_COPY_FILE,
   OPEN_BULK_PARTS_FOLDER,
   ROW_MARKS_FILE,
@@ -60,16 +62,31 @@ export const REPORT_OBJECT_ACCESS = {
     write: [REPORT_FILE, ISSUE_ROWS_FILE],
     tagged: [ISSUE_ROWS_FILE],
   },
-  // Splits each window of producer messages exactly as the splitter splits a file.
+  // Splits each window of producer messages (and each object an S3 pointer names; Data Ingestion types only, so no
+  // bulk part is ever open at a pause) as the splitter splits a file,
+  // row marks included. A split that runs out of time pauses: checkpoint and held messages written, for the
+  // splitter to go on from (it alone reads them back, and makes a gzip file's inflated copy).
   intake: {
-    read: [SPLIT_CLAIM_FILE, "manifest.json", REPORT_FILE],
-    write: [SPLIT_CLAIM_FILE, "manifest.json", "bodies/*", "bulk-parts/*", "rejected-rows/*"],
+    read: [SPLIT_CLAIM_FILE, "manifest.json", REPORT_FILE, SPLIT_CHECKPOINT_FILE],
+    write: [
+      SPLIT_CLAIM_FILE,
+      "manifest.json",
+      "bodies/*",
+      "bulk-parts/*",
+      "rejected-rows/*",
+      ROW_MARKS_FILE,
+      SPLIT_CHECKPOINT_FILE,
+      `${HELD_MESSAGES_FOLDER}*`,
+    ],
     tagged: ["rejected-rows/*"],
   },
 } as const satisfies Record<string, ReportObjectAccess>;
 
 /** `reports/*\/{name}`: any file's report folder (keys hold slashes; `*` in an IAM resource spans them). */
 export const reportObjectPattern = (name: string): string => `reports/*/${name}`;
+
+/** Intake window files only (`intake/{day}/{window}/{n}-{type}.ndjson`): not their descriptors, nor the claims. */
+export const intakeWindowFilePattern = `${INTAKE_PREFIX}*.ndjson`;
 
 /** The bulk importer's job-slot objects. */
 export const jobSlotPattern = `${JOB_SLOT_PREFIX}*`;

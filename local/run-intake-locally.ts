@@ -1,5 +1,7 @@
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
+import { randomUUID } from "node:crypto";
 import { createIntakeHandler } from "../functions/splitter/intake-handler.ts";
+import { createSplitterHandler } from "../functions/splitter/handler.ts";
 import { S3ReportStore } from "../shared/aws/s3-report-store.ts";
 import { DEPLOYMENT_DEFAULTS } from "../shared/config/deployment-defaults.ts";
 import type { MarketoSecret } from "../shared/config/marketo-secret.ts";
@@ -18,7 +20,9 @@ import {
   drainDownstream,
   localSplitterEnv,
   SECRET_ID,
+  serveSplitContinuations,
 } from "./run-pipeline-locally.ts";
+import { lambdaContext } from "./lambda-context.ts";
 import { type EventSourceStats, runSqsEventSource } from "./sqs-event-source.ts";
 
 export interface IntakeRunOptions extends Partial<Omit<DownstreamOptions, "startedAt" | "clock">> {
@@ -26,6 +30,17 @@ export interface IntakeRunOptions extends Partial<Omit<DownstreamOptions, "start
   marketo: MarketoSecret;
   /** Extra configuration of the intake function (limits, defaults). */
   intakeEnv?: Record<string, string>;
+  /**
+   * Extra configuration of the splitter, which goes on with intake splits that paused or were deferred: the
+   * intake function's, as deployed (they share the split settings), then this.
+   */
+  splitterEnv?: Record<string, string>;
+  /**
+   * The time each intake invocation has left, and each splitter invocation that continues an intake split, as
+   * Lambda's `context.getRemainingTimeInMillis` (called anew per invocation): a short budget makes splits pause.
+   */
+  intakeTime?: () => () => number;
+  splitterTime?: () => () => number;
   /** The intake event source: the stack's batch size, window and concurrency unless given. */
   intakeEventSource?: {
     batchSize?: number;
@@ -75,8 +90,9 @@ export interface IntakeRunResult {
 
 /**
  * Runs what the deployment runs for messages producers put on the intake queue: the intake function driven by a
- * local event source with the stack's batch size and batching window, then the senders and report writer until
- * every queue drains. The messages must already be on `aws.intakeQueueUrl`.
+ * local event source with the stack's batch size and batching window, the splitter on the split-continuation queue
+ * (intake splits that paused or were deferred), then the senders and report writer until every queue drains. The
+ * messages must already be on `aws.intakeQueueUrl`.
  */
 export async function runIntakeLocally(options: IntakeRunOptions): Promise<IntakeRunResult> {
   const clock = options.clock ?? systemClock;
@@ -111,11 +127,25 @@ export async function runIntakeLocally(options: IntakeRunOptions): Promise<Intak
     functionTimeoutMs: DEPLOYMENT_DEFAULTS.intakeTimeoutSeconds * 1000,
     deadlineMs: source.deadlineMs ?? 30 * 60_000,
     ...(source.keepPolling ? { keepPolling: source.keepPolling } : {}),
+    ...(options.intakeTime ? { invocationTime: options.intakeTime } : {}),
     clock,
     onInvocation: (stats) => options.onProgress?.({ phase: "intake", stats }),
-  }).finally(() => {
-    intakeRunning = false;
-  });
+  })
+    .then(async (stats) => {
+      // Splits the intake paused or deferred go on in the splitter, through the split-continuation queue.
+      const splitter = createSplitterHandler(localSplitterEnv(aws, { ...options.intakeEnv, ...options.splitterEnv }));
+      const time = options.splitterTime;
+      await serveSplitContinuations(aws, clock, (event) =>
+        splitter(
+          event,
+          lambdaContext("splitter", { requestId: randomUUID(), ...(time ? { remainingMs: time() } : {}) }),
+        ),
+      );
+      return stats;
+    })
+    .finally(() => {
+      intakeRunning = false;
+    });
   const downstream = () =>
     drainDownstream(
       aws,

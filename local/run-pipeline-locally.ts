@@ -349,9 +349,14 @@ class SendProgress {
 
 /**
  * The split-continuation queue's event source: each message starts a fresh splitter invocation (batch size 1, as
- * deployed) until no split asks for another. A failed invocation leaves its message for another receive.
+ * deployed) until no split asks for another: continuations of dropped files' splits and of the intake function's
+ * (paused or deferred). A failed invocation leaves its message for another receive.
  */
-async function serveSplitContinuations(aws: LocalAws, clock: Clock, invoke: (event: SQSEvent) => Promise<void>) {
+export async function serveSplitContinuations(
+  aws: LocalAws,
+  clock: Clock,
+  invoke: (event: SQSEvent) => Promise<void>,
+): Promise<void> {
   const queueUrl = aws.splitContinuationQueueUrl;
   for (;;) {
     const { Messages } = await aws.sqs.send(

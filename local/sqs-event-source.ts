@@ -30,6 +30,8 @@ export interface EventSourceOptions {
   maxConcurrency: number;
   /** The function's timeout, reported through getRemainingTimeInMillis. */
   functionTimeoutMs: number;
+  /** Instead: the time each invocation has left (called anew per invocation), e.g. a short budget for a test. */
+  invocationTime?: () => () => number;
   /** While this says true, an empty queue is not the end (a producer is still sending). */
   keepPolling?: () => boolean;
   /** Stop polling after this long even if messages remain (bounded loops). */
@@ -168,7 +170,7 @@ async function invoke(messages: Message[], options: EventSourceOptions, stats: E
     response = await options.handler(
       event,
       lambdaContext(options.functionName ?? "function", {
-        remainingMs: () => Math.max(0, deadline - options.clock.now()),
+        remainingMs: options.invocationTime?.() ?? (() => Math.max(0, deadline - options.clock.now())),
       }),
     );
   } catch {

@@ -45,7 +45,13 @@ export interface LocalStack {
  * Starts the local "deployed" stack: everything `cdk deploy` would have created that the CLI talks to, and the
  * functions that would be running, consuming until stop().
  */
-export async function startLocalStack(options: { stackName?: string } = {}): Promise<LocalStack> {
+export async function startLocalStack(
+  options: {
+    stackName?: string;
+    /** Extra configuration of the intake function (a test's safety margin, say). */
+    intakeEnv?: Record<string, string>;
+  } = {},
+): Promise<LocalStack> {
   const stackName = options.stackName ?? "MarketoIngest";
   const aws = await startLocalAws({ visibilityTimeoutSeconds: 30 });
   const sim = await startMarketoSimulator({ tokenTtlSeconds: 3600, maxLifetimeMs: Number.POSITIVE_INFINITY });
@@ -82,7 +88,7 @@ export async function startLocalStack(options: { stackName?: string } = {}): Pro
       AlarmActions: [alarmTopic],
     })),
   });
-  const functions = startFunctions(aws, splitFailures.queueUrl);
+  const functions = startFunctions(aws, splitFailures.queueUrl, options.intakeEnv);
   return {
     stackName,
     env: {
@@ -114,15 +120,19 @@ async function closeAll(aws: LocalAws, sim: MarketoSimulator): Promise<void> {
 /**
  * The deployed functions, locally: the splitter on every object created in the drop bucket (listed each second,
  * as its S3 notification would announce it, with Lambda's two retries and then the split-failures queue), and
- * an event source per queue (intake, ingestion, bulk, report, split-failures), each until stop().
+ * an event source per queue (intake, ingestion, bulk, report, split-failures, split-continuation), each until stop().
  */
-function startFunctions(aws: LocalAws, splitFailuresQueueUrl: string): { stop(): Promise<void> } {
+function startFunctions(
+  aws: LocalAws,
+  splitFailuresQueueUrl: string,
+  intakeEnv: Record<string, string> = {},
+): { stop(): Promise<void> } {
   let running = true;
   const keepPolling = () => running;
   const idleClock: Clock = { now: systemClock.now, sleep: (ms) => systemClock.sleep(Math.max(ms, IDLE_POLL_MS)) };
   const splitter = createSplitterHandler(localSplitterEnv(aws, { REPORT_FIRST_CHECK_SECONDS: "1" }));
   const intake = createIntakeHandler({
-    ...localSplitterEnv(aws, { REPORT_FIRST_CHECK_SECONDS: "1" }),
+    ...localSplitterEnv(aws, { REPORT_FIRST_CHECK_SECONDS: "1", ...intakeEnv }),
     INTAKE_QUEUE_URL: aws.intakeQueueUrl,
     INTAKE_DLQ_URL: aws.intakeDlqUrl,
   });
@@ -175,6 +185,12 @@ function startFunctions(aws: LocalAws, splitFailuresQueueUrl: string): { stop():
       timeoutSeconds: d.reportWriterTimeoutSeconds,
     }),
     source("splitter", splitFailuresQueueUrl, splitterOnQueue, {
+      batchSize: 1,
+      maxConcurrency: 1,
+      timeoutSeconds: d.splitterTimeoutSeconds,
+    }),
+    // Splits that would outlast an invocation, the splitter's own and the intake function's, go on here.
+    source("splitter", aws.splitContinuationQueueUrl, splitterOnQueue, {
       batchSize: 1,
       maxConcurrency: 1,
       timeoutSeconds: d.splitterTimeoutSeconds,

@@ -6,11 +6,13 @@ import { createLogger, withLambdaContext } from "../../shared/lambda/logger.ts";
 import { FunctionMetrics, withMetrics } from "../../shared/lambda/metrics.ts";
 import { isSidecarKey } from "./process-dropped-file.ts";
 import { droppedFiles } from "../../shared/contracts/s3-event.ts";
-import { continueSplit, splitDroppedFileOnce, type SplitOnceResult } from "./split-once.ts";
+import { continueSplit, splitDroppedFileOnce, type SplitOnceResult, startDeferredSplit } from "./split-once.ts";
 import {
   SPLIT_CHECKPOINT_FILE,
   SplitCheckpointSchema,
-  SplitContinuationSchema,
+  type SplitContinuation,
+  SplitQueueMessageSchema,
+  type SplitStart,
 } from "../../shared/contracts/split-checkpoint.ts";
 import { addSplitMetrics, createFieldLists, createSplitOnceDeps } from "./split-runtime.ts";
 import { systemClock } from "../../shared/time/clock.ts";
@@ -72,7 +74,7 @@ const SqsEventSchema = z.object({
     .min(1),
 });
 const SplitFailureText = jsonOf(SplitFailureRecordSchema);
-const SplitContinuationText = jsonOf(SplitContinuationSchema);
+const SplitQueueMessageText = jsonOf(SplitQueueMessageSchema);
 
 /**
  * Receives of one continuation message before its split counts as failed for good. The queue's redrive allows one
@@ -84,10 +86,11 @@ async function splitEvent(event: unknown, runtime: SplitterRuntime, context: Con
   const records = SqsEventSchema.safeParse(event);
   if (records.success) {
     for (const record of records.data.Records) {
-      const continuation = SplitContinuationText.safeParse(record.body);
-      if (continuation.success) {
+      const queued = SplitQueueMessageText.safeParse(record.body);
+      if (queued.success) {
         const receives = record.attributes?.ApproximateReceiveCount ?? 1;
-        await continueEvent(continuation.data, receives, runtime, context);
+        if (queued.data.kind === "split-start") await startEvent(queued.data, receives, runtime, context);
+        else await continueEvent(queued.data, receives, runtime, context);
         continue;
       }
       // A record that is not a failure record throws: SQS retries it, then keeps it in the splitter DLQ.
@@ -119,7 +122,7 @@ async function splitEvent(event: unknown, runtime: SplitterRuntime, context: Con
 }
 
 async function continueEvent(
-  message: z.infer<typeof SplitContinuationSchema>,
+  message: SplitContinuation,
   receives: number,
   runtime: SplitterRuntime,
   context: Context,
@@ -131,9 +134,10 @@ async function continueEvent(
     const checkpoint = SplitCheckpointSchema.parse(stored.value);
     await recordFailedSplit(
       checkpoint.dropped,
-      `the split failed for good: continuation ${message.seq} (after row ${checkpoint.reader.row}) failed ${receives - 1} times (crash or timeout). Nothing of the file was queued; drop the file again to split it anew`,
+      `the split failed for good: continuation ${message.seq} (after row ${checkpoint.reader.row}) failed ${receives - 1} times (crash or timeout). Nothing of the file was queued; drop the file (or send its intake message) again to split it anew`,
       checkpoint.startedAt,
       { reports: deps.reports, clock: systemClock, announce: deps.announce },
+      checkpoint.explicit?.objectType,
     );
     logger.error("split continuation failed for good; failed report requested", {
       reportPrefix: message.reportPrefix,
@@ -148,9 +152,34 @@ async function continueEvent(
   logSplit(result, { reportPrefix: message.reportPrefix, seq: message.seq });
 }
 
+/** A split another invocation deferred (the intake function, out of time): it starts here, or fails for good. */
+async function startEvent(message: SplitStart, receives: number, runtime: SplitterRuntime, context: Context) {
+  const deps = createSplitOnceDeps(runtime.settings, runtime.s3, runtime.sqs, runtime.fieldLists);
+  const ids = { key: message.dropped.key, versionId: message.dropped.versionId };
+  if (receives > CONTINUATION_MAX_ATTEMPTS) {
+    await recordFailedSplit(
+      message.dropped,
+      `the split failed for good: its start, deferred to a fresh invocation, failed ${receives - 1} times (crash or timeout). Batches it queued before failing are still sent and counted; drop the file (or send its intake message) again to split it anew`,
+      undefined,
+      { reports: deps.reports, clock: systemClock, announce: deps.announce },
+      message.explicit?.objectType,
+    );
+    logger.error("deferred split failed for good; failed report requested", { ...ids, receives });
+    return;
+  }
+  const result = await startDeferredSplit(message, context.awsRequestId, deps, {
+    remainingMs: () => context.getRemainingTimeInMillis(),
+  });
+  logSplit(result, ids);
+}
+
 function logSplit(result: SplitOnceResult, ids: Record<string, unknown>): void {
   if (result.status === "skipped") {
     logger.info("file already split or being split; event ignored", { ...ids, why: result.why });
+    return;
+  }
+  if (result.status === "deferred") {
+    logger.info("split deferred: too little time left to start it; it starts in a fresh invocation", ids);
     return;
   }
   if (result.status === "paused") {

@@ -117,7 +117,11 @@ export function createIntakeHandler(env: Record<string, string | undefined>): In
     withMetrics(metrics, async (event: SQSEvent, context: Context) => {
       runtime ??= createRuntime(env);
       const records = event.Records.map(({ messageId, body }) => ({ messageId, body }));
-      const summary = await processIntakeWindow(records, context.awsRequestId, windowDeps(runtime));
+      // With the invocation's time, splits that would outlast it pause (or never start) and go on in the splitter
+      // function through the split-continuation queue.
+      const summary = await processIntakeWindow(records, context.awsRequestId, windowDeps(runtime), {
+        remainingMs: () => context.getRemainingTimeInMillis(),
+      });
       for (const { result } of summary.splits) if (result.status === "split") addSplitMetrics(metrics, result.manifest);
       logger.info("intake window processed", {
         received: summary.received,
@@ -128,9 +132,11 @@ export function createIntakeHandler(env: Record<string, string | undefined>): In
           messages,
           status: result.status,
           ...(result.status === "split" ? { batches: result.manifest.batches, rows: result.manifest.rowsQueued } : {}),
+          ...(result.status === "paused" ? { seq: result.seq, rowsRead: result.rowsRead } : {}),
         })),
       });
-      // Every message is settled (split, dead-lettered or a duplicate); an infrastructure error threw above.
+      // Every message is settled (split, paused or deferred to the splitter, dead-lettered or a duplicate); an
+      // infrastructure error threw above.
       return { batchItemFailures: [] };
     }),
   );

@@ -268,6 +268,7 @@ export async function processDroppedFileResumably(
           startedAt,
           head,
           ...(sidecar !== undefined ? { sidecar } : {}),
+          ...(explicit ? { explicit } : {}),
           source,
           reader,
           progress: summary.progress,

@@ -17,7 +17,7 @@ import { resolveTarget } from "../../shared/options/file-options.ts";
 import { routeForObjectName } from "../../shared/options/object-route.ts";
 import { InputFileError } from "../../shared/parsing/input-file-error.ts";
 import type { ExplicitTarget } from "./process-dropped-file.ts";
-import { splitDroppedFileOnce, type SplitOnceDeps, type SplitOnceResult } from "./split-once.ts";
+import { type InvocationTime, splitDroppedFileOnce, type SplitOnceDeps, type SplitOnceResult } from "./split-once.ts";
 
 /** One SQS record of the intake queue, as the handler hands it over. */
 export interface IntakeSqsRecord {
@@ -47,7 +47,10 @@ export interface IntakeWindowSummary {
   deadLettered: Array<{ messageId: string; code: IntakeMessageError["code"] }>;
   /** Producer retries (same `id`) and SQS redeliveries of a message already taken. */
   duplicates: Array<{ messageId: string; id?: string; of: string }>;
-  /** Window files and S3 pointer objects split by this invocation (resumed ones included). */
+  /**
+   * Window files and S3 pointer objects split by this invocation (resumed ones included), paused (they go on in
+   * the splitter function, through the split-continuation queue) or deferred (not started: too little time left).
+   */
   splits: Array<{ key: string; messages: number; result: SplitOnceResult }>;
 }
 
@@ -65,12 +68,15 @@ interface ValidMessage {
  * dropped; the rest are grouped by object type and options into NDJSON window files in the work bucket, each
  * split like a dropped file (packing, batch messages, claims, sender, outcomes and report unchanged). S3 pointer
  * messages are split as the object they name. Infrastructure errors propagate: the batch comes back, and the
- * claims written so far make the redelivery resume rather than send twice.
+ * claims written so far make the redelivery resume rather than send twice. Given the invocation's time, a split
+ * that would outlast it pauses and goes on in a fresh invocation, as a dropped file's does; so does every split
+ * after it (those not started yet are deferred whole).
  */
 export async function processIntakeWindow(
   records: IntakeSqsRecord[],
   windowId: string,
   deps: IntakeWindowDeps,
+  time?: InvocationTime,
 ): Promise<IntakeWindowSummary> {
   const summary: IntakeWindowSummary = { received: records.length, deadLettered: [], duplicates: [], splits: [] };
   const valid: ValidMessage[] = [];
@@ -141,12 +147,13 @@ export async function processIntakeWindow(
     entries.sort((a, b) => a.position - b.position);
     const { ndjson, window } = windowFile(windowId, entries, deps.clock.now());
     const dropped = await deps.putWindow(windowKey, ndjson, window);
-    summary.splits.push({ key: windowKey, messages: entries.length, result: await splitWindow(dropped, window, deps) });
+    const result = await splitWindow(dropped, window, deps, time);
+    summary.splits.push({ key: windowKey, messages: entries.length, result });
   }
   for (const windowKey of resume) {
     const found = await deps.findWindow(windowKey);
     if (!found) continue;
-    const result = await splitWindow(found.dropped, found.window, deps);
+    const result = await splitWindow(found.dropped, found.window, deps, time);
     summary.splits.push({ key: windowKey, messages: found.window.messages.length, result });
   }
   for (const { entry, dropped } of pointerFiles) {
@@ -155,7 +162,7 @@ export async function processIntakeWindow(
     summary.splits.push({
       key: dropped.key,
       messages: 1,
-      result: await splitDroppedFileOnce(dropped, owner, deps, explicit),
+      result: await splitDroppedFileOnce(dropped, owner, deps, explicit, time),
     });
   }
   return summary;
@@ -266,12 +273,15 @@ function windowFile(windowId: string, entries: ValidMessage[], now: number): { n
   return { ndjson: `${lines.join("\n")}\n`, window };
 }
 
-function splitWindow(dropped: DroppedFile, window: IntakeWindow, deps: IntakeWindowDeps): Promise<SplitOnceResult> {
+function splitWindow(
+  dropped: DroppedFile,
+  window: IntakeWindow,
+  deps: IntakeWindowDeps,
+  time: InvocationTime | undefined,
+): Promise<SplitOnceResult> {
   // The owner is the window, not the invocation: a redelivery that resumes a window retries its split.
-  return splitDroppedFileOnce(dropped, `intake:${dropped.key}`, deps, {
-    objectType: window.objectType,
-    ...(window.options ? { options: window.options } : {}),
-  });
+  const explicit = { objectType: window.objectType, ...(window.options ? { options: window.options } : {}) };
+  return splitDroppedFileOnce(dropped, `intake:${dropped.key}`, deps, explicit, time);
 }
 
 function explicitTarget(message: IntakeMessage): ExplicitTarget {

@@ -36,13 +36,15 @@ export async function recordSplitFailure(record: SplitFailureRecord, deps: Split
 
 /**
  * Gives one file a `failed` manifest and announces it (a file that has a manifest after all keeps it and is
- * announced again). Returns the manifest written, if one was.
+ * announced again). Returns the manifest written, if one was. `objectType`: what an intake message named (a
+ * dropped file's comes from its key prefix).
  */
 export async function recordFailedSplit(
   dropped: DroppedFile,
   message: string,
   startedAt: string | undefined,
   deps: SplitFailureDeps,
+  objectType?: string,
 ): Promise<SplitManifest | undefined> {
   const file = fileRefFor(dropped);
   const existing = await deps.reports.getManifest(file);
@@ -54,7 +56,7 @@ export async function recordFailedSplit(
   const manifest: SplitManifest = {
     v: 1,
     file,
-    objectType: dropped.key.split("/")[0] ?? "",
+    objectType: objectType ?? dropped.key.split("/")[0] ?? "",
     status: "failed",
     rowsRead: 0,
     rowsQueued: 0,

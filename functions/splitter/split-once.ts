@@ -15,6 +15,8 @@ import {
   type SplitCheckpoint,
   SplitCheckpointSchema,
   type SplitContinuation,
+  type SplitQueueMessage,
+  type SplitStart,
 } from "../../shared/contracts/split-checkpoint.ts";
 
 /** What a split needs to stop before its invocation's time runs out and go on in a fresh one. */
@@ -22,7 +24,7 @@ export interface ContinuationDeps {
   /** The checkpoint object, replaced with conditional writes (one chain of continuations per file). */
   checkpoints: ClaimStore<unknown>;
   /** Queues the message that starts the next invocation (the split-continuation queue). */
-  continueLater: (message: SplitContinuation) => Promise<void>;
+  continueLater: (message: SplitQueueMessage) => Promise<void>;
   /** Inflates a gzip file into the work bucket under `key`; returns the inflated bytes. */
   inflateCopy: (dropped: DroppedFile, key: string) => Promise<number>;
   /** Time kept in hand: the split pauses once less than this remains (to save its state and queue what is next). */
@@ -35,7 +37,7 @@ export interface SplitOnceDeps extends DroppedFileDeps {
   leaseMs: number;
   /** Tells the report writer a file's manifest exists (it then reports the file once every batch is final). */
   announce: (manifest: SplitManifest) => Promise<void>;
-  /** Absent: a split runs to its end in one invocation (as the intake function's windows do). */
+  /** Absent: a split runs to its end in one invocation. */
   continuation?: ContinuationDeps;
 }
 
@@ -47,6 +49,8 @@ export interface InvocationTime {
 export type SplitOnceResult =
   | { status: "split"; manifest: SplitManifest; as: "first" | "retry" | "take-over" | "continuation" }
   | { status: "paused"; seq: number; rowsRead: number }
+  /** Not started: too little time was left; a fresh invocation starts it (`startDeferredSplit`). */
+  | { status: "deferred" }
   | { status: "skipped"; why: "done" | "in-progress" | "stale-continuation"; owner?: string };
 
 const checkpointKey = (file: FileRef) => `${file.reportPrefix}${SPLIT_CHECKPOINT_FILE}`;
@@ -55,7 +59,8 @@ const checkpointKey = (file: FileRef) => `${file.reportPrefix}${SPLIT_CHECKPOINT
  * Splits a dropped file once per object version, however many events announce it. A retry of a crashed
  * invocation splits again from the start; the batches it queues a second time are dropped by the senders'
  * batch claims, so Marketo still receives each batch once. Given the invocation's time, a split that would run
- * past it pauses at a row boundary and continues in a fresh invocation (`continueSplit`).
+ * past it pauses at a row boundary and continues in a fresh invocation (`continueSplit`); one that would start
+ * with less than the safety margin left does not start here at all, but in a fresh invocation (`startDeferredSplit`).
  */
 export async function splitDroppedFileOnce(
   dropped: DroppedFile,
@@ -64,6 +69,13 @@ export async function splitDroppedFileOnce(
   explicit?: ExplicitTarget,
   time?: InvocationTime,
 ): Promise<SplitOnceResult> {
+  const continuation = time ? deps.continuation : undefined;
+  if (continuation && time && pauseWhen(time, continuation)()) {
+    // Not even time for a first row: the split would pause at once, writing a checkpoint (and claiming the file) where
+    // this one message does. Nothing is claimed yet.
+    await continuation.continueLater({ v: 1, kind: "split-start", dropped, ...(explicit ? { explicit } : {}) });
+    return { status: "deferred" };
+  }
   const file = fileRefFor(dropped);
   const existing = await deps.reports.getManifest(file);
   const decision = await claimFile(
@@ -79,7 +91,6 @@ export async function splitDroppedFileOnce(
     }
     return { status: "skipped", why: decision.why, ...(decision.owner ? { owner: decision.owner } : {}) };
   }
-  const continuation = time ? deps.continuation : undefined;
   const saved = continuation ? await continuation.checkpoints.read(checkpointKey(file)) : undefined;
   if (continuation && saved) {
     // Lambda's retry of an invocation that paused, then died: the split goes on from its checkpoint (starting over
@@ -153,7 +164,8 @@ export async function continueSplit(
     if (written === undefined) return { status: "skipped", why: "stale-continuation" };
     etag = written;
   }
-  const result = await processDroppedFileResumably(checkpoint.dropped, deps, undefined, {
+  // An intake split has no key prefix or sidecar to resolve its target from: the checkpoint carries it.
+  const result = await processDroppedFileResumably(checkpoint.dropped, deps, checkpoint.explicit, {
     pause: pauseWhen(time, continuation),
     from: checkpoint,
   });
@@ -163,6 +175,20 @@ export async function continueSplit(
   }
   await deps.announce(result.manifest);
   return { status: "split", manifest: result.manifest, as: "continuation" };
+}
+
+/**
+ * A split another invocation deferred (`split-start`): started here, with this invocation's whole time, as the
+ * first invocation of a dropped file would (claim, split, pause and continue when it must).
+ */
+export function startDeferredSplit(
+  message: SplitStart,
+  invocationId: string,
+  deps: SplitOnceDeps,
+  time: InvocationTime,
+): Promise<SplitOnceResult> {
+  if (!deps.continuation) throw new Error("split continuations are not configured (SPLIT_CONTINUATION_QUEUE_URL)");
+  return splitDroppedFileOnce(message.dropped, invocationId, deps, message.explicit, time);
 }
 
 /** Another invocation goes on from the same checkpoint now; the message is retried after its visibility timeout. */

@@ -22,7 +22,7 @@ import type { ContinuationDeps, SplitOnceDeps } from "./split-once.ts";
 import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { Readable } from "node:stream";
-import { heldMessagesKey, openBulkPartKey, type SplitContinuation } from "../../shared/contracts/split-checkpoint.ts";
+import { heldMessagesKey, openBulkPartKey, type SplitQueueMessage } from "../../shared/contracts/split-checkpoint.ts";
 import { inflateIfGzip } from "../../shared/parsing/input-format.ts";
 import type { FileGuards } from "./settings.ts";
 import type { DroppedFile } from "../../shared/contracts/s3-event.ts";
@@ -156,7 +156,7 @@ function continuationDeps(
 ): ContinuationDeps {
   return {
     checkpoints: new S3ClaimStore<unknown>(s3, settings.WORK_BUCKET),
-    continueLater: async (message: SplitContinuation) => {
+    continueLater: async (message: SplitQueueMessage) => {
       await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(message) }));
     },
     inflateCopy: (dropped, key) =>

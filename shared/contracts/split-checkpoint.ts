@@ -119,6 +119,12 @@ export const SplitSourceSchema = z.discriminatedUnion("kind", [
 export type SplitSource = z.infer<typeof SplitSourceSchema>;
 
 /**
+ * What an intake message or window says a file holds (object type and the producer's options), in place of the
+ * key prefix and sidecar a dropped file is resolved from: a continuation has neither to go by.
+ */
+const ExplicitTargetSchema = z.object({ objectType: z.string().min(1), options: z.unknown().optional() });
+
+/**
  * A split that ran out of time, saved in the work bucket (`{reportPrefix}split-checkpoint.json`) for the next
  * invocation: everything it needs to read on from a row boundary and produce exactly the batches one invocation
  * would have. The options are kept as read at the start (the sidecar may change meanwhile).
@@ -140,6 +146,8 @@ export const SplitCheckpointSchema = z.object({
   }),
   /** The sidecar options as parsed at the start (undefined: none). */
   sidecar: z.unknown().optional(),
+  /** The intake function's target (undefined: a dropped file, resolved from its key, sidecar and metadata). */
+  explicit: ExplicitTargetSchema.optional(),
   source: SplitSourceSchema,
   reader: ReaderPositionSchema,
   progress: CheckpointProgressSchema,
@@ -155,12 +163,30 @@ export const SplitContinuationSchema = z.strictObject({
 });
 export type SplitContinuation = z.infer<typeof SplitContinuationSchema>;
 
+/**
+ * The split-continuation queue's other message: start this file's split in a fresh invocation. An invocation queues
+ * it instead of starting a split with less than its safety margin left (the intake function, after a window or
+ * pointer split used up its time): a split that cannot pause (NDJSON, JSON, Bulk Import) would run past the end.
+ */
+export const SplitStartSchema = z.strictObject({
+  v: z.literal(1),
+  kind: z.literal("split-start"),
+  dropped: DroppedFileSchema,
+  explicit: ExplicitTargetSchema.optional(),
+});
+export type SplitStart = z.infer<typeof SplitStartSchema>;
+
+/** What the split-continuation queue carries. */
+export const SplitQueueMessageSchema = z.discriminatedUnion("kind", [SplitContinuationSchema, SplitStartSchema]);
+export type SplitQueueMessage = z.infer<typeof SplitQueueMessageSchema>;
+
 export const SPLIT_CHECKPOINT_FILE = "split-checkpoint.json";
 /** Under the report prefix: held messages of paused invocations, and the inflated copy of a gzip file. */
 export const SPLIT_STATE_FOLDER = "split/";
 export const INFLATED_COPY_FILE = `${SPLIT_STATE_FOLDER}inflated`;
+export const HELD_MESSAGES_FOLDER = `${SPLIT_STATE_FOLDER}held/`;
 export const heldMessagesKey = (reportPrefix: string, part: number) =>
-  `${reportPrefix}${SPLIT_STATE_FOLDER}held/${part}.ndjson`;
+  `${reportPrefix}${HELD_MESSAGES_FOLDER}${part}.ndjson`;
 /** Parts a paused bulk split was filling (input rows: written tagged as row data). */
 export const OPEN_BULK_PARTS_FOLDER = `${SPLIT_STATE_FOLDER}open-part/`;
 /** The part a paused bulk split was filling, keyed by the rows read at the pause (each checkpoint names its own). */

@@ -1,7 +1,13 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+} from "@aws-sdk/client-s3";
 import {
   GetQueueAttributesCommand,
   type Message,
@@ -19,6 +25,7 @@ import { fileRefFor } from "../../shared/contracts/s3-event.ts";
 import { ISSUE_ROWS_FILE } from "../../shared/report/build-file-report.ts";
 import { ROW_DATA_TAGGING } from "../../shared/contracts/report-store.ts";
 import type { ReportMessage } from "../../shared/contracts/report-message.ts";
+import { SPLIT_CHECKPOINT_FILE } from "../../shared/contracts/split-checkpoint.ts";
 import { systemClock } from "../../shared/time/clock.ts";
 import { type Harness, startHarness } from "../e2e/harness.ts";
 import {
@@ -48,6 +55,10 @@ const WINDOW_BUS_ARN = `arn:aws:events:us-east-1:000000000000:event-bus/${WINDOW
 const PERSONS_CSV = "email,firstName\nada@example.com,Ada\n,Nobody\ngrace@example.com,Grace\n";
 const BULK_KEY = "bulk/leads/bundle-check.csv";
 const BULK_CSV = "email,firstName\nlinus@example.com,Linus\nmargaret@example.com,Margaret\n";
+/** A bucket the stack names for intake S3 pointers (`intakePayloadBucketArns`). */
+const PAYLOAD_BUCKET = "bundle-payloads";
+const personsCsv = (prefix: string, rows: number) =>
+  `email,firstName\n${Array.from({ length: rows }, (_, i) => `${prefix}${i}@example.com,P${i}`).join("\n")}\n`;
 
 /**
  * The five Lambda bundles exactly as `cdk synth` builds them, each copied alone into an empty folder outside the
@@ -69,7 +80,12 @@ describe("Lambda bundles run on their own", () => {
     outdir = mkdtempSync(join(tmpdir(), "marketo-ingest-synth-"));
     app = new App({
       outdir,
-      context: { ...cdkJson.context, marketoSecretName: "team/marketo", windowEventBus: "create" },
+      context: {
+        ...cdkJson.context,
+        marketoSecretName: "team/marketo",
+        windowEventBus: "create",
+        intakePayloadBucketArns: `arn:aws:s3:::${PAYLOAD_BUCKET}`,
+      },
     });
     stack = createMarketoIngestApp(app);
     bundles = new Map(synthesizedBundles(app, stack).map((bundle) => [bundle.name, bundle]));
@@ -79,6 +95,7 @@ describe("Lambda bundles run on their own", () => {
       s3Recorders.set(name, await startS3RequestRecorder(h.aws.awsEnv.AWS_ENDPOINT_URL_S3 as string));
     }
     reports = new S3ReportStore(h.aws.s3, h.aws.workBucket);
+    await h.aws.s3.send(new CreateBucketCommand({ Bucket: PAYLOAD_BUCKET }));
     h.aws.events.createEventBus(WINDOW_BUS);
     // The simulator's credentials, under the secret name the stack gives the functions that call Marketo.
     for (const name of ["Sender", "BulkImporter"]) {
@@ -101,11 +118,16 @@ describe("Lambda bundles run on their own", () => {
     return found;
   };
 
-  /** Runs the named function's isolated bundle on one event, with `env` only. */
-  const invoke = (name: string, event: unknown, env: Record<string, string>): Promise<Invocation> => {
+  /** Runs the named function's isolated bundle on one event, with `env` only (and a clock budget, if given). */
+  const invoke = (
+    name: string,
+    event: unknown,
+    env: Record<string, string>,
+    options?: { remainingReads?: number },
+  ): Promise<Invocation> => {
     const found = isolated.get(name);
     if (!found) throw new Error(`the stack has no pipeline function ${name}`);
-    return found.invoke(event, env);
+    return found.invoke(event, env, options);
   };
 
   /** The environment Lambda would give the function, its deploy-time references pointed at the emulators. */
@@ -358,6 +380,114 @@ describe("Lambda bundles run on their own", () => {
         detail: expect.objectContaining({ status: "complete", records: expect.objectContaining({ accepted: 1 }) }),
       }),
     ]);
+  });
+
+  /** Sends `bodies` to the intake queue and has the isolated intake bundle take them as one window. */
+  const intakeWindow = async (bodies: unknown[], options?: { remainingReads?: number }, env = {}) => {
+    for (const body of bodies) {
+      await h.aws.sqs.send(
+        new SendMessageCommand({ QueueUrl: h.aws.intakeQueueUrl, MessageBody: JSON.stringify(body) }),
+      );
+    }
+    const messages: Message[] = [];
+    for (
+      let batch = await receiveAll(h.aws.intakeQueueUrl);
+      batch.length;
+      batch = await receiveAll(h.aws.intakeQueueUrl)
+    ) {
+      messages.push(...batch);
+    }
+    expect(messages).toHaveLength(bodies.length);
+    // In the order sent: which split comes first decides where the clock runs out.
+    const texts = bodies.map((body) => JSON.stringify(body));
+    messages.sort((a, b) => texts.indexOf(a.Body as string) - texts.indexOf(b.Body as string));
+    const { response, log } = await invoke(
+      "Intake",
+      await sqsEvent(h.aws.intakeQueueUrl, messages),
+      lambdaEnvironment("Intake", { REPORT_FIRST_CHECK_SECONDS: "0", ...env }),
+      options,
+    );
+    expect(response, log).toEqual({ batchItemFailures: [] });
+  };
+  /** The splitter bundle takes each message of the split-continuation queue, one per invocation (as deployed). */
+  const continueSplits = async (env = {}): Promise<number> => {
+    let invocations = 0;
+    for (let batch = await receiveAll(h.aws.splitContinuationQueueUrl); batch.length;) {
+      for (const message of batch) {
+        const { response, log } = await invoke(
+          "Splitter",
+          await sqsEvent(h.aws.splitContinuationQueueUrl, [message]),
+          lambdaEnvironment("Splitter", { REPORT_FIRST_CHECK_SECONDS: "0", ...env }),
+        );
+        expect(response, log).toBeNull();
+        invocations++;
+      }
+      batch = await receiveAll(h.aws.splitContinuationQueueUrl);
+    }
+    return invocations;
+  };
+  const listWindowFiles = async (): Promise<string[]> => {
+    const listed = await h.aws.s3.send(new ListObjectsV2Command({ Bucket: h.aws.workBucket, Prefix: "intake/" }));
+    return (listed.Contents ?? []).map((object) => object.Key as string).filter((key) => key.endsWith(".ndjson"));
+  };
+  const payload = async (key: string, body: string): Promise<FileRef> => {
+    const put = await h.aws.s3.send(new PutObjectCommand({ Bucket: PAYLOAD_BUCKET, Key: key, Body: body }));
+    return fileRefFor({ bucket: PAYLOAD_BUCKET, key, eTag: (put.ETag ?? "").replace(/"/g, "") });
+  };
+
+  it("intake → splitter: a pointer split that runs out of time in the intake function pauses and goes on in the splitter bundle; a split with no time left to start is started there", async () => {
+    const windowsBefore = await listWindowFiles();
+    // 10,000 rows: the intake function splits this one whole and writes its row marks.
+    const marked = await payload("exports/marked.csv", personsCsv("m", 10_000));
+    await intakeWindow([{ v: 1, objectType: "persons", s3: { bucket: PAYLOAD_BUCKET, key: "exports/marked.csv" } }]);
+    expect(await reports.getManifest(marked)).toMatchObject({ status: "queued", rowsRead: 10_000 });
+
+    // Two persons a request: the 6 rows read before the pause make 3 requests, held in the work bucket.
+    const smallRequests = { MAX_REQUEST_OBJECTS: "2" };
+    const paused = await payload("exports/paused.csv", personsCsv("p", 40));
+    const options = { priority: "high" };
+    // The clock's reads: one as each split starts (the window, then the pointer), one after each row read (the
+    // window's one row too: an NDJSON window can pause like any file).
+    await intakeWindow(
+      [
+        { v: 1, objectType: "persons", records: [{ email: "wendy@example.com", firstName: "Wendy" }] },
+        { v: 1, objectType: "persons", options, s3: { bucket: PAYLOAD_BUCKET, key: "exports/paused.csv" } },
+      ],
+      { remainingReads: 1 + 1 + 1 + 5 },
+      smallRequests,
+    );
+    expect(await reports.getManifest(paused)).toBeUndefined();
+    const checkpoint = await h.aws.s3.send(
+      new GetObjectCommand({ Bucket: h.aws.workBucket, Key: `${paused.reportPrefix}${SPLIT_CHECKPOINT_FILE}` }),
+    );
+    expect(JSON.parse((await checkpoint.Body?.transformToString()) ?? "{}")).toMatchObject({
+      seq: 1,
+      progress: { rowsRead: 6, heldParts: 1 },
+      explicit: { objectType: "persons", options },
+    });
+
+    // A window the intake function has no time to start: the splitter reads its file in the work bucket.
+    await intakeWindow(
+      [{ v: 1, objectType: "persons", records: [{ email: "xavier@example.com", firstName: "Xavier" }] }],
+      { remainingReads: 0 },
+    );
+    expect(await continueSplits(smallRequests)).toBe(2);
+
+    expect(await reports.getManifest(paused)).toMatchObject({
+      status: "queued",
+      objectType: "persons",
+      options: { priority: "high" },
+      rowsRead: 40,
+      rowsQueued: 40,
+      batches: 20,
+    });
+    const windows = (await listWindowFiles()).filter((key) => !windowsBefore.includes(key));
+    expect(windows).toHaveLength(2);
+    for (const key of windows) {
+      const head = await h.aws.s3.send(new HeadObjectCommand({ Bucket: h.aws.workBucket, Key: key }));
+      const file = fileRefFor({ bucket: h.aws.workBucket, key, eTag: (head.ETag ?? "").replace(/"/g, "") });
+      expect(await reports.getManifest(file)).toMatchObject({ status: "queued", rowsRead: 1, rowsQueued: 1 });
+    }
   });
 
   it("every S3 request each bundle made above is allowed by its own role in the synthesized template", () => {

@@ -98,6 +98,9 @@ const RUNNER = `import { randomUUID } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 const { handler } = await import("./index.mjs");
 const deadline = Date.now() + Number(process.argv[2]);
+// Optional: after this many reads the clock says no time is left (a test's budget, counted rather than timed).
+const reads = process.argv[3] === undefined ? Infinity : Number(process.argv[3]);
+let read = 0;
 const event = JSON.parse(readFileSync(new URL("./event.json", import.meta.url), "utf8"));
 const response = await handler(event, {
   callbackWaitsForEmptyEventLoop: false,
@@ -108,7 +111,7 @@ const response = await handler(event, {
   awsRequestId: randomUUID(),
   logGroupName: "/aws/lambda/bundle-check",
   logStreamName: "local",
-  getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+  getRemainingTimeInMillis: () => (++read > reads ? 0 : Math.max(0, deadline - Date.now())),
 });
 writeFileSync(new URL("./response.json", import.meta.url), JSON.stringify({ response: response ?? null }));
 // Lambda freezes the process here; idle keep-alive sockets must not keep it running.
@@ -124,8 +127,11 @@ export interface Invocation {
 /** A bundle copied alone into an empty folder outside the repository, where no node_modules can be found. */
 export interface IsolatedBundle {
   readonly dir: string;
-  /** Invokes the handler once in a fresh `node` process with exactly `env` as its environment. */
-  invoke(event: unknown, env: Record<string, string>): Promise<Invocation>;
+  /**
+   * Invokes the handler once in a fresh `node` process with exactly `env` as its environment. With
+   * `remainingReads`, `getRemainingTimeInMillis` answers 0 from its next read on (an invocation about to end).
+   */
+  invoke(event: unknown, env: Record<string, string>, options?: { remainingReads?: number }): Promise<Invocation>;
   remove(): void;
 }
 
@@ -140,12 +146,14 @@ export function isolate(bundle: SynthesizedBundle): IsolatedBundle {
   writeFileSync(join(dir, "run.mjs"), RUNNER);
   return {
     dir,
-    invoke: async (event, env) => {
+    invoke: async (event, env, options = {}) => {
       writeFileSync(join(dir, "event.json"), JSON.stringify(event));
       rmSync(join(dir, "response.json"), { force: true });
       let log: string;
       try {
-        const { stdout, stderr } = await run(process.execPath, ["run.mjs", String(bundle.timeoutSeconds * 1000)], {
+        const budget = options.remainingReads === undefined ? [] : [String(options.remainingReads)];
+        const args = ["run.mjs", String(bundle.timeoutSeconds * 1000), ...budget];
+        const { stdout, stderr } = await run(process.execPath, args, {
           cwd: dir,
           env,
           timeout: 60_000,

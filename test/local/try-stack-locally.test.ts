@@ -106,6 +106,37 @@ describe("local/try-stack-locally.ts: a deployed stack on 127.0.0.1 for the oper
   }, 120_000);
 });
 
+describe("the local stack's splitter goes on with the intake function's splits", () => {
+  it("a window the intake function has no time to split is split by the splitter from the split-continuation queue", async () => {
+    // A margin above the intake function's 5 minutes: no split can start there, each is handed to the splitter.
+    const stack = await startLocalStack({ intakeEnv: { SPLIT_SAFETY_MARGIN_MS: "600000" } });
+    const { env } = stack;
+    const local = { region: env.AWS_REGION, credentials: { accessKeyId: "local", secretAccessKey: "local" } };
+    const sqs = new SQSClient({ ...local, endpoint: env.AWS_ENDPOINT_URL_SQS });
+    try {
+      const intakeQueueUrl = (await sqs.send(new GetQueueUrlCommand({ QueueName: "marketo-ingest-intake" }))).QueueUrl;
+      await sqs.send(
+        new SendMessageCommand({
+          QueueUrl: intakeQueueUrl,
+          MessageBody: JSON.stringify({
+            v: 1,
+            id: "late-1",
+            objectType: "persons",
+            records: [{ email: "fay@example.com", firstName: "Fay" }],
+          }),
+        }),
+      );
+      const followed = await cliUntil(["status", "late-1", "--message"], env, (r) => r.code !== 3 && r.code !== 4);
+      expect(followed.stdout).toContain("(id late-1): complete");
+      expect(followed.stdout).toContain("records accepted 1 · rejected 0 · failed 0 · dead-lettered 0 · pending 0");
+      expect(followed.code).toBe(0);
+    } finally {
+      sqs.destroy();
+      await stack.stop();
+    }
+  }, 120_000);
+});
+
 /** Runs `args` until `done` holds for its result, a second apart, at most `tries` times; the last result. */
 async function cliUntil(
   args: string[],

@@ -21,7 +21,7 @@ import { BatchMessageText, batchBodyKey } from "../../../shared/contracts/batch-
 import type { BatchSink, BulkPartSink } from "../../../shared/contracts/batch-publisher.ts";
 import { BulkPartMessageSchema } from "../../../shared/contracts/bulk-message.ts";
 import { type DroppedFile, fileRefFor } from "../../../shared/contracts/s3-event.ts";
-import { type SplitContinuation, SPLIT_STATE_FOLDER } from "../../../shared/contracts/split-checkpoint.ts";
+import { type SplitQueueMessage, SPLIT_STATE_FOLDER } from "../../../shared/contracts/split-checkpoint.ts";
 import type { SplitManifest } from "../../../shared/report/file-report.ts";
 import { type LocalAws, startLocalAws } from "../../../local/local-aws.ts";
 import { localSplitterEnv } from "../../../local/run-pipeline-locally.ts";
@@ -113,7 +113,7 @@ async function split(
     localSplitterEnv(aws, { MAX_REQUEST_OBJECTS: String(maxObjects), SPLIT_SAFETY_MARGIN_MS: "1000", ...env }),
   );
   const queue = new QueueRecorder();
-  const continuations: SplitContinuation[] = [];
+  const continuations: SplitQueueMessage[] = [];
   let bytesRead = 0;
   let largestChunk = 0;
   const counted = (chunks: AsyncIterable<Uint8Array>) =>
@@ -148,7 +148,8 @@ async function split(
   let queuedBeforeLast = 0;
   while (result.status === "paused") {
     queuedBeforeLast += queue.published.length;
-    const next = continuations.shift() as SplitContinuation;
+    const next = continuations.shift();
+    if (next?.kind !== "split-continuation") throw new Error(`a paused split queued ${next?.kind ?? "nothing"}`);
     expect(next.seq).toBe(result.seq);
     result = await continueSplit(next, `continuation-${next.seq}`, deps, time());
   }
