@@ -260,6 +260,25 @@ describe("splitFile reads the file once and queues nothing before its end", () =
     expect(sink.messages).toEqual([]);
   });
 
+  it("a file found broken while bodies are being written fails only once no write is left running", async () => {
+    // A Lambda that returns with writes in flight is frozen with them: they would end, or fail, in a later
+    // invocation. Each write here finishes on a later turn of the event loop than the one the reader fails in.
+    class PendingSink extends RecordingSink {
+      inFlight = 0;
+      override async storeBody(key: string, text: string): Promise<void> {
+        this.inFlight++;
+        await new Promise((resolve) => setImmediate(resolve));
+        this.inFlight--;
+        await super.storeBody(key, text);
+      }
+    }
+    const sink = new PendingSink();
+    const broken = `${persons(295)}"unterminated,quote\n`;
+    await expect(run(broken, sink, 2_000).summary).rejects.toBeInstanceOf(InputFileError);
+    expect(sink.inFlight).toBe(0);
+    expect(sink.messages).toEqual([]);
+  });
+
   it("a file broken after many batches, held or staged, queues nothing", async () => {
     const broken = `${persons(95)}"unterminated,quote\n`;
     for (const holdBytes of [undefined, 2_000]) {
