@@ -127,9 +127,9 @@ export async function processDroppedFile(
 }
 
 /**
- * `processDroppedFile` that, given `resumable`, stops a file after a row once `pause` says so (a Data Ingestion file
- * in any format, a bulk file in a delimited one; gzip too) and returns what the next invocation needs, or goes on
- * from `resumable.from`. Nothing is queued and no manifest is written until an invocation reads the last row.
+ * `processDroppedFile` that, given `resumable`, stops a file after a row once `pause` says so (a Data Ingestion or
+ * bulk file, in any format; gzip too) and returns what the next invocation needs, or goes on from `resumable.from`.
+ * Nothing is queued and no manifest is written until an invocation reads the last row.
  */
 export async function processDroppedFileResumably(
   dropped: DroppedFile,

@@ -104,6 +104,23 @@ export async function splitFile(request: SplitFileRequest, sink: BatchSink): Pro
  * written, and the open batch returned. Nothing is queued until the invocation that reads the file's last row.
  */
 export async function splitFileResumably(request: SplitFileRequest, sink: BatchSink): Promise<SplitResult> {
+  const staging = new BoundedWrites(request.stagingConcurrency ?? STAGING_CONCURRENCY);
+  try {
+    return await splitWithStaging(request, sink, staging);
+  } catch (error) {
+    // No write outlives the split: a Lambda returning with writes in flight is frozen with them, and they would end
+    // (or fail) in a later invocation. The split's own error is the one that counts.
+    await staging.drain();
+    throw error;
+  }
+}
+
+/** `splitFileResumably` with its body writes in `staging` (the caller waits for them when it fails). */
+async function splitWithStaging(
+  request: SplitFileRequest,
+  sink: BatchSink,
+  staging: BoundedWrites,
+): Promise<SplitResult> {
   const { route, file, resume } = request;
   const rejected = new RejectionRecorder(request.storeRejectedRows, undefined, resume?.rejections);
   const maxMessageBytes = request.maxMessageBytes ?? MAX_QUEUED_MESSAGE_BYTES;
@@ -123,7 +140,6 @@ export async function splitFileResumably(request: SplitFileRequest, sink: BatchS
   if (request.shouldPause && !request.heldMessages)
     throw new Error("a split that can pause needs a held-message store");
 
-  const staging = new BoundedWrites(request.stagingConcurrency ?? STAGING_CONCURRENCY);
   /** Starts the body's write (waiting only for room among the writes in flight); `staging.settle()` finishes it. */
   const stage = async (message: HeldMessage): Promise<HeldMessage & { pointer: string }> => {
     if (message.pointer !== undefined) return message;
@@ -270,8 +286,13 @@ class BoundedWrites {
   }
 
   async settle(): Promise<void> {
-    await Promise.all(this.inFlight);
+    await this.drain();
     this.throwIfFailed();
+  }
+
+  /** Waits for every write in flight, whatever their outcome (a failure is recorded, never thrown unhandled). */
+  async drain(): Promise<void> {
+    await Promise.all(this.inFlight);
   }
 
   private throwIfFailed(): void {

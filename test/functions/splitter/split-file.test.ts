@@ -5,7 +5,7 @@ import { BatchMessageSchema } from "../../../shared/contracts/batch-message.ts";
 import { resolveFileOptions } from "../../../shared/options/file-options.ts";
 import { routeForObjectName } from "../../../shared/options/object-route.ts";
 import { planRequests } from "../../../functions/splitter/request-plan.ts";
-import { splitFile, STAGING_CONCURRENCY } from "../../../functions/splitter/split-file.ts";
+import { splitFile, splitFileResumably, STAGING_CONCURRENCY } from "../../../functions/splitter/split-file.ts";
 import type { BatchSink } from "../../../shared/contracts/batch-publisher.ts";
 import { summarizeReport } from "../../../shared/report/file-report.ts";
 
@@ -257,6 +257,54 @@ describe("splitFile reads the file once and queues nothing before its end", () =
     }
     const sink = new FailingSink();
     await expect(run(persons(300), sink, 2_000).summary).rejects.toThrow("S3 is down");
+    expect(sink.messages).toEqual([]);
+  });
+
+  it("a file found broken while bodies are being written fails only once no write is left running", async () => {
+    // A Lambda that returns with writes in flight is frozen with them: they would end, or fail, in a later
+    // invocation. Each write here finishes on a later turn of the event loop than the one the reader fails in.
+    class PendingSink extends RecordingSink {
+      inFlight = 0;
+      override async storeBody(key: string, text: string): Promise<void> {
+        this.inFlight++;
+        await new Promise((resolve) => setImmediate(resolve));
+        this.inFlight--;
+        await super.storeBody(key, text);
+      }
+    }
+    const sink = new PendingSink();
+    const broken = `${persons(295)}"unterminated,quote\n`;
+    await expect(run(broken, sink, 2_000).summary).rejects.toBeInstanceOf(InputFileError);
+    expect(sink.inFlight).toBe(0);
+    expect(sink.messages).toEqual([]);
+  });
+
+  it("a body that cannot be written at a pause fails the invocation before any pointer to it is saved", async () => {
+    // The next invocation would trust a saved pointer: a held part naming a body that was never written loses rows.
+    class FailingSink extends RecordingSink {
+      override async storeBody(key: string, text: string): Promise<void> {
+        await new Promise((resolve) => setImmediate(resolve));
+        if (key.endsWith("bodies/000004.json")) throw new Error("S3 is down");
+        await super.storeBody(key, text);
+      }
+    }
+    const sink = new FailingSink();
+    const savedParts: string[] = [];
+    let rows = 0;
+    const paused = splitFileResumably(
+      {
+        file,
+        route: routeForObjectName("persons"),
+        plan: planRequests(resolveFileOptions(routeForObjectName("persons"), {}), true),
+        openRows: () => readCsvRows(bytes(persons(95))),
+        limits: { maxObjects: 10, maxBytes: 1_000_000 },
+        shouldPause: () => ++rows === 60,
+        heldMessages: { put: async (_part, ndjson) => void savedParts.push(ndjson), read: async () => "" },
+      },
+      sink,
+    );
+    await expect(paused).rejects.toThrow("S3 is down");
+    expect(savedParts).toEqual([]);
     expect(sink.messages).toEqual([]);
   });
 
