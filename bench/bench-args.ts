@@ -26,7 +26,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
   let intakeOnly = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
-    if (arg === "--quick") quick = true;
+    if (arg.startsWith("--sizes=")) sizesText = arg.slice("--sizes=".length);
+    else if (arg === "--quick") quick = true;
     else if (arg === "--intake") intakeOnly = true;
     else if (arg === "--sizes") {
       sizesText = argv[++i];

@@ -98,7 +98,7 @@ export function acknowledgeFindings(scope: Construct, parts: Parts): void {
       fn,
       "NIST.800.53.R5-LambdaConcurrency",
       name === "splitter"
-        ? "Bounded by what data teams drop (one invocation per file, async with 2 retries and a DLQ); reserving concurrency would take it from the account pool and throttle files into the DLQ."
+        ? "Bounded by what data teams drop (one invocation per file at a time, plus its continuations one by one; async with 2 retries and a DLQ); reserving concurrency would take it from the account pool and throttle files into the DLQ."
         : "Concurrency is bounded by the SQS event source's maximumConcurrency (AWS guidance for SQS consumers); reserved concurrency would also throttle and re-queue messages.",
     );
     ack(

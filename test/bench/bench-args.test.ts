@@ -11,6 +11,7 @@ describe("the bench's command line", () => {
       sizes: [1e7, 5e8],
       intakeOnly: true,
     });
+    expect(parseBenchArgs(["--sizes=10MB"])).toMatchObject({ sizes: [1e7] });
   });
 
   it("refuses a typo or a missing value instead of starting a ten-minute run", () => {
