@@ -126,13 +126,8 @@ async function splitWithStaging(
   const maxMessageBytes = request.maxMessageBytes ?? MAX_QUEUED_MESSAGE_BYTES;
   const holdBytes = request.holdBytes ?? DEFAULT_HOLD_BYTES;
   const packer = request.plan.createPacker(request.limits, resume?.packer);
-  const summary = {
-    rowsRead: resume?.rowsRead ?? 0,
-    rowsQueued: resume?.rowsQueued ?? 0,
-    batches: resume?.batches ?? 0,
-  };
+  const { summary, marks } = countsFrom(resume);
   let heldParts = resume?.heldParts ?? 0;
-  const marks: RowMark[] = [...(resume?.marks ?? [])];
   const held: HeldMessage[] = [];
   let heldBytes = 0;
   // A resumed split has held messages in parts already: every body from now on is staged too (memory stays flat).
@@ -258,6 +253,17 @@ async function splitWithStaging(
   await sink.flush();
   request.onProgress?.(summary.rowsRead);
   return { done: true, summary: { ...summary, ...(await rejected.finish()), marks } };
+}
+
+/** The counts and row marks a split starts from: a paused split's saved ones, or none. */
+export function countsFrom(resume: Pick<SplitProgress, "rowsRead" | "rowsQueued" | "batches" | "marks"> | undefined): {
+  summary: { rowsRead: number; rowsQueued: number; batches: number };
+  marks: RowMark[];
+} {
+  return {
+    summary: { rowsRead: resume?.rowsRead ?? 0, rowsQueued: resume?.rowsQueued ?? 0, batches: resume?.batches ?? 0 },
+    marks: [...(resume?.marks ?? [])],
+  };
 }
 
 /** A held message as queued: its pointer, or its queue text made now (it is not kept while the message waits). */

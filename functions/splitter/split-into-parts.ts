@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { RowRejection, SourceRow } from "../../shared/parsing/source-row.ts";
 import { type FileRef, toRowRanges } from "../../shared/contracts/batch-message.ts";
 import type { BulkPartSink } from "../../shared/contracts/batch-publisher.ts";
-import { HeldLineSchema, type HeldMessageStore, type SplitSummary } from "./split-file.ts";
+import { countsFrom, HeldLineSchema, type HeldMessageStore, type SplitSummary } from "./split-file.ts";
 import { bulkImportFramingBytes } from "../../shared/marketo/bulk-multipart.ts";
 import { BULK_MAX_REQUEST_BYTES } from "../../shared/contracts/marketo-limits.ts";
 import { RejectionRecorder, type StoreRejectedRows } from "./rejected-rows.ts";
@@ -140,13 +140,8 @@ export async function splitIntoPartsResumably(request: BulkSplitRequest, sink: B
     throw new Error("a bulk split that can pause needs a held-message store and an open-part store");
   }
   const rejected = new RejectionRecorder(request.storeRejectedRows, undefined, resume?.rejections);
-  const summary = {
-    rowsRead: resume?.rowsRead ?? 0,
-    rowsQueued: resume?.rowsQueued ?? 0,
-    batches: resume?.batches ?? 0,
-  };
+  const { summary, marks } = countsFrom(resume);
   let heldParts = resume?.heldParts ?? 0;
-  const marks: RowMark[] = [...(resume?.marks ?? [])];
   /** Messages of the parts this invocation stored (without copyId: it is drawn when a message is queued). */
   const held: BulkPartMessage[] = [];
   const delimiter = BULK_DELIMITERS[request.params.format];

@@ -43,13 +43,16 @@ export interface JsonReadOptions<P> {
 }
 
 /**
- * Where the reader stands in the input: the decoded text it is going through and the input offset its end has.
- * A row's end is turned into a byte offset only when asked (the bytes after it in the text are its UTF-8 length:
- * strict decoding means the input is exactly the text's UTF-8).
+ * Where the reader stands in the input: the decoded text it is going through and the input offset its end has, and
+ * where the row it yielded last ends. That end becomes a byte offset only when asked (the bytes after it in the text
+ * are its UTF-8 length: strict decoding means the input is exactly the text's UTF-8).
  */
 class TextPlace {
   text = "";
   endByte: number;
+  /** Index just past the last row in `text` (-1: no row yet), and the line count the reader had there. */
+  private rowEnd = -1;
+  private rowLine = 0;
   constructor(
     private readonly span: DecodedSpan,
     start: number,
@@ -61,9 +64,19 @@ class TextPlace {
     this.text = text;
     this.endByte = this.span.endByte;
   }
-  /** The input offset of index `index` of the current text. */
-  byteAt(index: number): number {
-    return this.endByte - Buffer.byteLength(this.text.slice(index));
+  /** The row about to be yielded ends at `index` of the current text. */
+  endRow(index: number, line: number): void {
+    this.rowEnd = index;
+    this.rowLine = line;
+  }
+  /** Sets `cursor.at` to the last row's end (`resume` before any row), as `position` makes it of a byte and line. */
+  attach<P>(cursor: JsonCursor<P>, resume: P | undefined, position: (byte: number, line: number) => P): void {
+    cursor.at = () => {
+      if (this.rowEnd >= 0)
+        return position(this.endByte - Buffer.byteLength(this.text.slice(this.rowEnd)), this.rowLine);
+      if (resume) return resume;
+      throw new Error("no row has been read yet");
+    };
   }
 }
 
@@ -96,24 +109,16 @@ export async function* readJsonArrayRows(
   let elementLine = line;
   let row = resume?.row ?? 0;
   const { texts, place } = decodeFrom(chunks, resume);
-  /** The last element's end: index just past its `,` or `]` in the place's text, and the lines before it. */
-  let endIndex = -1;
-  let endLine = line;
+  // A row's end is just past its `,` or `]`; the lines before it are `line - 1`.
   if (cursor) {
-    cursor.at = () => {
-      if (endIndex < 0) {
-        if (resume) return resume;
-        throw new Error("no row has been read yet");
-      }
-      return {
-        kind: "json",
-        byte: place.byteAt(endIndex),
-        lineFeeds: endLine - 1,
-        row,
-        nextLine: endLine,
-        closed: state === "after",
-      };
-    };
+    place.attach(cursor, resume, (byte, endLine) => ({
+      kind: "json",
+      byte,
+      lineFeeds: endLine - 1,
+      row,
+      nextLine: endLine,
+      closed: state === "after",
+    }));
   }
 
   const finish = (): SourceRow | undefined => {
@@ -174,8 +179,7 @@ export async function* readJsonArrayRows(
         const parsed = finish();
         state = c === "]" ? "after" : "between";
         if (parsed) {
-          endIndex = i + 1;
-          endLine = line;
+          place.endRow(i + 1, line);
           yield parsed;
         } else if (c === ",") throw new InputFileError("MALFORMED_JSON", "empty array element", { line });
       }
@@ -210,17 +214,15 @@ export async function* readNdjsonRows(
   let line = resume ? resume.nextLine - 1 : 0;
   let row = resume?.row ?? 0;
   const { texts, place } = decodeFrom(chunks, resume);
-  /** The last row's end: index just past its line feed in the place's text (the text's length at the file's end). */
-  let endIndex = -1;
-  let endLine = line;
+  // A row's end is just past its line feed (the end of the input for a last line without one).
   if (cursor) {
-    cursor.at = () => {
-      if (endIndex < 0) {
-        if (resume) return resume;
-        throw new Error("no row has been read yet");
-      }
-      return { kind: "ndjson", byte: place.byteAt(endIndex), lineFeeds: endLine, row, nextLine: endLine + 1 };
-    };
+    place.attach(cursor, resume, (byte, lineFeeds) => ({
+      kind: "ndjson",
+      byte,
+      lineFeeds,
+      row,
+      nextLine: lineFeeds + 1,
+    }));
   }
   const parseLine = (text: string, tooLong: boolean): SourceRow | undefined => {
     line++;
@@ -256,8 +258,7 @@ export async function* readNdjsonRows(
       pendingTooLong = false;
       start = newline + 1;
       if (parsed) {
-        endIndex = start;
-        endLine = line;
+        place.endRow(start, line);
         yield parsed;
       }
     }
@@ -272,8 +273,7 @@ export async function* readNdjsonRows(
   const last = parseLine(pending, pendingTooLong);
   if (last) {
     // The file's end: past every byte of the place's text (the last line has no line feed: no line ends here).
-    endIndex = place.text.length;
-    endLine = line - 1;
+    place.endRow(place.text.length, line - 1);
     yield last;
   }
   if (row === 0) throw new InputFileError("EMPTY_FILE", "file is empty: expected one JSON object per line");
