@@ -17,6 +17,7 @@ describe("every script answers --help, and writes nothing when asked", () => {
     ["generate-intake-schema.ts", "docs/schemas/intake-message.v1.json"],
     ["check-import-cycles.ts", undefined],
     ["measure-emoji-packing.ts", undefined],
+    ["measure-json-split.ts", undefined],
   ])(
     "%s --help",
     (script, writes) => {
