@@ -41,6 +41,7 @@ export const CLI_OPTIONS = {
   max: { type: "string" },
   secret: { type: "string" },
   "sample-seconds": { type: "string" },
+  "split-seconds": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 

@@ -8,7 +8,7 @@ const USAGE = `marketo-ingest — move person data into Adobe Marketo Engage
 
 Usage:
   marketo-ingest demo                          run the bundled 5,000-person sample end to end, locally
-      [--log FILE] [--verbose]                 as for run (below)
+      [--log FILE] [--verbose] [--split-seconds N]   as for run (below)
   marketo-ingest run FILE --object TYPE        run any file through the same pipeline, locally
       TYPE: persons | customobjects/{apiName} | companies | programmembers | programmembers/delete
             | lists | lists/remove                                    (static lists: add, remove leads)
@@ -31,6 +31,9 @@ Usage:
       [--log FILE]                             write the handlers' log items there, one JSON line each
       [--verbose]                              print those JSON lines on stderr too (default: warnings as
                                                short sentences, and a progress line)
+      [--split-seconds N]                      give each local splitter invocation N seconds before it pauses
+                                               (in AWS: 15 min less SPLIT_SAFETY_MARGIN_MS), to watch a long
+                                               split pause and go on in fresh invocations; the outcome is the same
 
   marketo-ingest send FILE.ndjson --object TYPE   each line as one message on the intake queue (records from
                                                other AWS services), run locally to the end like \`run\`
@@ -192,12 +195,18 @@ type RunFlags = Partial<
     | "list-id"
     | "program-member-status"
     | "program-id"
-    | "log",
+    | "log"
+    | "split-seconds",
     string | undefined
   >
 > & { verbose?: boolean | undefined };
 
 async function runFile(path: string, objectType: string, flags: RunFlags): Promise<number> {
+  const splitSeconds = flags["split-seconds"] === undefined ? undefined : Number(flags["split-seconds"]);
+  if (splitSeconds !== undefined && !(splitSeconds >= 0 && splitSeconds <= 840)) {
+    console.error(`--split-seconds: expected a number of seconds from 0 to 840, not "${flags["split-seconds"]}"\n`);
+    return 2;
+  }
   // Loaded here, not at the top: `--help` and argument errors answer without loading the AWS SDK and emulators.
   const [
     { startLocalAws },
@@ -236,6 +245,12 @@ async function runFile(path: string, objectType: string, flags: RunFlags): Promi
       metadata: metadataFromFlags(flags),
       ...(flags.options ? { sidecar: await readFile(flags.options, "utf8") } : {}),
       onProgress: (progress) => output.progress(progress),
+      ...(splitSeconds !== undefined
+        ? {
+            splitterEnv: { SPLIT_SAFETY_MARGIN_MS: String(SPLIT_MARGIN_MS) },
+            splitterTime: () => invocationTime(splitSeconds),
+          }
+        : {}),
     });
     output.close();
     for (const line of formatProblems(result)) console.error(`  ${line}`);
@@ -257,6 +272,18 @@ async function runFile(path: string, objectType: string, flags: RunFlags): Promi
     await aws.close();
     await marketo.close();
   }
+}
+
+/** The splitter's safety margin in a `--split-seconds` run (SPLIT_SAFETY_MARGIN_MS; the deployed default). */
+const SPLIT_MARGIN_MS = 60_000;
+
+/**
+ * A splitter invocation's remaining time (Lambda's `getRemainingTimeInMillis`): below the margin, so the split
+ * pauses, once `seconds` have passed since it started (at once for 0).
+ */
+function invocationTime(seconds: number): () => number {
+  const startedAt = Date.now();
+  return () => SPLIT_MARGIN_MS - 1 + seconds * 1_000 - (Date.now() - startedAt);
 }
 
 main(process.argv.slice(2)).then(

@@ -63,7 +63,7 @@ export class RunOutput {
     }
     if (progress.phase === "split") {
       this.line(
-        `  split: ${n(progress.rowsRead)} rows read, ${n(progress.rowsRejected)} rejected, ${n(progress.batches)} batches queued (${progress.status})`,
+        `  split: ${n(progress.rowsRead)} rows read, ${n(progress.rowsRejected)} rejected, ${n(progress.batches)} batches queued (${progress.status})${progress.invocations > 1 ? `, in ${n(progress.invocations)} splitter invocations (paused and went on)` : ""}`,
       );
       return;
     }

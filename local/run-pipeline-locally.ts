@@ -68,7 +68,15 @@ export interface LocalRunOptions {
 
 export type LocalRunProgress =
   | { phase: "upload"; bytes: number }
-  | { phase: "split"; rowsRead: number; rowsRejected: number; batches: number; status: string }
+  | {
+      phase: "split";
+      rowsRead: number;
+      rowsRejected: number;
+      batches: number;
+      status: string;
+      /** Splitter invocations the split took: the first, then one per continuation. */
+      invocations: number;
+    }
   /** Batches (requests or import parts) with a final outcome so far, and the rows they accepted. */
   | { phase: "send"; rowsRead: number; batchesDone: number; batches: number; accepted: number };
 
@@ -79,6 +87,8 @@ export interface LocalRunResult {
   summary: FileReportSummary;
   /** `report.json` as the report writer left it (final once every batch ended). */
   report: FileReport | undefined;
+  /** Splitter invocations the split took (more than one when it paused and went on). */
+  splitInvocations: number;
   /** Messages sitting in the ingestion and bulk DLQs after the run. */
   deadLetterMessages: number;
   eventSource: EventSourceStats;
@@ -130,7 +140,9 @@ export async function runPipelineLocally(options: LocalRunOptions): Promise<Loca
     );
   }
 
-  await serveSplitContinuations(aws, clock, (event) => splitter(event, splitterContext(randomUUID())));
+  const continuations = await serveSplitContinuations(aws, clock, (event) =>
+    splitter(event, splitterContext(randomUUID())),
+  );
 
   const file: FileRef = fileRefFor(dropped);
   const reports = new S3ReportStore(aws.s3, aws.workBucket);
@@ -141,6 +153,7 @@ export async function runPipelineLocally(options: LocalRunOptions): Promise<Loca
     rowsRejected: manifest ? rejectedCountOf(manifest) : 0,
     batches: manifest?.batches ?? 0,
     status: manifest?.status ?? "missing",
+    invocations: 1 + continuations,
   });
   const onProgress = options.onProgress;
   const progress =
@@ -160,6 +173,7 @@ export async function runPipelineLocally(options: LocalRunOptions): Promise<Loca
     manifest,
     outcomes,
     summary: summarizeReport(manifest, outcomes),
+    splitInvocations: 1 + continuations,
     report: await reports.getFileReport(file),
     deadLetterMessages: await countDeadLetters(aws),
     eventSource,
@@ -350,15 +364,15 @@ class SendProgress {
 /**
  * The split-continuation queue's event source: each message starts a fresh splitter invocation (batch size 1, as
  * deployed) until no split asks for another: continuations of dropped files' splits and of the intake function's
- * (paused or deferred). A failed invocation leaves its message for another receive.
+ * (paused or deferred). A failed invocation leaves its message for another receive. Returns the invocations made.
  */
 export async function serveSplitContinuations(
   aws: LocalAws,
   clock: Clock,
   invoke: (event: SQSEvent) => Promise<void>,
-): Promise<void> {
+): Promise<number> {
   const queueUrl = aws.splitContinuationQueueUrl;
-  for (;;) {
+  for (let invocations = 0; ; invocations++) {
     const { Messages } = await aws.sqs.send(
       new ReceiveMessageCommand({
         QueueUrl: queueUrl,
@@ -368,7 +382,7 @@ export async function serveSplitContinuations(
       }),
     );
     const message = Messages?.[0];
-    if (!message) return;
+    if (!message) return invocations;
     try {
       await invoke({ Records: [sqsRecordFor(message, { clock, queueArn: SPLIT_CONTINUATION_ARN })] });
       await aws.sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle }));

@@ -68,9 +68,11 @@ export async function splitDroppedFileOnce(
   deps: SplitOnceDeps,
   explicit?: ExplicitTarget,
   time?: InvocationTime,
+  /** False for a split already deferred once: it starts, whatever the time (it reads a row before it may pause). */
+  mayDefer = true,
 ): Promise<SplitOnceResult> {
   const continuation = time ? deps.continuation : undefined;
-  if (continuation && time && pauseWhen(time, continuation)()) {
+  if (mayDefer && continuation && time && pauseWhen(time, continuation)()) {
     // Not even time for a first row: the split would pause at once, writing a checkpoint (and claiming the file) where
     // this one message does. Nothing is claimed yet.
     await continuation.continueLater({ v: 1, kind: "split-start", dropped, ...(explicit ? { explicit } : {}) });
@@ -188,7 +190,8 @@ export function startDeferredSplit(
   time: InvocationTime,
 ): Promise<SplitOnceResult> {
   if (!deps.continuation) throw new Error("split continuations are not configured (SPLIT_CONTINUATION_QUEUE_URL)");
-  return splitDroppedFileOnce(message.dropped, invocationId, deps, message.explicit, time);
+  // Deferred once is enough: deferring again could hand it on forever where every invocation starts short of time.
+  return splitDroppedFileOnce(message.dropped, invocationId, deps, message.explicit, time, false);
 }
 
 /** Another invocation goes on from the same checkpoint now; the message is retried after its visibility timeout. */

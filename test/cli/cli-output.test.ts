@@ -85,7 +85,7 @@ describe("the run's output on stderr", () => {
     const out = stream(false);
     const output = new RunOutput({ stream: out, verbose: false });
     output.progress({ phase: "upload", bytes: 471_000 });
-    output.progress({ phase: "split", rowsRead: 5_000, rowsRejected: 0, batches: 5, status: "queued" });
+    output.progress({ phase: "split", rowsRead: 5_000, rowsRejected: 0, batches: 5, status: "queued", invocations: 1 });
     for (const done of [0, 1, 1, 2, 3, 4, 5]) output.progress(send(done, done * 1_000));
     output.close();
 

@@ -76,6 +76,50 @@ describe("marketo-ingest CLI", () => {
     );
   });
 
+  it("run --split-seconds: a split that pauses and goes on in fresh invocations says so, and ends the same", async () => {
+    const file = join(dir, "paused.ndjson");
+    const lines = Array.from({ length: 12 }, (_, i) =>
+      JSON.stringify({ email: `p${i}@example.com`, lastName: `Zoë ${i}` }),
+    );
+    await writeFile(file, `${lines.join("\r\n")}\r\n{"email":""}\r\n`);
+    const reports = [join(dir, "paused-whole.json"), join(dir, "paused-split.json")];
+    const whole = await cli(["run", file, "--object", "persons", "--report", reports[0] as string]);
+    // No time at all: every invocation pauses after its first row.
+    const paused = await cli([
+      "run",
+      file,
+      "--object",
+      "persons",
+      "--split-seconds",
+      "0",
+      "--report",
+      reports[1] as string,
+    ]);
+    expect(whole.stderr).not.toContain("splitter invocations");
+    const split =
+      /split: 13 rows read, 1 rejected, 1 batches queued \(queued\), in (\d+) splitter invocations \(paused and went on\)/.exec(
+        paused.stderr,
+      );
+    // The first invocation defers the start (no time for a row), then a row an invocation, and one to find the end.
+    expect(Number(split?.[1])).toBe(1 + 13 + 1);
+    expect(paused.code).toBe(whole.code);
+    const withoutRunDetails = async (path: string) => {
+      const {
+        file: _f,
+        timings: _t,
+        requestIds: _r,
+        rowsWithIssues: _i,
+        ...report
+      } = JSON.parse(await readFile(path, "utf8")) as FileReport;
+      return report;
+    };
+    expect(await withoutRunDetails(reports[1] as string)).toEqual(await withoutRunDetails(reports[0] as string));
+    expect(await withoutRunDetails(reports[1] as string)).toMatchObject({ rowsRead: 13, accepted: 12, rejected: 1 });
+    const refused = await cli(["run", file, "--object", "persons", "--split-seconds", "soon"]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('--split-seconds: expected a number of seconds from 0 to 840, not "soon"');
+  });
+
   it("status: reads a file's report from a work bucket (a deployed stack's, here the emulator's)", async () => {
     const h = await startHarness();
     try {

@@ -11,6 +11,7 @@ import { createSplitOnceDeps } from "../../../functions/splitter/split-runtime.t
 import { SplitterSettingsSchema } from "../../../functions/splitter/settings.ts";
 import {
   continueSplit,
+  startDeferredSplit,
   type SplitOnceDeps,
   type SplitOnceResult,
   splitDroppedFileOnce,
@@ -146,9 +147,16 @@ async function split(
   };
   let result: SplitOnceResult = await splitDroppedFileOnce(dropped, "first-invocation", deps, undefined, time());
   let queuedBeforeLast = 0;
-  while (result.status === "paused") {
+  // Bounded: a split that never ends (deferred on and on, say) fails the test rather than hanging it.
+  for (let rounds = 0; result.status === "paused" || result.status === "deferred"; rounds++) {
+    if (rounds > 10_000) throw new Error("the split went through 10,000 invocations without ending");
     queuedBeforeLast += queue.published.length;
     const next = continuations.shift();
+    if (result.status === "deferred") {
+      if (next?.kind !== "split-start") throw new Error(`a deferred split queued ${next?.kind ?? "nothing"}`);
+      result = await startDeferredSplit(next, `start-${rounds}`, deps, time());
+      continue;
+    }
     if (next?.kind !== "split-continuation") throw new Error(`a paused split queued ${next?.kind ?? "nothing"}`);
     expect(next.seq).toBe(result.seq);
     result = await continueSplit(next, `continuation-${next.seq}`, deps, time());
@@ -249,6 +257,16 @@ describe("a split interrupted anywhere gives the batches and rejected rows of on
       { numRuns: 25 },
     );
   }, 120_000);
+
+  it("never hands a split on for good: with no time in any invocation, it is deferred once, then reads a row each time", async () => {
+    const rows = Array.from({ length: 7 }, (_, i) => JSON.stringify({ email: `p${i}@example.com` }));
+    const bytes = new Uint8Array(Buffer.from(`${rows.join("\n")}\n`, "utf8"));
+    const whole = await split(bytes, ".ndjson");
+    const starved = await split(bytes, ".ndjson", [0]);
+    expect(outcomeOf(starved)).toEqual(outcomeOf(whole));
+    // The first invocation defers the split; the deferred start and every continuation read one row each.
+    expect(starved.invocations).toBe(1 + 7 + 1);
+  }, 60_000);
 
   // Each under the S3 emulator's 10 MB request limit; budgets that take four invocations to read it.
   const budgetsFor = { csv: [30_000, 40_000, 50_000], ndjson: [20_000, 25_000, 30_000] };
