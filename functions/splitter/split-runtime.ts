@@ -2,7 +2,7 @@ import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { createBulkPartSink } from "../../shared/aws/bulk-part-sink.ts";
 import { createIngestionBatchSink } from "../../shared/aws/ingestion-batch-sink.ts";
-import { headS3Object, readOptionalS3Text, streamS3Object } from "../../shared/aws/s3-object-source.ts";
+import { headS3Object, readOptionalS3Text, readS3Text, streamS3Object } from "../../shared/aws/s3-object-source.ts";
 import { S3ClaimStore } from "../../shared/aws/s3-claim-store.ts";
 import { S3ReportStore } from "../../shared/aws/s3-report-store.ts";
 import { METRIC, type PipelineMetrics } from "../../shared/contracts/metrics.ts";
@@ -19,7 +19,7 @@ import type { FileClaim } from "./file-claim.ts";
 import { SIDECAR_SUFFIX } from "./process-dropped-file.ts";
 import { fileGuardsOf, readerLimitsOf, type SplitterSettings } from "./settings.ts";
 import type { ContinuationDeps, SplitOnceDeps } from "./split-once.ts";
-import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { Readable } from "node:stream";
 import { heldMessagesKey, openBulkPartKey, type SplitQueueMessage } from "../../shared/contracts/split-checkpoint.ts";
@@ -41,6 +41,10 @@ export function createSplitOnceDeps(
   fieldLists?: FieldLists,
 ): SplitOnceDeps {
   const reports = new S3ReportStore(s3, settings.WORK_BUCKET);
+  /** What a paused split keeps in the work bucket (held messages, a bulk split's open part). */
+  const putWorkObject = async (Key: string, Body: string, ContentType: string, extra: { Tagging?: string } = {}) => {
+    await s3.send(new PutObjectCommand({ Bucket: settings.WORK_BUCKET, Key, Body, ContentType, ...extra }));
+  };
   return {
     ...(fieldLists ? { fieldLists } : {}),
     putRowMarks: (file, marks) => reports.putRowMarks(file, marks),
@@ -49,40 +53,17 @@ export function createSplitOnceDeps(
     openFrom: (dropped, fromByte) => streamS3Object(s3, dropped, fromByte),
     openInflatedCopy: (key, fromByte) => streamS3Object(s3, { bucket: settings.WORK_BUCKET, key }, fromByte),
     heldMessages: (file) => ({
-      put: async (part, ndjson) => {
-        await s3.send(
-          new PutObjectCommand({
-            Bucket: settings.WORK_BUCKET,
-            Key: heldMessagesKey(file.reportPrefix, part),
-            Body: ndjson,
-            ContentType: "application/x-ndjson; charset=utf-8",
-          }),
-        );
-      },
-      read: async (part) => {
-        const key = heldMessagesKey(file.reportPrefix, part);
-        const object = await s3.send(new GetObjectCommand({ Bucket: settings.WORK_BUCKET, Key: key }));
-        return (await object.Body?.transformToString("utf-8")) ?? "";
-      },
+      put: (part, ndjson) =>
+        putWorkObject(heldMessagesKey(file.reportPrefix, part), ndjson, "application/x-ndjson; charset=utf-8"),
+      read: (part) => readS3Text(s3, settings.WORK_BUCKET, heldMessagesKey(file.reportPrefix, part)),
     }),
     openBulkParts: (file) => ({
-      put: async (rowsRead, json) => {
-        // Input rows: tagged to expire with the other row data.
-        await s3.send(
-          new PutObjectCommand({
-            Bucket: settings.WORK_BUCKET,
-            Key: openBulkPartKey(file.reportPrefix, rowsRead),
-            Body: json,
-            ContentType: "application/json; charset=utf-8",
-            Tagging: ROW_DATA_TAGGING,
-          }),
-        );
-      },
-      read: async (rowsRead) => {
-        const key = openBulkPartKey(file.reportPrefix, rowsRead);
-        const object = await s3.send(new GetObjectCommand({ Bucket: settings.WORK_BUCKET, Key: key }));
-        return (await object.Body?.transformToString("utf-8")) ?? "";
-      },
+      // Input rows: tagged to expire with the other row data.
+      put: (rowsRead, json) =>
+        putWorkObject(openBulkPartKey(file.reportPrefix, rowsRead), json, "application/json; charset=utf-8", {
+          Tagging: ROW_DATA_TAGGING,
+        }),
+      read: (rowsRead) => readS3Text(s3, settings.WORK_BUCKET, openBulkPartKey(file.reportPrefix, rowsRead)),
     }),
     readSidecar: (dropped) => readOptionalS3Text(s3, dropped.bucket, `${dropped.key}${SIDECAR_SUFFIX}`),
     publisher: createIngestionBatchSink(s3, sqs, settings.WORK_BUCKET, settings.INGESTION_QUEUE_URL),
