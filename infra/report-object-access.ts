@@ -25,23 +25,29 @@ export interface ReportObjectAccess {
  * shared/claims/batch-claim.ts, shared/contracts/*): the grants are built from this table, and the infra test
  * checks the synthesized policies against the calls listed there.
  */
+/**
+ * What any split touches, wherever it runs (splitter or intake): the file's claim, manifest and report, what it
+ * writes for the senders and the report writer, and its checkpoint.
+ */
+const SPLIT_READS = [SPLIT_CLAIM_FILE, "manifest.json", REPORT_FILE, SPLIT_CHECKPOINT_FILE] as const;
+const SPLIT_WRITES = [
+  SPLIT_CLAIM_FILE,
+  "manifest.json",
+  "bodies/*",
+  "bulk-parts/*",
+  "rejected-rows/*",
+  ROW_MARKS_FILE,
+  SPLIT_CHECKPOINT_FILE,
+] as const;
+
 export const REPORT_OBJECT_ACCESS = {
   // Claims the file, checks for an earlier manifest or report, writes the manifest (a `failed` one too, from the
   // split-failures queue), rejected rows, staged request bodies and bulk parts, row marks; a split that pauses
   // writes and reads back its checkpoint, held messages, a bulk split's open part and a gzip file's inflated copy
   // (`split/…`).
   splitter: {
-    read: [SPLIT_CLAIM_FILE, "manifest.json", REPORT_FILE, SPLIT_CHECKPOINT_FILE, `${SPLIT_STATE_FOLDER}*`],
-    write: [
-      SPLIT_CLAIM_FILE,
-      "manifest.json",
-      "bodies/*",
-      "bulk-parts/*",
-      "rejected-rows/*",
-      ROW_MARKS_FILE,
-      SPLIT_CHECKPOINT_FILE,
-      `${SPLIT_STATE_FOLDER}*`,
-    ],
+    read: [...SPLIT_READS, `${SPLIT_STATE_FOLDER}*`],
+    write: [...SPLIT_WRITES, `${SPLIT_STATE_FOLDER}*`],
     tagged: ["rejected-rows/*", INFLATED_COPY_FILE, `${OPEN_BULK_PARTS_FOLDER}*`],
   },
   // Claims a batch, reads its body when it did not fit a message, writes its outcome; for a message it must
@@ -63,21 +69,12 @@ export const REPORT_OBJECT_ACCESS = {
     tagged: [ISSUE_ROWS_FILE],
   },
   // Splits each window of producer messages (and each object an S3 pointer names; Data Ingestion types only, so no
-  // bulk part is ever open at a pause) as the splitter splits a file,
-  // row marks included. A split that runs out of time pauses: checkpoint and held messages written, for the
-  // splitter to go on from (it alone reads them back, and makes a gzip file's inflated copy).
+  // bulk part is ever open at a pause) as the splitter splits a file, row marks included. A split that runs out of
+  // time pauses: checkpoint and held messages written, for the splitter to go on from (it alone reads them back,
+  // and makes a gzip file's inflated copy).
   intake: {
-    read: [SPLIT_CLAIM_FILE, "manifest.json", REPORT_FILE, SPLIT_CHECKPOINT_FILE],
-    write: [
-      SPLIT_CLAIM_FILE,
-      "manifest.json",
-      "bodies/*",
-      "bulk-parts/*",
-      "rejected-rows/*",
-      ROW_MARKS_FILE,
-      SPLIT_CHECKPOINT_FILE,
-      `${HELD_MESSAGES_FOLDER}*`,
-    ],
+    read: SPLIT_READS,
+    write: [...SPLIT_WRITES, `${HELD_MESSAGES_FOLDER}*`],
     tagged: ["rejected-rows/*"],
   },
 } as const satisfies Record<string, ReportObjectAccess>;
