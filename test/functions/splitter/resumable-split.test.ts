@@ -195,52 +195,52 @@ const outcomeOf = (run: Run) => {
   return { manifest, batches: run.batches, rejected: run.rejected };
 };
 
+/**
+ * What every property holds an interrupted split to: the outcome of the whole run, nothing queued before its last
+ * invocation, and a pause indeed taken when the file had more rows than an invocation's budget.
+ */
+function expectSameAsWhole(whole: Run, interrupted: Run, budget: number[]): void {
+  expect(outcomeOf(interrupted)).toEqual(outcomeOf(whole));
+  expect(interrupted.queuedBeforeLast).toBe(0);
+  if (whole.manifest.status === "queued" && whole.manifest.rowsRead > Math.max(...budget)) {
+    expect(interrupted.invocations).toBeGreaterThan(1);
+  }
+}
+
 const budgets = fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 1, maxLength: 4 });
 
 describe("a split interrupted anywhere gives the batches and rejected rows of one uninterrupted run", () => {
-  it("for CSV, TSV and SSV files with quoted multi-line fields, CR/CRLF/LF, BOM and non-ASCII text", async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        personTable(30),
-        layoutOf(["csv", "tsv", "ssv"]),
-        budgets,
-        fc.integer({ min: 1, max: 4 }),
-        async (table, layout, budget, maxObjects) => {
-          const bytes = writeTable(table, layout);
-          const whole = await split(bytes, `.${layout.format}`, undefined, maxObjects);
-          const interrupted = await split(bytes, `.${layout.format}`, budget, maxObjects);
-          expect(outcomeOf(interrupted)).toEqual(outcomeOf(whole));
-          expect(interrupted.queuedBeforeLast).toBe(0);
-          if (whole.manifest.status === "queued" && whole.manifest.rowsRead > Math.max(...budget)) {
-            expect(interrupted.invocations).toBeGreaterThan(1);
-          }
-        },
-      ),
-      { numRuns: 60 },
-    );
-  }, 120_000);
-
-  it("for JSON array and NDJSON files: pretty or compact, CRLF, blank lines, BOM and non-ASCII text", async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        personTable(30),
-        layoutOf(["json", "ndjson"]),
-        budgets,
-        fc.integer({ min: 1, max: 4 }),
-        async (table, layout, budget, maxObjects) => {
-          const bytes = writeTable(table, layout);
-          const whole = await split(bytes, `.${layout.format}`, undefined, maxObjects);
-          const interrupted = await split(bytes, `.${layout.format}`, budget, maxObjects);
-          expect(outcomeOf(interrupted)).toEqual(outcomeOf(whole));
-          expect(interrupted.queuedBeforeLast).toBe(0);
-          if (whole.manifest.status === "queued" && whole.manifest.rowsRead > Math.max(...budget)) {
-            expect(interrupted.invocations).toBeGreaterThan(1);
-          }
-        },
-      ),
-      { numRuns: 40 },
-    );
-  }, 120_000);
+  const plainFiles = [
+    [
+      "CSV, TSV and SSV files with quoted multi-line fields, CR/CRLF/LF, BOM and non-ASCII text",
+      ["csv", "tsv", "ssv"],
+      60,
+    ],
+    [
+      "JSON array and NDJSON files: pretty or compact, CRLF, blank lines, BOM and non-ASCII text",
+      ["json", "ndjson"],
+      40,
+    ],
+  ] as const;
+  for (const [files, formats, numRuns] of plainFiles) {
+    it(`for ${files}`, async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          personTable(30),
+          layoutOf(formats),
+          budgets,
+          fc.integer({ min: 1, max: 4 }),
+          async (table, layout, budget, maxObjects) => {
+            const bytes = writeTable(table, layout);
+            const whole = await split(bytes, `.${layout.format}`, undefined, maxObjects);
+            const interrupted = await split(bytes, `.${layout.format}`, budget, maxObjects);
+            expectSameAsWhole(whole, interrupted, budget);
+          },
+        ),
+        { numRuns },
+      );
+    }, 120_000);
+  }
 
   it("for gzip files: the first pause inflates a copy into the work bucket, and the split reads on in it", async () => {
     await fc.assert(
@@ -248,11 +248,7 @@ describe("a split interrupted anywhere gives the batches and rejected rows of on
         const bytes = new Uint8Array(gzipSync(writeTable(table, layout)));
         const whole = await split(bytes, `.${layout.format}.gz`);
         const interrupted = await split(bytes, `.${layout.format}.gz`, budget);
-        expect(outcomeOf(interrupted)).toEqual(outcomeOf(whole));
-        if (whole.manifest.status === "queued" && whole.manifest.rowsRead > Math.max(...budget)) {
-          expect(interrupted.invocations).toBeGreaterThan(1);
-        }
-        expect(interrupted.queuedBeforeLast).toBe(0);
+        expectSameAsWhole(whole, interrupted, budget);
       }),
       { numRuns: 25 },
     );
@@ -319,11 +315,7 @@ describe("a Bulk Import split interrupted anywhere stores the parts and queues t
           const bytes = writeTable(table, layout);
           const whole = await splitBulk(bytes, `.${layout.format}`, undefined, maxPartBytes);
           const interrupted = await splitBulk(bytes, `.${layout.format}`, budget, maxPartBytes);
-          expect(outcomeOf(interrupted)).toEqual(outcomeOf(whole));
-          expect(interrupted.queuedBeforeLast).toBe(0);
-          if (whole.manifest.status === "queued" && whole.manifest.rowsRead > Math.max(...budget)) {
-            expect(interrupted.invocations).toBeGreaterThan(1);
-          }
+          expectSameAsWhole(whole, interrupted, budget);
         },
       ),
       { numRuns: 40 },
@@ -336,11 +328,7 @@ describe("a Bulk Import split interrupted anywhere stores the parts and queues t
         const bytes = new Uint8Array(gzipSync(writeTable(table, layout)));
         const whole = await splitBulk(bytes, `.${layout.format}.gz`, undefined, 2048);
         const interrupted = await splitBulk(bytes, `.${layout.format}.gz`, budget, 2048);
-        expect(outcomeOf(interrupted)).toEqual(outcomeOf(whole));
-        expect(interrupted.queuedBeforeLast).toBe(0);
-        if (whole.manifest.status === "queued" && whole.manifest.rowsRead > Math.max(...budget)) {
-          expect(interrupted.invocations).toBeGreaterThan(1);
-        }
+        expectSameAsWhole(whole, interrupted, budget);
       }),
       { numRuns: 15 },
     );
