@@ -1,5 +1,5 @@
 import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
-import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
+import { type Message, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { createIntakeHandler } from "../../functions/splitter/intake-handler.ts";
 import { createSplitterHandler } from "../../functions/splitter/handler.ts";
 import { SPLIT_FAILED } from "../../functions/splitter/record-split-failure.ts";
@@ -65,6 +65,43 @@ const comparable = async (file: FileRef) => {
   const { file: _file, timings: _timings, requestIds: _ids, rowsWithIssues, intake, ...rest } = report ?? {};
   return { ...rest, rowsWithIssues: rowsWithIssues?.rows, hasIntakeListing: intake !== undefined };
 };
+
+/** Takes the intake queue's messages as one invocation of the intake handler with the given remaining time. */
+async function intakeInvocation(remainingMs: () => number) {
+  const { aws } = h();
+  const { Messages: received = [] } = await aws.sqs.send(
+    new ReceiveMessageCommand({ QueueUrl: aws.intakeQueueUrl, MaxNumberOfMessages: 10 }),
+  );
+  const intake = createIntakeHandler({
+    ...localSplitterEnv(aws, SPLIT_ENV),
+    INTAKE_QUEUE_URL: aws.intakeQueueUrl,
+    INTAKE_DLQ_URL: aws.intakeDlqUrl,
+  });
+  await intake(
+    { Records: received.map((message) => sqsRecordFor(message, { clock: systemClock })) },
+    lambdaContext("intake", { remainingMs }),
+  );
+  return received;
+}
+
+/** The split-continuation queue's messages (split-start or split-continuation). */
+async function splitQueueMessages() {
+  const { aws } = h();
+  const { Messages = [] } = await aws.sqs.send(
+    new ReceiveMessageCommand({ QueueUrl: aws.splitContinuationQueueUrl, MessageSystemAttributeNames: ["All"] }),
+  );
+  return Messages;
+}
+
+/** The splitter takes `message` on its fourth receive: three invocations crashed or timed out on it. */
+async function fourthReceive(message: Message | undefined) {
+  const { aws } = h();
+  const record = sqsRecordFor(message ?? {}, { clock: systemClock });
+  await createSplitterHandler(localSplitterEnv(aws, SPLIT_ENV))(
+    { Records: [{ ...record, attributes: { ...record.attributes, ApproximateReceiveCount: "4" } }] },
+    lambdaContext("splitter"),
+  );
+}
 
 describe("intake splits that outlast the intake function's invocation go on in the splitter", () => {
   it("an S3 pointer to a file that needs five invocations: paused by the intake function, finished by the splitter; a later pointer is not started late but deferred whole; Marketo gets the requests of one invocation, each once", async () => {
@@ -199,32 +236,13 @@ describe("intake splits that outlast the intake function's invocation go on in t
   it("a deferred split whose start keeps failing ends as a failed split of the object type the message named, with nothing queued", async () => {
     const { aws } = h();
     await send([{ v: 1, id: "doomed-1", objectType: "customobjects/car_c", records: [{ vin: "D1", year: 2001 }] }]);
-    const { Messages: received = [] } = await aws.sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: aws.intakeQueueUrl, MaxNumberOfMessages: 10 }),
-    );
-    expect(received).toHaveLength(1);
-    const intake = createIntakeHandler({
-      ...localSplitterEnv(aws, SPLIT_ENV),
-      INTAKE_QUEUE_URL: aws.intakeQueueUrl,
-      INTAKE_DLQ_URL: aws.intakeDlqUrl,
-    });
     // No time left at all: the window is written, its split handed to the splitter.
-    await intake(
-      { Records: received.map((message) => sqsRecordFor(message, { clock: systemClock })) },
-      lambdaContext("intake", { remainingMs: () => 0 }),
-    );
-    const { Messages: handedOver = [] } = await aws.sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: aws.splitContinuationQueueUrl, MessageSystemAttributeNames: ["All"] }),
-    );
+    expect(await intakeInvocation(() => 0)).toHaveLength(1);
+    const handedOver = await splitQueueMessages();
     expect(handedOver.map((message) => JSON.parse(message.Body ?? "{}"))).toEqual([
       expect.objectContaining({ kind: "split-start", explicit: { objectType: "customobjects/car_c" } }),
     ]);
-    // Its fourth receive: three splitter invocations crashed or timed out on it.
-    const record = sqsRecordFor(handedOver[0] ?? {}, { clock: systemClock });
-    await createSplitterHandler(localSplitterEnv(aws, SPLIT_ENV))(
-      { Records: [{ ...record, attributes: { ...record.attributes, ApproximateReceiveCount: "4" } }] },
-      lambdaContext("splitter"),
-    );
+    await fourthReceive(handedOver[0]);
 
     const window = JSON.parse(handedOver[0]?.Body ?? "{}").dropped as { bucket: string; key: string; eTag: string };
     const manifest = await new S3ReportStore(aws.s3, aws.workBucket).getManifest(fileRefFor(window));
@@ -249,30 +267,13 @@ describe("intake splits that outlast the intake function's invocation go on in t
     const key = "exports/keeps-failing.csv";
     await aws.s3.send(new PutObjectCommand({ Bucket: PAYLOADS, Key: key, Body: toCsv(samplePersons(50, 3)) }));
     await send([{ v: 1, objectType: "persons", s3: { bucket: PAYLOADS, key } }]);
-    const { Messages: received = [] } = await aws.sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: aws.intakeQueueUrl, MaxNumberOfMessages: 10 }),
-    );
-    const intake = createIntakeHandler({
-      ...localSplitterEnv(aws, SPLIT_ENV),
-      INTAKE_QUEUE_URL: aws.intakeQueueUrl,
-      INTAKE_DLQ_URL: aws.intakeDlqUrl,
-    });
     // Time for the split to start and read a few rows: it pauses and asks for a continuation.
-    await intake(
-      { Records: received.map((message) => sqsRecordFor(message, { clock: systemClock })) },
-      lambdaContext("intake", { remainingMs: invocationsOf(4)() }),
-    );
-    const { Messages: continuations = [] } = await aws.sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: aws.splitContinuationQueueUrl, MessageSystemAttributeNames: ["All"] }),
-    );
+    await intakeInvocation(invocationsOf(4)());
+    const continuations = await splitQueueMessages();
     expect(continuations.map((message) => JSON.parse(message.Body ?? "{}"))).toEqual([
       expect.objectContaining({ kind: "split-continuation", seq: 1 }),
     ]);
-    const record = sqsRecordFor(continuations[0] ?? {}, { clock: systemClock });
-    await createSplitterHandler(localSplitterEnv(aws, SPLIT_ENV))(
-      { Records: [{ ...record, attributes: { ...record.attributes, ApproximateReceiveCount: "4" } }] },
-      lambdaContext("splitter"),
-    );
+    await fourthReceive(continuations[0]);
 
     const manifests = new S3ReportStore(aws.s3, aws.workBucket);
     const { ETag } = await aws.s3.send(new HeadObjectCommand({ Bucket: PAYLOADS, Key: key }));
