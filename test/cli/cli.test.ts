@@ -1,8 +1,6 @@
-import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type MarketoSimulator, startMarketoSimulator } from "../../local/marketo-simulator/index.ts";
@@ -10,24 +8,10 @@ import type { FileReport } from "../../shared/report/build-file-report.ts";
 import { sendIntakeMessages } from "../../local/intake-producer.ts";
 import { runIntakeLocally } from "../../local/run-intake-locally.ts";
 import { startHarness } from "../e2e/harness.ts";
+import { runCli, withoutMarketo } from "../support/cli-process.ts";
 
-const BIN = fileURLToPath(new URL("../../bin/marketo-ingest.mjs", import.meta.url));
-
-/** The CLI as a user runs it: a child process, its stdout/stderr and exit status. */
-function cli(args: string[], env: Record<string, string> = {}) {
-  const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("MARKETO_")));
-  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      { env: { ...cleanEnv, ...env }, timeout: 60_000 },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
+/** The CLI as a user runs it, without the test process's Marketo credentials. */
+const cli = (args: string[], env: Record<string, string> = {}) => runCli(args, { ...withoutMarketo(), ...env });
 
 let dir: string;
 beforeAll(async () => {

@@ -1,14 +1,11 @@
-import { execFile } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Harness, startHarness } from "../e2e/harness.ts";
 import { type CloudFormationStandIn, startCloudFormationStandIn } from "../support/cloudformation-stand-in.ts";
-
-const BIN = fileURLToPath(new URL("../../bin/marketo-ingest.mjs", import.meta.url));
+import { runCli } from "../support/cli-process.ts";
 
 /**
  * The CLI as a user runs it, in an environment holding only `env` (plus PATH and HOME): no AWS variable leaks in
@@ -23,11 +20,7 @@ function cli(args: string[], env: Record<string, string>) {
     AWS_EC2_METADATA_DISABLED: "true",
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
   };
-  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: { ...base, ...env }, timeout: 60_000 }, (error, stdout, stderr) =>
-      resolve({ code: error ? (typeof error.code === "number" ? error.code : -1) : 0, stdout, stderr }),
-    );
-  });
+  return runCli(args, { ...base, ...env });
 }
 
 let dir: string;

@@ -1,9 +1,7 @@
-import { execFile } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { fileURLToPath } from "node:url";
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import {
   CreateQueueCommand,
@@ -18,36 +16,12 @@ import { type StackEmulator, startStackEmulator } from "../../local/stack-emulat
 import { objectCreatedEvent } from "../../local/s3-notification.ts";
 import { splitFailureEvent } from "../../local/split-failure-event.ts";
 import { type Harness, startHarness } from "../e2e/harness.ts";
+import { runCli, withoutMarketoOrAws } from "../support/cli-process.ts";
 
-const BIN = fileURLToPath(new URL("../../bin/marketo-ingest.mjs", import.meta.url));
 const STACK = "MarketoIngest";
 
 /** The CLI as a child process with only the environment given (no real AWS configuration can leak in). */
-function cli(args: string[], env: Record<string, string>) {
-  const base = Object.fromEntries(
-    Object.entries(process.env).filter(([key]) => !key.startsWith("MARKETO_") && !key.startsWith("AWS_")),
-  );
-  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      {
-        env: {
-          ...base,
-          AWS_EC2_METADATA_DISABLED: "true",
-          AWS_CONFIG_FILE: "/nonexistent",
-          AWS_SHARED_CREDENTIALS_FILE: "/nonexistent",
-          ...env,
-        },
-        timeout: 60_000,
-        maxBuffer: 16 * 1024 * 1024,
-      },
-      (error, stdout, stderr) => {
-        resolve({ code: error ? (typeof error.code === "number" ? error.code : -1) : 0, stdout, stderr });
-      },
-    );
-  });
-}
+const cli = (args: string[], env: Record<string, string>) => runCli(args, { ...withoutMarketoOrAws(), ...env });
 
 const count = async (sqs: SQSClient, url: string) =>
   Number(

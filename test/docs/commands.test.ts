@@ -1,13 +1,11 @@
-import { execFile } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { COMMANDS, parseCliArgs } from "../../cli/args.ts";
+import { runCli, withoutMarketo } from "../support/cli-process.ts";
 
 /** Every `marketo-ingest` command the docs show is parsed by the CLI's own parser; the local ones are run. */
 const root = join(import.meta.dirname, "..", "..");
-const BIN = fileURLToPath(new URL("../../bin/marketo-ingest.mjs", import.meta.url));
 
 function markdownFiles(): string[] {
   const docs = join(root, "docs");
@@ -115,12 +113,7 @@ describe("commands shown in the docs", () => {
     const local = commands.filter(({ args }) => runsLocally(args) && !args.includes("--report"));
     const outcomes: string[] = [];
     for (const { file, line, args } of local) {
-      const code = await new Promise<number>((resolve) => {
-        const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("MARKETO_")));
-        execFile(process.execPath, [BIN, ...args], { cwd: root, env: cleanEnv, timeout: 120_000 }, (error) =>
-          resolve(error ? (typeof error.code === "number" ? error.code : -1) : 0),
-        );
-      });
+      const { code } = await runCli(args, withoutMarketo(), { cwd: root, timeoutMs: 120_000 });
       // 0: all accepted / clean; 1: the sample's own problems shown on purpose. 2 (usage) or a crash is a rotten doc.
       if (code !== 0 && code !== 1) outcomes.push(`${file}: ${line} → exit ${code}`);
     }

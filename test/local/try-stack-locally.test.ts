@@ -8,36 +8,16 @@ import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client
 import { GetQueueUrlCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, describe, expect, it } from "vitest";
 import { startLocalStack } from "../../local/try-stack-locally.ts";
+import { runCli, withoutMarketoOrAws } from "../support/cli-process.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const TOOL = join(ROOT, "local/try-stack-locally.ts");
-const BIN = join(ROOT, "bin/marketo-ingest.mjs");
 
-/** The environment without any real AWS or Marketo configuration, so nothing but the tool's variables apply. */
-const cleanEnv = () => ({
-  ...Object.fromEntries(
-    Object.entries(process.env).filter(([key]) => !key.startsWith("MARKETO_") && !key.startsWith("AWS_")),
-  ),
-  AWS_EC2_METADATA_DISABLED: "true",
-  AWS_CONFIG_FILE: "/nonexistent",
-  AWS_SHARED_CREDENTIALS_FILE: "/nonexistent",
-});
-
-function cli(args: string[], env: Record<string, string>) {
-  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      { env: { ...cleanEnv(), ...env }, timeout: 60_000 },
-      (error, stdout, stderr) =>
-        resolve({ code: error ? (typeof error.code === "number" ? error.code : -1) : 0, stdout, stderr }),
-    );
-  });
-}
+const cli = (args: string[], env: Record<string, string>) => runCli(args, { ...withoutMarketoOrAws(), ...env });
 
 /** Starts the tool as a user would and reads its export lines, once all of them are out. */
 async function startTool(): Promise<{ child: ChildProcess; env: Record<string, string>; stderr: () => string }> {
-  const child = spawn(process.execPath, ["--import", "tsx", TOOL], { cwd: ROOT, env: cleanEnv() });
+  const child = spawn(process.execPath, ["--import", "tsx", TOOL], { cwd: ROOT, env: withoutMarketoOrAws() });
   let stdout = "";
   let stderr = "";
   child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
@@ -64,8 +44,11 @@ afterAll(async () => {
 describe("local/try-stack-locally.ts: a deployed stack on 127.0.0.1 for the operator commands", () => {
   it("--help says what it starts and how to stop it", async () => {
     const help = await new Promise<string>((resolve, reject) =>
-      execFile(process.execPath, ["--import", "tsx", TOOL, "--help"], { cwd: ROOT, env: cleanEnv() }, (e, out) =>
-        e ? reject(e) : resolve(out),
+      execFile(
+        process.execPath,
+        ["--import", "tsx", TOOL, "--help"],
+        { cwd: ROOT, env: withoutMarketoOrAws() },
+        (e, out) => (e ? reject(e) : resolve(out)),
       ),
     );
     expect(help).toContain("npx tsx local/try-stack-locally.ts [--stack NAME]");
