@@ -2,6 +2,8 @@ import { afterAll, beforeAll, beforeEach } from "vitest";
 import type { MarketoSecret } from "../../shared/config/marketo-secret.ts";
 import { type LocalAws, startLocalAws } from "../../local/local-aws.ts";
 import { type LocalRunOptions, type LocalRunResult, runPipelineLocally } from "../../local/run-pipeline-locally.ts";
+import { sendIntakeMessages } from "../../local/intake-producer.ts";
+import { type IntakeRunOptions, runIntakeLocally } from "../../local/run-intake-locally.ts";
 import {
   type MarketoSimulator,
   type SimulatorOptions,
@@ -15,6 +17,13 @@ export interface Harness {
   secret: MarketoSecret;
   /** Drops `csv` under `key` and runs it to completion through the real handlers. */
   run(key: string, csv: string | Uint8Array, extra?: Partial<LocalRunOptions>): Promise<LocalRunResult>;
+  /** Puts producer messages on the intake queue: objects as JSON, a string as it is (valid or not). */
+  sendToIntake(messages: unknown[]): Promise<string[]>;
+  /**
+   * Runs the intake function, splitter, senders and report writer locally on what the intake queue holds (fast
+   * retries, a 1 s batching window) until every window is reported.
+   */
+  runIntake(extra?: Partial<IntakeRunOptions>): ReturnType<typeof runIntakeLocally>;
   close(): Promise<void>;
 }
 
@@ -59,6 +68,21 @@ export async function startHarness(simOptions: SimulatorOptions = {}): Promise<H
         senderEnv: { ...FAST_RETRIES, ...extra.senderEnv },
         bulkEnv: { ...FAST_BULK, ...extra.bulkEnv },
         eventSource: { deadlineMs: 60_000, ...extra.eventSource },
+      }),
+    sendToIntake: (messages) =>
+      sendIntakeMessages(
+        aws.sqs,
+        aws.intakeQueueUrl,
+        messages.map((m) => (typeof m === "string" ? m : JSON.stringify(m))),
+      ),
+    runIntake: (extra = {}) =>
+      runIntakeLocally({
+        aws,
+        marketo: secret,
+        senderEnv: FAST_RETRIES,
+        eventSource: { deadlineMs: 120_000 },
+        intakeEventSource: { batchingWindowMs: 1_000 },
+        ...extra,
       }),
     close: async () => {
       await aws.close();

@@ -8,15 +8,14 @@ import { localSplitterEnv } from "../../local/run-pipeline-locally.ts";
 import { sqsRecordFor } from "../../local/sqs-event-source.ts";
 import { systemClock } from "../../shared/time/clock.ts";
 import { describe, expect, it } from "vitest";
-import { sendIntakeMessages } from "../../local/intake-producer.ts";
-import { type IntakeRunOptions, type IntakeRunResult, runIntakeLocally } from "../../local/run-intake-locally.ts";
+import type { IntakeRunOptions, IntakeRunResult } from "../../local/run-intake-locally.ts";
 import { S3ReportStore } from "../../shared/aws/s3-report-store.ts";
 import type { FileRef } from "../../shared/contracts/batch-message.ts";
 import { fileRefFor } from "../../shared/contracts/s3-event.ts";
 import { SPLIT_CHECKPOINT_FILE } from "../../shared/contracts/split-checkpoint.ts";
 import { SPLIT_CLAIM_FILE } from "../../shared/report/build-file-report.ts";
 import { samplePersons, toCsv } from "../../scripts/make-sample-persons.ts";
-import { FAST_RETRIES, useHarness } from "./harness.ts";
+import { useHarness } from "./harness.ts";
 
 const h = useHarness();
 
@@ -34,23 +33,14 @@ const invocationsOf = (reads: number) => () => {
 };
 
 const runIntake = (extra: Partial<IntakeRunOptions> = {}) =>
-  runIntakeLocally({
-    aws: h().aws,
-    marketo: h().secret,
-    senderEnv: FAST_RETRIES,
+  h().runIntake({
     intakeEnv: SPLIT_ENV,
     splitterEnv: SPLIT_ENV,
-    eventSource: { deadlineMs: 120_000 },
     // One invocation takes every message sent before the run (one window per group, pointers after them).
     intakeEventSource: { batchingWindowMs: 1_000, maxConcurrency: 1 },
     ...extra,
   });
-const send = (messages: unknown[]) =>
-  sendIntakeMessages(
-    h().aws.sqs,
-    h().aws.intakeQueueUrl,
-    messages.map((m) => JSON.stringify(m)),
-  );
+const send = (messages: unknown[]) => h().sendToIntake(messages);
 const requestsSent = () =>
   h()
     .sim.requests.map((r) => `${r.endpoint} ${r.status} ${r.objectCount} ${r.bodyBytes}`)

@@ -1,34 +1,20 @@
 import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { describe, expect, it } from "vitest";
 import { lookUpIntakeMessage } from "../../cli/intake-status.ts";
-import { sendIntakeMessages } from "../../local/intake-producer.ts";
-import { type IntakeRunOptions, runIntakeLocally } from "../../local/run-intake-locally.ts";
+import type { IntakeRunOptions } from "../../local/run-intake-locally.ts";
 import {
   WINDOW_EVENT_DETAIL_TYPE,
   WINDOW_EVENT_SOURCE,
   WindowFinishedDetailSchema,
 } from "../../shared/contracts/intake-window-event.ts";
 import type { FileReport } from "../../shared/report/build-file-report.ts";
-import { FAST_RETRIES, useHarness } from "./harness.ts";
+import { useHarness } from "./harness.ts";
 
 const h = useHarness();
 const BUS = "producers";
 
-const send = (messages: unknown[]) =>
-  sendIntakeMessages(
-    h().aws.sqs,
-    h().aws.intakeQueueUrl,
-    messages.map((m) => JSON.stringify(m)),
-  );
-const runIntake = (extra: Partial<IntakeRunOptions> = {}) =>
-  runIntakeLocally({
-    aws: h().aws,
-    marketo: h().secret,
-    senderEnv: FAST_RETRIES,
-    eventSource: { deadlineMs: 120_000 },
-    intakeEventSource: { batchingWindowMs: 1_000 },
-    ...extra,
-  });
+const send = (messages: unknown[]) => h().sendToIntake(messages);
+const runIntake = (extra: Partial<IntakeRunOptions> = {}) => h().runIntake(extra);
 const windowEvents = () =>
   h()
     .aws.events.events()

@@ -8,34 +8,20 @@ import {
 import type { SQSEvent } from "aws-lambda";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createIntakeHandler } from "../../functions/splitter/intake-handler.ts";
-import { sendIntakeMessages } from "../../local/intake-producer.ts";
 import { lambdaContext } from "../../local/lambda-context.ts";
-import { type IntakeRunOptions, runIntakeLocally } from "../../local/run-intake-locally.ts";
+import type { IntakeRunOptions } from "../../local/run-intake-locally.ts";
 import { localSplitterEnv } from "../../local/run-pipeline-locally.ts";
 import { S3ReportStore } from "../../shared/aws/s3-report-store.ts";
 import { fileRefFor } from "../../shared/contracts/s3-event.ts";
 import { summarizeReport } from "../../shared/report/file-report.ts";
 import { type EmfDocument, setMetricsSink } from "../../shared/lambda/metrics.ts";
 import { samplePersons, toCsv } from "../../scripts/make-sample-persons.ts";
-import { FAST_RETRIES, useHarness } from "./harness.ts";
+import { useHarness } from "./harness.ts";
 
 const h = useHarness();
 
-const send = (messages: unknown[]) =>
-  sendIntakeMessages(
-    h().aws.sqs,
-    h().aws.intakeQueueUrl,
-    messages.map((m) => (typeof m === "string" ? m : JSON.stringify(m))),
-  );
-const runIntake = (extra: Partial<IntakeRunOptions> = {}) =>
-  runIntakeLocally({
-    aws: h().aws,
-    marketo: h().secret,
-    senderEnv: FAST_RETRIES,
-    eventSource: { deadlineMs: 120_000 },
-    intakeEventSource: { batchingWindowMs: 1_000 },
-    ...extra,
-  });
+const send = (messages: unknown[]) => h().sendToIntake(messages);
+const runIntake = (extra: Partial<IntakeRunOptions> = {}) => h().runIntake(extra);
 /** Every message on a queue, removed from it (the intake DLQ, read by a test). */
 async function drain(queueUrl: string): Promise<Message[]> {
   const all: Message[] = [];
