@@ -211,11 +211,15 @@ export async function processDroppedFileResumably(
         check,
         objectTypeOf(target),
       );
-    // Every reader can go on from a row boundary: any file pauses, Data Ingestion or bulk, in any format.
-    const canPause = resumable !== undefined;
-    const progress = {
+    // What both splits take alike: progress, rejected-row parts, row marks and, given a pause condition, where held
+    // messages go (every reader can go on from a row boundary: any file pauses, Data Ingestion or bulk, any format).
+    const common = {
       ...(deps.onProgress ? { onProgress: deps.onProgress } : {}),
       storeRejectedRows: (index: number, ndjson: string) => deps.reports.putRejectedRowsPart(file, index, ndjson),
+      markRow: () => markAt(required(cursor.at, "a reader position")()),
+      ...(resumable
+        ? { shouldPause: resumable.pause, heldMessages: required(deps.heldMessages, "heldMessages")(file) }
+        : {}),
     };
     const summary =
       target.kind === "bulk"
@@ -226,16 +230,9 @@ export async function processDroppedFileResumably(
               params: { ...jobParams(target.options), format: format === "tsv" || format === "ssv" ? format : "csv" },
               openRows,
               maxPartBytes: deps.bulk.maxPartBytes,
-              ...progress,
+              ...common,
               ...(from ? { resume: bulkProgressOf(from.progress) } : {}),
-              markRow: () => markAt(required(cursor.at, "a reader position")()),
-              ...(canPause
-                ? {
-                    shouldPause: resumable.pause,
-                    heldMessages: required(deps.heldMessages, "heldMessages")(file),
-                    openParts: required(deps.openBulkParts, "openBulkParts")(file),
-                  }
-                : {}),
+              ...(resumable ? { openParts: required(deps.openBulkParts, "openBulkParts")(file) } : {}),
             },
             deps.bulk.sink,
           )
@@ -246,15 +243,8 @@ export async function processDroppedFileResumably(
               plan: planRequests(target.options, format !== "json" && format !== "ndjson"),
               openRows,
               limits: deps.limits,
-              ...progress,
+              ...common,
               ...(from ? { resume: ingestionProgressOf(from.progress) } : {}),
-              markRow: () => markAt(required(cursor.at, "a reader position")()),
-              ...(canPause
-                ? {
-                    shouldPause: resumable.pause,
-                    heldMessages: required(deps.heldMessages, "heldMessages")(file),
-                  }
-                : {}),
             },
             deps.publisher,
           );
