@@ -14,6 +14,7 @@ import type { ObjectRoute } from "../../shared/options/object-route.ts";
 import type { BatchSink } from "../../shared/contracts/batch-publisher.ts";
 import type { RequestPlan } from "./request-plan.ts";
 import { ROW_MARK_EVERY, type RowMark, type SplitProgress } from "../../shared/contracts/split-checkpoint.ts";
+import { BoundedWrites } from "../../shared/async/bounded-writes.ts";
 
 /**
  * Largest queue message the splitter sends: SQS takes 1 MiB, and a dead-lettered message keeps its body and gains
@@ -272,36 +273,3 @@ const idAndText = (entry: HeldMessage) => ({
   body: entry.pointer ?? serializeBatchMessage(entry.head, entry.body),
 });
 export const HeldLineSchema = z.strictObject({ id: z.string(), body: z.string() });
-
-/** Writes run a few at a time: `start` waits only for room; `settle` waits for all and throws the first failure. */
-class BoundedWrites {
-  private readonly inFlight = new Set<Promise<void>>();
-  private failure: { error: unknown } | undefined;
-
-  constructor(private readonly limit: number) {}
-
-  async start(write: () => Promise<void>): Promise<void> {
-    while (this.inFlight.size >= this.limit) await Promise.race(this.inFlight);
-    this.throwIfFailed();
-    const tracked: Promise<void> = write()
-      .catch((error: unknown) => {
-        this.failure ??= { error };
-      })
-      .finally(() => this.inFlight.delete(tracked));
-    this.inFlight.add(tracked);
-  }
-
-  async settle(): Promise<void> {
-    await this.drain();
-    this.throwIfFailed();
-  }
-
-  /** Waits for every write in flight, whatever their outcome (a failure is recorded, never thrown unhandled). */
-  async drain(): Promise<void> {
-    await Promise.all(this.inFlight);
-  }
-
-  private throwIfFailed(): void {
-    if (this.failure) throw this.failure.error;
-  }
-}

@@ -1,5 +1,6 @@
 import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, type SQSClient } from "@aws-sdk/client-sqs";
 import type { BatchPublisher } from "../contracts/batch-publisher.ts";
+import { BoundedWrites } from "../async/bounded-writes.ts";
 import { toQueueSafeText } from "../text/queue-text.ts";
 import { type Clock, systemClock } from "../time/clock.ts";
 
@@ -24,14 +25,16 @@ export interface SqsBatchPublisherOptions {
 export class SqsBatchPublisher implements BatchPublisher {
   private entries: SendMessageBatchRequestEntry[] = [];
   private bytes = 0;
-  private readonly inFlight = new Set<Promise<void>>();
-  private failure: unknown;
+  /** SendMessageBatch calls in flight: never more than `concurrency`, so memory stays bounded on huge files. */
+  private readonly sending: BoundedWrites;
   private sentCalls = 0;
 
   constructor(
     private readonly sqs: SQSClient,
     private readonly options: SqsBatchPublisherOptions,
-  ) {}
+  ) {
+    this.sending = new BoundedWrites(options.concurrency ?? 4);
+  }
 
   /** SendMessageBatch calls made (for metrics). */
   get calls(): number {
@@ -40,7 +43,7 @@ export class SqsBatchPublisher implements BatchPublisher {
 
   /** `body` is JSON; characters SQS refuses (in a file's key, say) go as JSON escapes (toQueueSafeText). */
   async publish(message: { id: string; body: string }): Promise<void> {
-    this.throwIfFailed();
+    this.sending.throwIfFailed();
     const body = toQueueSafeText(message.body);
     const size = Buffer.byteLength(body);
     if (size > SQS_MAX_BATCH_BYTES) throw new PublishError(`message ${message.id} is ${size} bytes, over SQS's limit`);
@@ -53,8 +56,7 @@ export class SqsBatchPublisher implements BatchPublisher {
 
   async flush(): Promise<void> {
     await this.dispatch();
-    await Promise.all(this.inFlight);
-    this.throwIfFailed();
+    await this.sending.settle();
   }
 
   private async dispatch(): Promise<void> {
@@ -62,14 +64,8 @@ export class SqsBatchPublisher implements BatchPublisher {
     const entries = this.entries;
     this.entries = [];
     this.bytes = 0;
-    // Backpressure: never more than `concurrency` calls in flight, so memory stays bounded on huge files.
-    while (this.inFlight.size >= (this.options.concurrency ?? 4)) await Promise.race(this.inFlight);
-    this.throwIfFailed();
-    const call = this.sendWithRetries(entries).catch((error: unknown) => {
-      this.failure ??= error;
-    });
-    const tracked = call.finally(() => this.inFlight.delete(tracked));
-    this.inFlight.add(tracked);
+    // Backpressure: waits for room among the calls in flight (and throws an earlier call's failure).
+    await this.sending.start(() => this.sendWithRetries(entries));
   }
 
   private async sendWithRetries(entries: SendMessageBatchRequestEntry[]): Promise<void> {
@@ -94,9 +90,5 @@ export class SqsBatchPublisher implements BatchPublisher {
       pending = pending.filter((entry) => failedIds.has(entry.Id));
       await clock.sleep(Math.min(100 * 2 ** attempt, 5_000));
     }
-  }
-
-  private throwIfFailed(): void {
-    if (this.failure) throw this.failure;
   }
 }
